@@ -1,0 +1,1 @@
+//! AWS adapters of the domain ports: S3, DynamoDB, Step Functions.

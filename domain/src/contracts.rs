@@ -1,0 +1,739 @@
+//! The JSON contracts exchanged between the Lambdas, Step Functions, the activity workers and the
+//! files a recording produces. Each type derives serde and schemars; `cargo run -p statemachine`
+//! writes their JSON Schemas to `asl/schemas/`, the data-flow check of the workflow reads them, and
+//! the tests validate example payloads against them.
+//!
+//! Payloads that travel through Step Functions carry S3 keys and small metadata only: the
+//! service limits a state's input/output to 256 KiB.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::activity::{ActivityContract, ActivityErrorName};
+use crate::ids::{ChunkIndex, RecordingId, UserId};
+use crate::status::RecordingStatus;
+
+// ---------------------------------------------------------------------------------------------
+// Execution input
+// ---------------------------------------------------------------------------------------------
+
+/// The input of one processing execution. Canonical (no timestamps), so that a retried
+/// `StartExecution` with the same name sends byte-identical input and Step Functions treats it as
+/// the same execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProcessingInput {
+    /// Owner of the recording.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Bucket holding the chunks and receiving the outputs.
+    pub bucket: String,
+    /// Number of chunks; the chunks are exactly indices `0..chunkCount`.
+    #[schemars(range(min = 1, max = 100_000))]
+    pub chunk_count: u32,
+    /// 0 for the first run; reprocessing runs count up and get their own execution name.
+    #[serde(default)]
+    pub run: u32,
+    /// Options for the transcription stage.
+    #[serde(default)]
+    pub options: ProcessingOptions,
+}
+
+/// Per-recording options carried from the catalog into the workflow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProcessingOptions {
+    /// Maximum number of distinct speakers to label (Transcribe allows 2–30). `None` lets the
+    /// transcriber decide (offline: estimated; Transcribe: the configured default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 2, max = 30))]
+    pub max_speakers: Option<u8>,
+    /// BCP-47 language code of the meeting, default `en-US`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_code: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output layout
+// ---------------------------------------------------------------------------------------------
+
+/// Where the outputs of a recording go: `users/{userId}/processed/{recordingId}/…`.
+pub fn processed_prefix(user: &UserId, recording: &RecordingId) -> String {
+    format!("users/{user}/processed/{recording}/")
+}
+
+/// Names of the files written under [`processed_prefix`].
+pub mod output_files {
+    /// Stream-copied join of all chunks.
+    pub const RECORDING: &str = "recording.mp4";
+    /// 16 kHz mono audio for speech recognition.
+    pub const AUDIO: &str = "audio.flac";
+    /// Raw output of Amazon Transcribe (written by Transcribe itself to our bucket).
+    pub const TRANSCRIBE_RAW: &str = "transcribe-output.json";
+    /// Our [`super::Transcript`].
+    pub const TRANSCRIPT_JSON: &str = "transcript.json";
+    /// SubRip subtitles.
+    pub const TRANSCRIPT_SRT: &str = "transcript.srt";
+    /// WebVTT subtitles.
+    pub const TRANSCRIPT_VTT: &str = "transcript.vtt";
+    /// Markdown transcript.
+    pub const TRANSCRIPT_MD: &str = "transcript.md";
+    /// Plain-text transcript.
+    pub const TRANSCRIPT_TXT: &str = "transcript.txt";
+    /// Our [`super::MeetingSummary`].
+    pub const SUMMARY_JSON: &str = "summary.json";
+    /// Markdown summary.
+    pub const SUMMARY_MD: &str = "summary.md";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity: PrepareMedia
+// ---------------------------------------------------------------------------------------------
+
+/// Joins the chunks into one MP4 and extracts the speech-recognition audio.
+#[derive(Debug)]
+pub struct PrepareMedia;
+
+/// Input of [`PrepareMedia`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrepareMediaInput {
+    /// Owner of the recording.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Bucket with the chunks.
+    pub bucket: String,
+    /// Chunks are `0..chunkCount`.
+    #[schemars(range(min = 1, max = 100_000))]
+    pub chunk_count: u32,
+}
+
+/// Where one chunk lies on the joined timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChunkOffset {
+    /// The chunk.
+    pub index: ChunkIndex,
+    /// Start on the joined timeline, seconds.
+    pub start_seconds: f64,
+    /// Audio duration of the chunk, seconds.
+    pub duration_seconds: f64,
+}
+
+/// Output of [`PrepareMedia`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MediaOutput {
+    /// Key of the joined `recording.mp4`.
+    pub recording_key: String,
+    /// Key of the 16 kHz mono speech audio.
+    pub audio_key: String,
+    /// Duration of the speech audio, seconds.
+    pub duration_seconds: f64,
+    /// Size of the speech audio, bytes.
+    pub audio_bytes: u64,
+    /// Per-chunk offsets on the joined timeline.
+    pub chunk_offsets: Vec<ChunkOffset>,
+}
+
+/// Errors of [`PrepareMedia`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum MediaError {
+    /// A chunk listed by the workflow is not in the bucket. The cause names the index.
+    ChunkMissing,
+    /// A chunk is empty, corrupt, not MP4, or hostile (a playlist, an unexpected demuxer). The
+    /// cause names the index.
+    ChunkInvalid,
+    /// The recording has no audio stream.
+    NoAudio,
+    /// FFmpeg failed on input it accepted while probing, or is not installed.
+    ToolFailed,
+    /// Object storage failed transiently.
+    StorageUnavailable,
+}
+
+impl ActivityErrorName for MediaError {
+    const ALL: &'static [Self] = &[
+        Self::ChunkMissing,
+        Self::ChunkInvalid,
+        Self::NoAudio,
+        Self::ToolFailed,
+        Self::StorageUnavailable,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Self::ChunkMissing => "Media.ChunkMissing",
+            Self::ChunkInvalid => "Media.ChunkInvalid",
+            Self::NoAudio => "Media.NoAudio",
+            Self::ToolFailed => "Media.ToolFailed",
+            Self::StorageUnavailable => "Storage.Unavailable",
+        }
+    }
+    fn retryable(self) -> bool {
+        matches!(self, Self::StorageUnavailable)
+    }
+}
+
+impl ActivityContract for PrepareMedia {
+    const NAME: &'static str = "prepare-media";
+    /// FFmpeg reports progress continuously; a worker silent for 2 minutes is dead.
+    const HEARTBEAT_SECONDS: u32 = 120;
+    /// One hour: a 4-hour recording joins and decodes in well under a minute per hour.
+    const TIMEOUT_SECONDS: u32 = 3600;
+    type Input = PrepareMediaInput;
+    type Output = MediaOutput;
+    type Error = MediaError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity: StartTranscription
+// ---------------------------------------------------------------------------------------------
+
+/// Starts (or resumes) the transcription job of a recording.
+#[derive(Debug)]
+pub struct StartTranscription;
+
+/// Input of [`StartTranscription`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StartTranscriptionInput {
+    /// Owner of the recording.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Bucket with the audio; outputs go to the same bucket.
+    pub bucket: String,
+    /// Key of the speech audio.
+    pub audio_key: String,
+    /// Duration of the audio, seconds (checked against the transcriber's limits).
+    pub duration_seconds: f64,
+    /// Size of the audio, bytes (checked against the transcriber's limits).
+    pub audio_bytes: u64,
+    /// 0 for the first run (job names carry the run).
+    #[serde(default)]
+    pub run: u32,
+    /// Options from the execution input.
+    #[serde(default)]
+    pub options: ProcessingOptions,
+}
+
+/// Output of [`StartTranscription`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscriptionJob {
+    /// Deterministic job name derived from the recording and run.
+    pub job_name: String,
+    /// Which engine runs the job (`aws-transcribe`, `whisper`).
+    pub engine: String,
+}
+
+/// Errors of [`StartTranscription`] and [`CheckTranscription`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TranscriptionError {
+    /// The audio is beyond the engine's limits (Transcribe: 4 h, 2 GB) or shorter than its
+    /// minimum (Transcribe: 500 ms).
+    MediaOutOfLimits,
+    /// The transcription job failed; the cause carries the engine's failure reason.
+    JobFailed,
+    /// The service throttled us or was unavailable.
+    ServiceUnavailable,
+    /// Object storage failed transiently.
+    StorageUnavailable,
+    /// The engine's output could not be read or converted.
+    InvalidEngineOutput,
+}
+
+impl ActivityErrorName for TranscriptionError {
+    const ALL: &'static [Self] = &[
+        Self::MediaOutOfLimits,
+        Self::JobFailed,
+        Self::ServiceUnavailable,
+        Self::StorageUnavailable,
+        Self::InvalidEngineOutput,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Self::MediaOutOfLimits => "Transcription.MediaOutOfLimits",
+            Self::JobFailed => "Transcription.JobFailed",
+            Self::ServiceUnavailable => "Transcription.ServiceUnavailable",
+            Self::StorageUnavailable => "Storage.Unavailable",
+            Self::InvalidEngineOutput => "Transcription.InvalidEngineOutput",
+        }
+    }
+    fn retryable(self) -> bool {
+        matches!(self, Self::ServiceUnavailable | Self::StorageUnavailable)
+    }
+}
+
+impl ActivityContract for StartTranscription {
+    const NAME: &'static str = "start-transcription";
+    /// The offline engine transcribes inside this task and heartbeats while it does.
+    const HEARTBEAT_SECONDS: u32 = 120;
+    /// Offline transcription of 4 h at a real-time factor of 0.1 is 24 minutes; allow 2 h.
+    const TIMEOUT_SECONDS: u32 = 7200;
+    type Input = StartTranscriptionInput;
+    type Output = TranscriptionJob;
+    type Error = TranscriptionError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity: CheckTranscription
+// ---------------------------------------------------------------------------------------------
+
+/// Checks a transcription job; when it completed, converts the engine output into our
+/// [`Transcript`] and its exports.
+#[derive(Debug)]
+pub struct CheckTranscription;
+
+/// Input of [`CheckTranscription`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CheckTranscriptionInput {
+    /// Owner of the recording.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Bucket receiving the transcript.
+    pub bucket: String,
+    /// The job started by [`StartTranscription`].
+    pub job_name: String,
+}
+
+/// State of a transcription job, as the workflow's Choice sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    /// Waiting for capacity.
+    Queued,
+    /// Running.
+    InProgress,
+    /// Done; the transcript is stored.
+    Completed,
+    /// Failed; `failureReason` says why.
+    Failed,
+}
+
+/// Output of [`CheckTranscription`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscriptionStatus {
+    /// Job state.
+    pub status: JobStatus,
+    /// The engine's failure reason when `status` is `FAILED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Key of `transcript.json` when `status` is `COMPLETED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_key: Option<String>,
+    /// Number of distinct speakers when `status` is `COMPLETED`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker_count: Option<u32>,
+}
+
+impl ActivityContract for CheckTranscription {
+    const NAME: &'static str = "check-transcription";
+    /// A status check plus a conversion of at most a few MB of JSON.
+    const HEARTBEAT_SECONDS: u32 = 60;
+    /// Ten minutes covers converting and uploading the exports of a 4-hour transcript.
+    const TIMEOUT_SECONDS: u32 = 600;
+    type Input = CheckTranscriptionInput;
+    type Output = TranscriptionStatus;
+    type Error = TranscriptionError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity: Summarize
+// ---------------------------------------------------------------------------------------------
+
+/// Summarizes a transcript into summary, action items and decisions.
+#[derive(Debug)]
+pub struct Summarize;
+
+/// Input of [`Summarize`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummarizeInput {
+    /// Owner of the recording.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Bucket with the transcript; the summary goes next to it.
+    pub bucket: String,
+    /// Key of `transcript.json`.
+    pub transcript_key: String,
+}
+
+/// Output of [`Summarize`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SummaryOutput {
+    /// Key of `summary.json`.
+    pub summary_key: String,
+    /// Key of `summary.md`.
+    pub summary_markdown_key: String,
+    /// Number of action items found.
+    pub action_item_count: u32,
+    /// Number of decisions found.
+    pub decision_count: u32,
+}
+
+/// Errors of [`Summarize`].
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum SummaryError {
+    /// The model's output did not match the summary schema, also after the repair attempt.
+    InvalidModelOutput,
+    /// The model service throttled us or was unavailable.
+    ServiceUnavailable,
+    /// The transcript has no speech to summarize.
+    EmptyTranscript,
+    /// The transcript object is missing or does not match its schema.
+    InvalidTranscript,
+    /// Object storage failed transiently.
+    StorageUnavailable,
+}
+
+impl ActivityErrorName for SummaryError {
+    const ALL: &'static [Self] = &[
+        Self::InvalidModelOutput,
+        Self::ServiceUnavailable,
+        Self::EmptyTranscript,
+        Self::InvalidTranscript,
+        Self::StorageUnavailable,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Self::InvalidModelOutput => "Summary.InvalidModelOutput",
+            Self::ServiceUnavailable => "Summary.ServiceUnavailable",
+            Self::EmptyTranscript => "Summary.EmptyTranscript",
+            Self::InvalidTranscript => "Summary.InvalidTranscript",
+            Self::StorageUnavailable => "Storage.Unavailable",
+        }
+    }
+    fn retryable(self) -> bool {
+        matches!(self, Self::ServiceUnavailable | Self::StorageUnavailable)
+    }
+}
+
+impl ActivityContract for Summarize {
+    const NAME: &'static str = "summarize";
+    /// Model calls can take a minute each; map-reduce makes several.
+    const HEARTBEAT_SECONDS: u32 = 120;
+    /// Thirty minutes covers a map-reduce over a 4-hour transcript with throttling backoff.
+    const TIMEOUT_SECONDS: u32 = 1800;
+    type Input = SummarizeInput;
+    type Output = SummaryOutput;
+    type Error = SummaryError;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transcript
+// ---------------------------------------------------------------------------------------------
+
+/// A transcript with speaker labels (`transcript.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Transcript {
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// BCP-47 language code.
+    pub language: String,
+    /// Duration of the audio, seconds.
+    pub duration_seconds: f64,
+    /// Which engine produced it.
+    pub engine: EngineInfo,
+    /// Whether speaker labels are an estimate (offline clustering) rather than the service's
+    /// diarization.
+    pub speakers_approximate: bool,
+    /// The speakers, in order of first appearance.
+    pub speakers: Vec<Speaker>,
+    /// Speaker turns in time order.
+    pub segments: Vec<Segment>,
+}
+
+/// The engine that produced a transcript or summary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EngineInfo {
+    /// Engine name (`aws-transcribe`, `whisper.cpp`, `bedrock`, `extractive`).
+    pub name: String,
+    /// Model name or version, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+}
+
+/// A speaker of the meeting.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Speaker {
+    /// Stable id used by segments (`spk_0`, …).
+    pub id: String,
+    /// Display label (`Speaker 1`, or a name set by the user).
+    pub label: String,
+}
+
+/// One speaker turn.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Segment {
+    /// Id of the [`Speaker`].
+    pub speaker: String,
+    /// Start, seconds from the beginning of the recording.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// The words of the turn as text.
+    pub text: String,
+    /// Word timings.
+    #[serde(default)]
+    pub words: Vec<Word>,
+}
+
+/// One recognised word.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Word {
+    /// Start, seconds.
+    pub start: f64,
+    /// End, seconds.
+    pub end: f64,
+    /// The word (punctuation attached).
+    pub text: String,
+    /// Recogniser confidence in `0..=1`.
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub confidence: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Summary
+// ---------------------------------------------------------------------------------------------
+
+/// How a summary was made: an extractive engine selects sentences of the transcript, a
+/// generative one writes new text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryKind {
+    /// Sentences and items taken from the transcript by rules.
+    Extracted,
+    /// Written by a language model.
+    Generated,
+}
+
+/// The summary of a meeting (`summary.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MeetingSummary {
+    /// A few sentences on what the meeting was about.
+    #[schemars(length(min = 1))]
+    pub summary: String,
+    /// Things someone is to do.
+    pub action_items: Vec<ActionItem>,
+    /// Things that were decided.
+    pub decisions: Vec<Decision>,
+    /// Speaker labels that took part.
+    pub speakers: Vec<String>,
+    /// BCP-47 language code of the meeting.
+    pub language: String,
+    /// Extracted or generated.
+    pub kind: SummaryKind,
+    /// The engine that made it.
+    pub engine: EngineInfo,
+}
+
+/// An action item.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ActionItem {
+    /// What is to be done.
+    #[schemars(length(min = 1))]
+    pub task: String,
+    /// Who does it, when said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// When it is due, as said in the meeting ("Friday", "2026-12-01").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<String>,
+    /// Where in the transcript it was said, seconds.
+    #[schemars(range(min = 0.0))]
+    pub source_time: f64,
+}
+
+/// A decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Decision {
+    /// What was decided.
+    #[schemars(length(min = 1))]
+    pub decision: String,
+    /// Where in the transcript it was said, seconds.
+    #[schemars(range(min = 0.0))]
+    pub source_time: f64,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Manifest (end marker)
+// ---------------------------------------------------------------------------------------------
+
+/// `users/{userId}/chunks/{recordingId}/manifest.json`, uploaded by the client when it stops
+/// recording (the seed's "end marker", option B).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChunkManifest {
+    /// Number of chunks; complete means exactly indices `0..expectedChunkCount` are recorded.
+    #[schemars(range(min = 1, max = 100_000))]
+    pub expected_chunk_count: u32,
+    /// Optional per-chunk details.
+    #[serde(default)]
+    pub chunks: Vec<ManifestChunk>,
+}
+
+/// One chunk in a [`ChunkManifest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManifestChunk {
+    /// The chunk.
+    pub index: ChunkIndex,
+    /// Lower-case hex SHA-256 of the chunk's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: Option<String>,
+    /// Duration, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog and chunk records
+// ---------------------------------------------------------------------------------------------
+
+/// The processing results stored in the catalog when a recording completes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordingResults {
+    /// Key of `recording.mp4`.
+    pub recording_key: String,
+    /// Key of the speech audio.
+    pub audio_key: String,
+    /// Key of `transcript.json`.
+    pub transcript_key: String,
+    /// Key of `summary.json`.
+    pub summary_key: String,
+    /// Duration, seconds.
+    pub duration_seconds: f64,
+}
+
+/// The catalog item of one recording.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogRecord {
+    /// Owner.
+    pub user_id: UserId,
+    /// The recording.
+    pub recording_id: RecordingId,
+    /// Current status.
+    pub status: RecordingStatus,
+    /// Written by the client (or taken from the manifest) when recording stops.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_chunk_count: Option<u32>,
+    /// When the end of the recording became known (RFC 3339); the grace period runs from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    /// Indices missing when the status is `incomplete_chunks`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_chunks: Vec<u32>,
+    /// Indices that failed validation (checksum mismatch) or lie beyond the expected count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_chunks: Vec<u32>,
+    /// Name of the current processing execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_name: Option<String>,
+    /// Processing run (0 first, then one per reprocess).
+    #[serde(default)]
+    pub run: u32,
+    /// Error name when failed or incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Human-readable cause when failed or incomplete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Results when completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<RecordingResults>,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+/// Validation state of one chunk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChunkStatus {
+    /// Recorded and checked (exists, size, MP4 signature).
+    Validated,
+    /// Rejected (checksum mismatch against the manifest); `lastError` says why.
+    Failed,
+}
+
+/// The chunk-table item of one chunk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkRecord {
+    /// The recording (partition key).
+    pub recording_id: RecordingId,
+    /// The index (sort key).
+    pub chunk_index: ChunkIndex,
+    /// Owner (GSI partition key).
+    pub user_id: UserId,
+    /// When the object was created (RFC 3339; GSI sort key).
+    pub uploaded_at: String,
+    /// The object key.
+    pub s3_key: String,
+    /// Object size, bytes.
+    pub file_size: u64,
+    /// Object ETag without quotes.
+    pub etag: String,
+    /// S3 event sequencer of the object version recorded; orders uploads of the same key.
+    pub sequencer: String,
+    /// SHA-256 (hex) when known from the upload checksum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Validation state.
+    pub status: ChunkStatus,
+    /// How many times a different object replaced this chunk (re-uploads).
+    #[serde(default)]
+    pub reupload_count: u32,
+    /// Why the chunk failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::WorkerError;
+
+    #[test]
+    fn error_names_are_unique_per_activity_and_include_the_worker_set() {
+        let names = PrepareMedia::error_names();
+        let mut dedup = names.clone();
+        dedup.sort_unstable();
+        dedup.dedup();
+        assert_eq!(dedup.len(), names.len());
+        assert!(names.contains(&"Media.ChunkInvalid"));
+        assert!(names.contains(&WorkerError::Panicked.name()));
+    }
+
+    #[test]
+    fn only_transient_errors_are_retryable() {
+        let retryable = Summarize::retryable_error_names();
+        assert!(retryable.contains(&"Summary.ServiceUnavailable"));
+        assert!(!retryable.contains(&"Summary.InvalidModelOutput"));
+        assert!(!retryable.contains(&"Worker.InvalidInput"));
+    }
+
+    #[test]
+    fn processing_input_rejects_unknown_fields() {
+        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"extra":1}"#;
+        assert!(serde_json::from_str::<ProcessingInput>(json).is_err());
+    }
+}

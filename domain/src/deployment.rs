@@ -1,0 +1,71 @@
+//! Names shared between the code and its deployment: the environment variables each binary reads
+//! and the resource names derived from a deployment prefix. Terraform (`infra/terraform`) sets
+//! exactly these variables; a test compares the two so a rename on one side cannot go unnoticed.
+
+/// Environment variables read by the Lambdas and the worker.
+pub mod env {
+    /// Name of the S3 bucket holding chunks and outputs.
+    pub const RECORDINGS_BUCKET: &str = "RECORDINGS_BUCKET";
+    /// Name of the DynamoDB chunk tracking table.
+    pub const CHUNK_TABLE: &str = "CHUNK_TABLE";
+    /// Name of the DynamoDB recording catalog table.
+    pub const CATALOG_TABLE: &str = "CATALOG_TABLE";
+    /// ARN of the processing state machine.
+    pub const STATE_MACHINE_ARN: &str = "STATE_MACHINE_ARN";
+    /// Largest accepted chunk, bytes.
+    pub const MAX_CHUNK_BYTES: &str = "MAX_CHUNK_BYTES";
+    /// Seconds after the end of a recording before missing chunks are reported.
+    pub const COMPLETION_GRACE_SECONDS: &str = "COMPLETION_GRACE_SECONDS";
+    /// CloudWatch metric namespace for embedded-metric-format metrics.
+    pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+    /// Prefix of the activity ARNs (`arn:aws:states:{region}:{account}:activity:{prefix}`); the
+    /// worker appends each activity's name.
+    pub const ACTIVITY_ARN_PREFIX: &str = "ACTIVITY_ARN_PREFIX";
+    /// Comma-separated activity names this worker serves (default: all).
+    pub const WORKER_ACTIVITIES: &str = "WORKER_ACTIVITIES";
+    /// Concurrent tasks per activity in one worker.
+    pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
+    /// Seconds the worker waits for running tasks after SIGTERM.
+    pub const WORKER_DRAIN_SECONDS: &str = "WORKER_DRAIN_SECONDS";
+    /// `aws` or `whisper`.
+    pub const TRANSCRIBER: &str = "TRANSCRIBER";
+    /// `bedrock`, `extractive` or `openai`.
+    pub const SUMMARIZER: &str = "SUMMARIZER";
+    /// Bedrock model id for summaries.
+    pub const BEDROCK_MODEL_ID: &str = "BEDROCK_MODEL_ID";
+    /// Default maximum number of speaker labels for Transcribe (2–30).
+    pub const MAX_SPEAKERS: &str = "MAX_SPEAKERS";
+    /// IAM role Transcribe uses to write to the bucket, if any.
+    pub const TRANSCRIBE_OUTPUT_KMS_KEY: &str = "TRANSCRIBE_OUTPUT_KMS_KEY";
+}
+
+/// Default deployment prefix (`var.name_prefix` in Terraform).
+pub const DEFAULT_PREFIX: &str = "meeting-recorder";
+
+/// Resource names derived from a deployment prefix.
+pub mod names {
+    /// The chunk tracking table.
+    pub fn chunk_table(prefix: &str) -> String {
+        format!("{prefix}-chunks")
+    }
+    /// The recording catalog table.
+    pub fn catalog_table(prefix: &str) -> String {
+        format!("{prefix}-catalog")
+    }
+    /// The processing state machine.
+    pub fn state_machine(prefix: &str) -> String {
+        format!("{prefix}-processing")
+    }
+    /// A Step Functions activity, by the activity's contract name.
+    pub fn activity(prefix: &str, activity: &str) -> String {
+        format!("{prefix}-{activity}")
+    }
+    /// The EventBridge rule for chunk objects.
+    pub fn chunk_rule(prefix: &str) -> String {
+        format!("{prefix}-chunk-created")
+    }
+    /// The EventBridge rule for manifests.
+    pub fn manifest_rule(prefix: &str) -> String {
+        format!("{prefix}-manifest-created")
+    }
+}

@@ -1,0 +1,314 @@
+//! Port traits: one small trait per capability. Domain code depends on these, never on an SDK
+//! type. Every port has an in-memory fake, an AWS adapter and a local adapter, and one contract test
+//! suite runs against all of them, so a fake can never promise what DynamoDB would not do.
+//!
+//! The semantics written on each method are the contract; adapters implement them exactly.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+use crate::contracts::{CatalogRecord, ChunkRecord, ProcessingInput, RecordingResults};
+use crate::error::PortError;
+use crate::ids::{ChunkIndex, RecordingId, UserId};
+use crate::status::RecordingStatus;
+
+/// Wall-clock time, injected so tests control it.
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object store
+// ---------------------------------------------------------------------------------------------
+
+/// Metadata of a stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// The key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// ETag without quotes.
+    pub etag: String,
+    /// Lower-case hex SHA-256, when the object was stored with a SHA-256 checksum (S3:
+    /// `x-amz-checksum-sha256`, returned by HeadObject with `ChecksumMode=ENABLED`).
+    pub sha256: Option<String>,
+}
+
+/// Object storage (S3, a directory on disk, memory).
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Metadata of `bucket/key`, or `None` when it does not exist.
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, PortError>;
+
+    /// Bytes `start..start+len` (fewer when the object is shorter). `NotFound` when missing.
+    async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<Bytes, PortError>;
+
+    /// The whole object, for small objects (manifests, JSON). `NotFound` when missing.
+    async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Bytes, PortError>;
+
+    /// Streams the object into `path` without holding it in memory; returns the bytes written.
+    /// `NotFound` when missing. A partial file is removed on error.
+    async fn download_to(&self, bucket: &str, key: &str, path: &Path) -> Result<u64, PortError>;
+
+    /// Streams the file at `path` into the object, replacing any previous version.
+    async fn upload_from(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<ObjectMeta, PortError>;
+
+    /// Stores `body` as the object, replacing any previous version.
+    async fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<ObjectMeta, PortError>;
+
+    /// Every object under `prefix`, in key order.
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, PortError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunk table
+// ---------------------------------------------------------------------------------------------
+
+/// What recording a chunk did to the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// First time this index was seen: the item was created.
+    Inserted,
+    /// The same object (same ETag, size and sequencer) was already recorded: nothing changed.
+    Duplicate,
+    /// A different object for the same index with a newer sequencer replaced the item (a
+    /// re-upload); the index still counts once.
+    Replaced {
+        /// ETag of the object that was replaced.
+        previous_etag: String,
+    },
+    /// A different object for the same index, older than the recorded one: ignored.
+    Stale,
+}
+
+/// The chunk tracking table (partition `recordingId`, sort `chunkIndex`; user index on
+/// `userId`/`uploadedAt`).
+#[async_trait]
+pub trait ChunkTable: Send + Sync {
+    /// Records a chunk with a conditional write so that the first writer wins and a redelivery is
+    /// a no-op. For an existing index: same ETag+size → `Duplicate`; otherwise the item is
+    /// replaced only if `chunk.sequencer` is newer than the stored one (S3 sequencers of the same
+    /// key compare after right-padding the shorter with `0`) → `Replaced`, else `Stale`. Replacing
+    /// resets the status to `validated`, increments `reuploadCount` and is itself conditional on the
+    /// stored sequencer, so two racing re-uploads cannot both win.
+    async fn record(&self, chunk: &ChunkRecord) -> Result<RecordOutcome, PortError>;
+
+    /// Every chunk of a recording, ordered by index (strongly consistent read).
+    async fn chunks(&self, recording: &RecordingId) -> Result<Vec<ChunkRecord>, PortError>;
+
+    /// Marks a chunk failed with a reason, if its ETag is still `etag` (a later re-upload is not
+    /// marked by an old verdict). Returns whether the item was updated.
+    async fn mark_failed(
+        &self,
+        recording: &RecordingId,
+        index: ChunkIndex,
+        etag: &str,
+        reason: &str,
+    ) -> Result<bool, PortError>;
+
+    /// Chunks of a user uploaded at or after `since` (RFC 3339), newest first, at most `limit`.
+    async fn chunks_of_user(
+        &self,
+        user: &UserId,
+        since: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ChunkRecord>, PortError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog
+// ---------------------------------------------------------------------------------------------
+
+/// Fields written together with a status transition. `None` leaves a field unchanged; the
+/// list fields replace the stored lists when `Some`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CatalogPatch {
+    /// Missing indices.
+    pub missing_chunks: Option<Vec<u32>>,
+    /// Failed indices.
+    pub failed_chunks: Option<Vec<u32>>,
+    /// Execution started for this recording.
+    pub execution_name: Option<String>,
+    /// Processing run.
+    pub run: Option<u32>,
+    /// Error name (`Some(None)` clears it).
+    pub error: Option<Option<String>>,
+    /// Cause (`Some(None)` clears it).
+    pub cause: Option<Option<String>>,
+    /// Results.
+    pub results: Option<RecordingResults>,
+}
+
+/// The recording catalog (partition `recordingId`; index on `userId`/`updatedAt`).
+#[async_trait]
+pub trait Catalog: Send + Sync {
+    /// The record of a recording (strongly consistent read).
+    async fn get(&self, recording: &RecordingId) -> Result<Option<CatalogRecord>, PortError>;
+
+    /// Creates the record with status `recording` if it does not exist (conditional put), and
+    /// returns the stored record either way.
+    async fn ensure(
+        &self,
+        user: &UserId,
+        recording: &RecordingId,
+        now: DateTime<Utc>,
+    ) -> Result<CatalogRecord, PortError>;
+
+    /// Stores the expected chunk count and `stoppedAt` (creating the record if needed). Idempotent
+    /// for the same count; a different count than the one stored is a `Conflict` (the first end
+    /// signal wins, a contradicting one is reported, never silently applied).
+    async fn set_expected_count(
+        &self,
+        user: &UserId,
+        recording: &RecordingId,
+        count: u32,
+        now: DateTime<Utc>,
+    ) -> Result<CatalogRecord, PortError>;
+
+    /// Moves the recording from `from` to `to` and applies `patch`, conditionally on the stored
+    /// status being `from`. Returns `true` for the one caller that wins, `false` when the status
+    /// was not `from` (someone else won, or it moved on). Illegal transitions are rejected before
+    /// any write.
+    async fn transition(
+        &self,
+        recording: &RecordingId,
+        from: RecordingStatus,
+        to: RecordingStatus,
+        patch: CatalogPatch,
+        now: DateTime<Utc>,
+    ) -> Result<bool, PortError>;
+
+    /// Recordings whose status is `recording` or `incomplete_chunks`, with a known expected count
+    /// and `stoppedAt` at or before `stopped_before`: the sweeper's work list.
+    async fn awaiting_completion(
+        &self,
+        stopped_before: DateTime<Utc>,
+    ) -> Result<Vec<CatalogRecord>, PortError>;
+
+    /// Recordings of a user, newest first, optionally only those with `status`.
+    async fn recordings_of_user(
+        &self,
+        user: &UserId,
+        status: Option<RecordingStatus>,
+        limit: usize,
+    ) -> Result<Vec<CatalogRecord>, PortError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workflow starter
+// ---------------------------------------------------------------------------------------------
+
+/// Result of starting a processing execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartOutcome {
+    /// A new execution was started.
+    Started {
+        /// Its ARN.
+        execution_arn: String,
+    },
+    /// An open execution with this name and the same input already existed (a retried start);
+    /// Step Functions returned its ARN.
+    AlreadyRunning {
+        /// Its ARN.
+        execution_arn: String,
+    },
+}
+
+/// Starts processing executions (Step Functions, the local engine).
+#[async_trait]
+pub trait WorkflowStarter: Send + Sync {
+    /// Starts the execution `name` with `input` serialized canonically. Same name and input while
+    /// open → `AlreadyRunning`; same name with other input, or a closed execution → `Conflict`.
+    async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Activity task source
+// ---------------------------------------------------------------------------------------------
+
+/// A task handed to a worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityTask {
+    /// The task token (opaque; never log it whole).
+    pub token: String,
+    /// The task input JSON.
+    pub input: String,
+}
+
+/// Why a token can no longer be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TaskTokenError {
+    /// The task timed out (`TaskTimedOut`): stop working on it.
+    #[error("the task timed out")]
+    TimedOut,
+    /// The token is malformed or unknown (`InvalidToken`).
+    #[error("the task token is invalid")]
+    InvalidToken,
+    /// The task no longer exists (`TaskDoesNotExist`), e.g. the execution was stopped.
+    #[error("the task does not exist")]
+    TaskDoesNotExist,
+    /// The call itself failed.
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+impl TaskTokenError {
+    /// Whether the task is gone for good (stop heartbeating and cancel the work).
+    pub fn task_is_gone(&self) -> bool {
+        !matches!(self, Self::Port(_))
+    }
+}
+
+/// Where activity workers get tasks (Step Functions GetActivityTask, the local engine).
+#[async_trait]
+pub trait ActivityTaskSource: Send + Sync {
+    /// Long-polls for a task of `activity_arn` (Step Functions waits up to 60 s). `None` when the
+    /// poll ended without a task.
+    async fn poll(
+        &self,
+        activity_arn: &str,
+        worker_name: &str,
+    ) -> Result<Option<ActivityTask>, PortError>;
+
+    /// Reports that the task is still being worked on.
+    async fn heartbeat(&self, token: &str) -> Result<(), TaskTokenError>;
+
+    /// Completes the task with `output` JSON.
+    async fn succeed(&self, token: &str, output: &str) -> Result<(), TaskTokenError>;
+
+    /// Fails the task with an error name and cause.
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<(), TaskTokenError>;
+}

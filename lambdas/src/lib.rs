@@ -1,0 +1,1 @@
+//! Chunk ingest and session completion over ports, and the thin Lambda binaries.

@@ -1,0 +1,1 @@
+//! Cross-crate integration tests: emulators and end to end.
