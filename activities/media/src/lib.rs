@@ -1,0 +1,1 @@
+//! The PrepareMedia activity: validates, probes and joins chunks with FFmpeg and extracts 16 kHz mono speech audio.
