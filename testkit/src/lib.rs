@@ -1,1 +1,8 @@
-//! Test support: in-memory fakes of every port, the contract test suites every adapter runs, and launchers for emulators (moto).
+//! Test support shared by every crate's tests: in-memory fakes of the ports ([`memory`]), the
+//! contract suites that every implementation of a port must pass ([`contract`]), generated media
+//! ([`media`]) and a launcher for the moto emulator ([`moto`]).
+
+pub mod contract;
+pub mod media;
+pub mod memory;
+pub mod moto;

@@ -1,0 +1,1 @@
+//! Generated media for tests (being written).

@@ -1,0 +1,1 @@
+//! Launcher for a pinned moto server (being written).
