@@ -33,10 +33,8 @@ pub struct ProcessingInput {
     #[schemars(range(min = 1, max = 100_000))]
     pub chunk_count: u32,
     /// 0 for the first run; reprocessing runs count up and get their own execution name.
-    #[serde(default)]
     pub run: u32,
     /// Options for the transcription stage.
-    #[serde(default)]
     pub options: ProcessingOptions,
 }
 

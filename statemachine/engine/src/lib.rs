@@ -1,1 +1,29 @@
-//! A local Step Functions engine: interprets ASL (JSONPath mode) with a virtual clock and serves the Step Functions API (AWS JSON 1.0) with activities.
+//! A local Step Functions engine: interprets ASL (JSONPath mode) with a virtual clock and serves
+//! the Step Functions API (AWS JSON 1.0) with activities.
+//!
+//! - [`Engine`]: state machines, executions, activities; the semantics of the API actions.
+//! - [`api::start_server`]: the HTTP API for SDK clients (`AWS_ENDPOINT_URL`).
+//! - [`run_to_completion`]: run one definition on one input (the CLI).
+//! - [`Engine::activity_source`]: an in-process `ActivityTaskSource` for workers.
+//! - [`LocalWorkflowStarter`]: the `WorkflowStarter` port on the engine.
+
+pub mod activity;
+pub mod api;
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod execution;
+pub mod history;
+pub mod interpreter;
+pub mod resources;
+pub mod run;
+pub mod starter;
+
+pub use activity::{ActivityQueue, InProcessActivities};
+pub use api::{ServerHandle, start_server};
+pub use engine::{Engine, EngineConfig};
+pub use error::{ApiError, DefinitionError, StatesError};
+pub use execution::{ExecutionOutcome, ExecutionStatus};
+pub use resources::{MemoryTables, Resources, TableAdapter, TaskHandler};
+pub use run::{RunError, RunOptions, run_to_completion};
+pub use starter::LocalWorkflowStarter;

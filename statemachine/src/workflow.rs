@@ -1,0 +1,404 @@
+//! The processing workflow of a recording, written with the typed builder:
+//!
+//! ```text
+//! PrepareMedia → StartTranscription → CheckTranscription → TranscriptionStatus (Choice)
+//!     COMPLETED with transcript → Summarize → RecordResults → Succeeded
+//!     FAILED → TranscriptionFailed ─┐
+//!     COMPLETED without transcript → TranscriptMissing ─┤
+//!     otherwise → WaitForTranscription → CheckTranscription (poll loop)
+//! any task failure (after retries) → RecordFailure → Failed
+//! ```
+//!
+//! The status check runs before the first wait, so an engine that transcribes inside
+//! StartTranscription (the offline Whisper adapter) goes straight on. Payloads carry S3 keys and
+//! small metadata only.
+
+use std::num::NonZeroU32;
+
+use asl::model::{ChoiceRule, ComparisonOperator};
+use meeting_domain::activity::ActivityContract;
+use meeting_domain::contracts::{
+    CheckTranscription, PrepareMedia, ProcessingInput, StartTranscription, Summarize,
+};
+use meeting_domain::deployment::{DEFAULT_PREFIX, names};
+use serde_json::json;
+
+use crate::builder::{
+    ActivityHandle, BackoffRate, Catch, DYNAMODB_TRANSIENT_ERRORS, FailWith, PassOptions,
+    ResultPath, Retry, TaskOptions, Transition, WaitFor, Workflow, WorkflowBuilder,
+};
+use crate::error::Error;
+
+/// Seconds between transcription status checks. Transcribe jobs take minutes; polling every 30 s
+/// keeps a 4-hour job under 500 iterations (about 5,000 history events, far below the 25,000
+/// limit of a Standard execution).
+pub const POLL_INTERVAL_SECONDS: u32 = 30;
+
+/// Hard cap of one execution: media (1 h) + transcription of a 4-hour recording + summary,
+/// with retries.
+pub const EXECUTION_TIMEOUT_SECONDS: u32 = 8 * 3600;
+
+/// The account, region and name prefix the committed definition is emitted for. Deployments
+/// substitute their own values for these exact strings (see [`Deployment::substitutions`]);
+/// us-east-1 / 123456789012 are also what the emulators use by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deployment {
+    /// AWS region.
+    pub region: String,
+    /// AWS account id.
+    pub account: String,
+    /// Resource name prefix.
+    pub prefix: String,
+}
+
+impl Default for Deployment {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".to_owned(),
+            account: "123456789012".to_owned(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+        }
+    }
+}
+
+impl Deployment {
+    /// `arn:aws:states:{region}:{account}:activity:{prefix}-`.
+    pub fn activity_arn_prefix(&self) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{}-",
+            self.region, self.account, self.prefix
+        )
+    }
+
+    /// The catalog table name.
+    pub fn catalog_table(&self) -> String {
+        names::catalog_table(&self.prefix)
+    }
+
+    /// The strings of the definition that name deployment resources, by role. A deployment
+    /// replaces each value with its own (Terraform reads this from `asl/substitutions.json`).
+    pub fn substitutions(&self) -> serde_json::Value {
+        json!({
+            "activityArnPrefix": self.activity_arn_prefix(),
+            "catalogTable": self.catalog_table(),
+        })
+    }
+}
+
+/// Name of every state, so tests and the local runtime can refer to them.
+pub mod states {
+    /// Joins chunks, extracts audio.
+    pub const PREPARE_MEDIA: &str = "PrepareMedia";
+    /// Starts the transcription job.
+    pub const START_TRANSCRIPTION: &str = "StartTranscription";
+    /// Checks the transcription job.
+    pub const CHECK_TRANSCRIPTION: &str = "CheckTranscription";
+    /// Routes on the job status.
+    pub const TRANSCRIPTION_STATUS: &str = "TranscriptionStatus";
+    /// Waits between checks.
+    pub const WAIT_FOR_TRANSCRIPTION: &str = "WaitForTranscription";
+    /// Turns a failed job into an error object.
+    pub const TRANSCRIPTION_FAILED: &str = "TranscriptionFailed";
+    /// Turns a completed job without transcript into an error object.
+    pub const TRANSCRIPT_MISSING: &str = "TranscriptMissing";
+    /// Summarizes.
+    pub const SUMMARIZE: &str = "Summarize";
+    /// Writes results to the catalog.
+    pub const RECORD_RESULTS: &str = "RecordResults";
+    /// Writes error and cause to the catalog.
+    pub const RECORD_FAILURE: &str = "RecordFailure";
+    /// Success.
+    pub const SUCCEEDED: &str = "Succeeded";
+    /// Failure.
+    pub const FAILED: &str = "Failed";
+}
+
+fn secs(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+/// Retries for an activity: its own transient errors (and the worker's) with backoff and
+/// jitter, and a dead worker (heartbeat timeout) twice.
+fn activity_retries<A: ActivityContract>() -> Vec<Retry> {
+    vec![
+        Retry::on(A::retryable_error_names())
+            .interval(secs(5))
+            .max_attempts(3)
+            .backoff(BackoffRate::DOUBLE)
+            .max_delay(secs(60))
+            .full_jitter(),
+        Retry::on(["States.HeartbeatTimeout"])
+            .interval(secs(5))
+            .max_attempts(2)
+            .backoff(BackoffRate::DOUBLE),
+    ]
+}
+
+fn catch_all() -> Vec<Catch> {
+    vec![Catch::on(
+        ["States.ALL"],
+        states::RECORD_FAILURE,
+        ResultPath::at("$.error"),
+    )]
+}
+
+fn dynamodb_retries() -> Vec<Retry> {
+    vec![
+        Retry::on(DYNAMODB_TRANSIENT_ERRORS)
+            .interval(secs(1))
+            .max_attempts(5)
+            .backoff(BackoffRate::DOUBLE)
+            .max_delay(secs(20))
+            .full_jitter(),
+    ]
+}
+
+/// The JSON Schema of the execution input.
+pub fn input_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(ProcessingInput)).unwrap_or_default()
+}
+
+/// Builds and checks the processing workflow for a deployment.
+pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
+    use states::*;
+    let prefix = deployment.activity_arn_prefix();
+    let table = deployment.catalog_table();
+    let mut wf = WorkflowBuilder::new(
+        "Meeting recorder: join chunks, transcribe with speaker labels, summarize, record results.",
+    )
+    .timeout_seconds(EXECUTION_TIMEOUT_SECONDS);
+
+    wf.activity(
+        PREPARE_MEDIA,
+        &ActivityHandle::<PrepareMedia>::new(&prefix),
+        TaskOptions {
+            comment: Some("Join the chunks (stream copy) and extract 16 kHz mono audio.".into()),
+            parameters: Some(json!({
+                "userId.$": "$.userId",
+                "recordingId.$": "$.recordingId",
+                "bucket.$": "$.bucket",
+                "chunkCount.$": "$.chunkCount",
+            })),
+            result_path: ResultPath::at("$.media"),
+            retry: activity_retries::<PrepareMedia>(),
+            catch: catch_all(),
+            ..TaskOptions::default()
+        },
+        Transition::next(START_TRANSCRIPTION),
+    );
+
+    wf.activity(
+        START_TRANSCRIPTION,
+        &ActivityHandle::<StartTranscription>::new(&prefix),
+        TaskOptions {
+            comment: Some(
+                "Start (or resume) the transcription job; idempotent by job name.".into(),
+            ),
+            parameters: Some(json!({
+                "userId.$": "$.userId",
+                "recordingId.$": "$.recordingId",
+                "bucket.$": "$.bucket",
+                "audioKey.$": "$.media.audioKey",
+                "durationSeconds.$": "$.media.durationSeconds",
+                "audioBytes.$": "$.media.audioBytes",
+                "run.$": "$.run",
+                "options.$": "$.options",
+            })),
+            result_path: ResultPath::at("$.transcriptionJob"),
+            retry: activity_retries::<StartTranscription>(),
+            catch: catch_all(),
+            ..TaskOptions::default()
+        },
+        Transition::next(CHECK_TRANSCRIPTION),
+    );
+
+    wf.activity(
+        CHECK_TRANSCRIPTION,
+        &ActivityHandle::<CheckTranscription>::new(&prefix),
+        TaskOptions {
+            comment: Some(
+                "Check the job; when complete, store transcript.json and its exports.".into(),
+            ),
+            parameters: Some(json!({
+                "userId.$": "$.userId",
+                "recordingId.$": "$.recordingId",
+                "bucket.$": "$.bucket",
+                "jobName.$": "$.transcriptionJob.jobName",
+            })),
+            result_path: ResultPath::at("$.transcription"),
+            retry: activity_retries::<CheckTranscription>(),
+            catch: catch_all(),
+            ..TaskOptions::default()
+        },
+        Transition::next(TRANSCRIPTION_STATUS),
+    );
+
+    let status_is = |value: &str| {
+        ChoiceRule::compare(
+            "$.transcription.status",
+            ComparisonOperator::StringEquals,
+            json!(value),
+        )
+    };
+    wf.choice(
+        TRANSCRIPTION_STATUS,
+        vec![
+            ChoiceRule {
+                and: Some(vec![
+                    status_is("COMPLETED"),
+                    ChoiceRule::compare(
+                        "$.transcription.transcriptKey",
+                        ComparisonOperator::IsPresent,
+                        json!(true),
+                    ),
+                    ChoiceRule::compare(
+                        "$.transcription.transcriptKey",
+                        ComparisonOperator::IsString,
+                        json!(true),
+                    ),
+                ]),
+                ..ChoiceRule::default()
+            }
+            .with_next(SUMMARIZE),
+            status_is("FAILED").with_next(TRANSCRIPTION_FAILED),
+            status_is("COMPLETED").with_next(TRANSCRIPT_MISSING),
+        ],
+        Some(WAIT_FOR_TRANSCRIPTION),
+    );
+
+    wf.wait(
+        WAIT_FOR_TRANSCRIPTION,
+        WaitFor::Seconds(POLL_INTERVAL_SECONDS),
+        Transition::next(CHECK_TRANSCRIPTION),
+    );
+
+    wf.pass(
+        TRANSCRIPTION_FAILED,
+        PassOptions {
+            comment: Some(
+                "The engine reported FAILED: record its status (with the reason) as the cause."
+                    .into(),
+            ),
+            parameters: Some(json!({
+                "Error": "Transcription.JobFailed",
+                "Cause.$": "States.JsonToString($.transcription)",
+            })),
+            result_path: ResultPath::at("$.error"),
+            ..PassOptions::default()
+        },
+        Transition::next(RECORD_FAILURE),
+    );
+
+    wf.pass(
+        TRANSCRIPT_MISSING,
+        PassOptions {
+            comment: Some(
+                "A completed job must name its transcript; never summarize nothing.".into(),
+            ),
+            parameters: Some(json!({
+                "Error": "Transcription.InvalidEngineOutput",
+                "Cause": "the transcription job completed without a transcript key",
+            })),
+            result_path: ResultPath::at("$.error"),
+            ..PassOptions::default()
+        },
+        Transition::next(RECORD_FAILURE),
+    );
+
+    wf.activity(
+        SUMMARIZE,
+        &ActivityHandle::<Summarize>::new(&prefix),
+        TaskOptions {
+            comment: Some("Summary, action items and decisions from the transcript.".into()),
+            parameters: Some(json!({
+                "userId.$": "$.userId",
+                "recordingId.$": "$.recordingId",
+                "bucket.$": "$.bucket",
+                "transcriptKey.$": "$.transcription.transcriptKey",
+            })),
+            result_path: ResultPath::at("$.summary"),
+            retry: activity_retries::<Summarize>(),
+            catch: catch_all(),
+            ..TaskOptions::default()
+        },
+        Transition::next(RECORD_RESULTS),
+    );
+
+    wf.dynamodb_update_item(
+        RECORD_RESULTS,
+        TaskOptions {
+            comment: Some("Mark the recording completed with the keys of its results.".into()),
+            parameters: Some(json!({
+                "TableName": table,
+                "Key": {"recordingId": {"S.$": "$.recordingId"}},
+                "UpdateExpression": "SET #status = :completed, #results = :results, #updatedAt = :now REMOVE #error, #cause",
+                "ConditionExpression": "#status IN (:ready, :processing)",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#results": "results",
+                    "#updatedAt": "updatedAt",
+                    "#error": "error",
+                    "#cause": "cause",
+                },
+                "ExpressionAttributeValues": {
+                    ":completed": {"S": "completed"},
+                    ":ready": {"S": "ready_for_processing"},
+                    ":processing": {"S": "processing"},
+                    ":now": {"S.$": "$$.State.EnteredTime"},
+                    ":results": {"M": {
+                        "recordingKey": {"S.$": "$.media.recordingKey"},
+                        "audioKey": {"S.$": "$.media.audioKey"},
+                        "transcriptKey": {"S.$": "$.transcription.transcriptKey"},
+                        "summaryKey": {"S.$": "$.summary.summaryKey"},
+                        "durationSeconds": {"N.$": "States.Format('{}', $.media.durationSeconds)"},
+                    }},
+                },
+            })),
+            result_path: ResultPath::Discard,
+            retry: dynamodb_retries(),
+            catch: catch_all(),
+            ..TaskOptions::default()
+        },
+        Transition::next(SUCCEEDED),
+    );
+
+    wf.succeed(SUCCEEDED);
+
+    wf.dynamodb_update_item(
+        RECORD_FAILURE,
+        TaskOptions {
+            comment: Some("Make the failure visible: status, error and cause in the catalog.".into()),
+            parameters: Some(json!({
+                "TableName": table,
+                "Key": {"recordingId": {"S.$": "$.recordingId"}},
+                "UpdateExpression": "SET #status = :failed, #error = :error, #cause = :cause, #updatedAt = :now",
+                "ExpressionAttributeNames": {
+                    "#status": "status",
+                    "#error": "error",
+                    "#cause": "cause",
+                    "#updatedAt": "updatedAt",
+                },
+                "ExpressionAttributeValues": {
+                    ":failed": {"S": "processing_failed"},
+                    ":error": {"S.$": "$.error.Error"},
+                    ":cause": {"S.$": "$.error.Cause"},
+                    ":now": {"S.$": "$$.State.EnteredTime"},
+                },
+            })),
+            result_path: ResultPath::Discard,
+            retry: dynamodb_retries(),
+            ..TaskOptions::default()
+        },
+        Transition::next(FAILED),
+    );
+
+    wf.fail(
+        FAILED,
+        FailWith::Paths {
+            error_path: "$.error.Error".into(),
+            cause_path: "$.error.Cause".into(),
+        },
+    );
+
+    wf.build(PREPARE_MEDIA, &input_schema())
+}
