@@ -1,0 +1,266 @@
+# Least-privilege roles: one per Lambda, one for the state machine, and distinct execution and
+# task roles for the workers.
+
+data "aws_iam_policy_document" "assume_lambda" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+locals {
+  chunk_objects     = "${aws_s3_bucket.recordings.arn}/users/*/chunks/*"
+  processed_objects = "${aws_s3_bucket.recordings.arn}/users/*/processed/*"
+
+  lambda_permissions = {
+    chunk-upload-handler = {
+      s3_read         = [local.chunk_objects]
+      chunk_actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+      catalog_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      catalog_indexes = false
+      start_execution = true
+    }
+    catalog-stream-handler = {
+      s3_read         = [local.chunk_objects]
+      chunk_actions   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      catalog_actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      catalog_indexes = false
+      start_execution = true
+    }
+    sweeper = {
+      s3_read         = [local.chunk_objects]
+      chunk_actions   = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      catalog_actions = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+      catalog_indexes = true
+      start_execution = true
+    }
+  }
+}
+
+resource "aws_iam_role" "lambda" {
+  for_each           = local.lambda_functions
+  name               = "${var.name_prefix}-${each.key}"
+  assume_role_policy = data.aws_iam_policy_document.assume_lambda.json
+}
+
+data "aws_iam_policy_document" "lambda" {
+  for_each = local.lambda_permissions
+
+  statement {
+    sid       = "ReadChunkObjects"
+    actions   = ["s3:GetObject"]
+    resources = each.value.s3_read
+  }
+  statement {
+    sid       = "ChunkTable"
+    actions   = each.value.chunk_actions
+    resources = [aws_dynamodb_table.chunks.arn]
+  }
+  statement {
+    sid     = "Catalog"
+    actions = each.value.catalog_actions
+    resources = concat(
+      [aws_dynamodb_table.catalog.arn],
+      each.value.catalog_indexes ? ["${aws_dynamodb_table.catalog.arn}/index/awaitingCompletion-stoppedAt"] : [],
+    )
+  }
+  dynamic "statement" {
+    for_each = each.value.start_execution ? [1] : []
+    content {
+      sid       = "StartProcessing"
+      actions   = ["states:StartExecution"]
+      resources = [aws_sfn_state_machine.processing.arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = each.key == "catalog-stream-handler" ? [1] : []
+    content {
+      sid       = "ReadCatalogStream"
+      actions   = ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream", "dynamodb:ListStreams"]
+      resources = [aws_dynamodb_table.catalog.stream_arn]
+    }
+  }
+  statement {
+    sid       = "EncryptionKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.lambda_dlq.arn]
+  }
+  statement {
+    sid       = "Logs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  for_each = local.lambda_functions
+  name     = "least-privilege"
+  role     = aws_iam_role.lambda[each.key].id
+  policy   = data.aws_iam_policy_document.lambda[each.key].json
+}
+
+resource "aws_iam_role_policy_attachment" "lambda_xray" {
+  for_each   = local.lambda_functions
+  role       = aws_iam_role.lambda[each.key].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+}
+
+# --- State machine ------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "assume_states" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["states.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "state_machine" {
+  name               = "${var.name_prefix}-state-machine"
+  assume_role_policy = data.aws_iam_policy_document.assume_states.json
+}
+
+data "aws_iam_policy_document" "state_machine" {
+  #checkov:skip=CKV_AWS_111:CloudWatch Logs delivery actions (logs:CreateLogDelivery etc.) do not support resource-level permissions; AWS documents "*" for them.
+  #checkov:skip=CKV_AWS_356:CloudWatch Logs delivery actions do not support resource-level permissions; AWS documents "*" for them.
+  statement {
+    sid       = "RecordResultsInCatalog"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.catalog.arn]
+  }
+  statement {
+    sid       = "EncryptionKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+  statement {
+    sid = "LogDelivery"
+    actions = [
+      "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+      "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "state_machine" {
+  name   = "least-privilege"
+  role   = aws_iam_role.state_machine.id
+  policy = data.aws_iam_policy_document.state_machine.json
+}
+
+resource "aws_iam_role_policy_attachment" "state_machine_xray" {
+  role       = aws_iam_role.state_machine.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+}
+
+# --- Workers: execution role (pull image, write logs) and task role (the work) -----------------
+
+data "aws_iam_policy_document" "assume_ecs_tasks" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "worker_execution" {
+  name               = "${var.name_prefix}-worker-execution"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+}
+
+resource "aws_iam_role_policy_attachment" "worker_execution" {
+  role       = aws_iam_role.worker_execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+resource "aws_iam_role" "worker_task" {
+  name               = "${var.name_prefix}-worker-task"
+  assume_role_policy = data.aws_iam_policy_document.assume_ecs_tasks.json
+}
+
+data "aws_iam_policy_document" "worker_task" {
+  #checkov:skip=CKV_AWS_111:states:SendTask* accept only "*" (task tokens are not resources); transcribe job ARNs are scoped to this account's jobs.
+  #checkov:skip=CKV_AWS_356:states:SendTask* accept only "*" (task tokens are not resources).
+  statement {
+    sid       = "ReadChunksAndOutputs"
+    actions   = ["s3:GetObject"]
+    resources = [local.chunk_objects, local.processed_objects]
+  }
+  statement {
+    sid       = "WriteOutputs"
+    actions   = ["s3:PutObject"]
+    resources = [local.processed_objects]
+  }
+  statement {
+    sid       = "ListRecordingPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.recordings.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["users/*/chunks/*", "users/*/processed/*"]
+    }
+  }
+  statement {
+    sid       = "PollActivities"
+    actions   = ["states:GetActivityTask"]
+    resources = [for a in aws_sfn_activity.activity : a.id]
+  }
+  statement {
+    sid       = "ReportTasks"
+    actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "Transcribe"
+    actions   = ["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"]
+    resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]
+  }
+  statement {
+    sid     = "Summarize"
+    actions = ["bedrock:InvokeModel"]
+    resources = [
+      "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.bedrock_model_id}",
+      "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${var.bedrock_model_id}",
+    ]
+  }
+  statement {
+    sid       = "EncryptionKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [aws_kms_key.main.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "worker_task" {
+  name   = "least-privilege"
+  role   = aws_iam_role.worker_task.id
+  policy = data.aws_iam_policy_document.worker_task.json
+}
+
+resource "aws_iam_role_policy_attachment" "worker_xray" {
+  role       = aws_iam_role.worker_task.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
+}

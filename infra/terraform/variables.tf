@@ -1,0 +1,135 @@
+variable "region" {
+  description = "AWS region to deploy into."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (tables, functions, activities, state machine). The code derives the same names from it (domain/src/deployment.rs)."
+  type        = string
+  default     = "meeting-recorder"
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name_prefix))
+    error_message = "name_prefix must be 3-31 lower-case letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "recordings_bucket_name" {
+  description = "Globally unique name of the S3 bucket for chunks and outputs."
+  type        = string
+}
+
+variable "lambda_artifacts_dir" {
+  description = "Folder holding the Lambda bootstrap binaries built for arm64 (one sub-folder per function with a file named bootstrap); see README \"Building the Lambdas\"."
+  type        = string
+  default     = "../../target/lambda"
+}
+
+variable "worker_image_tag" {
+  description = "Tag of the worker image pushed to the ECR repository this module creates (tags are immutable: use a new tag per release)."
+  type        = string
+}
+
+variable "vpc_subnet_ids" {
+  description = "Private subnets (with a NAT gateway or VPC endpoints for S3, Step Functions, Transcribe, Bedrock, ECR, Logs) for the Fargate workers."
+  type        = list(string)
+}
+
+variable "vpc_id" {
+  description = "VPC of the subnets."
+  type        = string
+}
+
+variable "max_chunk_bytes" {
+  description = "Largest accepted chunk, bytes."
+  type        = number
+  default     = 209715200
+}
+
+variable "completion_grace_seconds" {
+  description = "Seconds after a recording stopped before missing chunks are reported as incomplete_chunks."
+  type        = number
+  default     = 900
+}
+
+variable "transcriber" {
+  description = "Transcription engine of the workers: aws (Amazon Transcribe) or whisper (offline, on the worker's CPU)."
+  type        = string
+  default     = "aws"
+  validation {
+    condition     = contains(["aws", "whisper"], var.transcriber)
+    error_message = "transcriber must be aws or whisper."
+  }
+}
+
+variable "summarizer" {
+  description = "Summary engine of the workers: bedrock, extractive or openai."
+  type        = string
+  default     = "bedrock"
+  validation {
+    condition     = contains(["bedrock", "extractive", "openai"], var.summarizer)
+    error_message = "summarizer must be bedrock, extractive or openai."
+  }
+}
+
+variable "bedrock_model_id" {
+  description = "Bedrock model (or inference profile) id used for summaries."
+  type        = string
+  default     = "anthropic.claude-3-5-haiku-20241022-v1:0"
+}
+
+variable "max_speakers" {
+  description = "Default maximum number of speaker labels for Transcribe (2-30)."
+  type        = number
+  default     = 10
+  validation {
+    condition     = var.max_speakers >= 2 && var.max_speakers <= 30
+    error_message = "Transcribe accepts 2 to 30 speaker labels."
+  }
+}
+
+variable "worker_min_tasks" {
+  description = "Minimum number of worker tasks."
+  type        = number
+  default     = 1
+}
+
+variable "worker_max_tasks" {
+  description = "Maximum number of worker tasks."
+  type        = number
+  default     = 10
+}
+
+variable "worker_concurrency" {
+  description = "Concurrent tasks per activity in one worker task."
+  type        = number
+  default     = 2
+}
+
+variable "worker_drain_seconds" {
+  description = "Seconds the worker lets running tasks finish after SIGTERM. Must stay below the ECS stop timeout (at most 120 s on Fargate), which is set to this plus 10 s."
+  type        = number
+  default     = 100
+  validation {
+    condition     = var.worker_drain_seconds >= 5 && var.worker_drain_seconds <= 110
+    error_message = "worker_drain_seconds must be 5-110 so the ECS stop timeout (drain + 10 s) stays within Fargate's 120 s."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group."
+  type        = number
+  default     = 365
+}
+
+variable "alarm_email" {
+  description = "Optional e-mail address subscribed to the alarm topic (empty: no subscription)."
+  type        = string
+  default     = ""
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
