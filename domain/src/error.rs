@@ -18,7 +18,10 @@ pub enum DomainError {
         reason: String,
     },
     /// A chunk index above [`crate::ids::MAX_CHUNK_INDEX`].
-    #[error("chunk index {value} is above the maximum of {}", crate::ids::MAX_CHUNK_INDEX)]
+    #[error(
+        "chunk index {value} is above the maximum of {}",
+        crate::ids::MAX_CHUNK_INDEX
+    )]
     ChunkIndexOverflow {
         /// The rejected value.
         value: u64,

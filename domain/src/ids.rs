@@ -154,7 +154,9 @@ impl ChunkIndex {
     /// Validates and wraps an index.
     pub fn new(value: u32) -> Result<Self, DomainError> {
         if value > MAX_CHUNK_INDEX {
-            return Err(DomainError::ChunkIndexOverflow { value: u64::from(value) });
+            return Err(DomainError::ChunkIndexOverflow {
+                value: u64::from(value),
+            });
         }
         Ok(Self(value))
     }

@@ -10,7 +10,9 @@ pub mod contracts;
 pub mod deployment;
 pub mod error;
 pub mod ids;
+pub mod keys;
 pub mod ports;
+pub mod sequencer;
 pub mod status;
 
 pub use error::{DomainError, PortError};

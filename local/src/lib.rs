@@ -1,0 +1,13 @@
+//! The embedded default: the meeting-recorder backend on one machine with no AWS account.
+//!
+//! The same domain code, the same generated workflow (`asl/processing.asl.json`, interpreted by the
+//! local engine) and the same activity workers as on AWS; only the adapters differ:
+//! [`object_store::DirObjectStore`] (a data directory emitting S3-shaped events),
+//! [`sqlite`] (chunk table and catalog), and [`event_bus`] (the generated EventBridge patterns).
+
+pub mod error;
+pub mod event_bus;
+pub mod object_store;
+pub mod sqlite;
+
+pub use error::LocalError;
