@@ -1,7 +1,8 @@
 # Activity workers on ECS Fargate: one service polling every activity. The image holds the worker
 # binary and FFmpeg (see README "The worker image"). Root filesystem read-only; media work goes to
-# a scratch volume on the task's ephemeral storage. ECS sends SIGTERM, waits stopTimeout, then
-# SIGKILLs: stopTimeout = drain deadline + 10 s, so running tasks finish or fail cleanly.
+# a scratch volume on the task's ephemeral storage. ECS sends SIGTERM, waits stopTimeout (120 s,
+# the Fargate maximum), then SIGKILLs; the worker's drain deadline (at most 90 s) plus its cancel
+# grace and final reports fit inside it, so running tasks finish or fail cleanly.
 
 resource "aws_ecr_repository" "worker" {
   name                 = "${var.name_prefix}-worker"
@@ -68,7 +69,7 @@ resource "aws_ecs_task_definition" "worker" {
     readonlyRootFilesystem = true
     privileged             = false
     user                   = "10001"
-    stopTimeout            = var.worker_drain_seconds + 10
+    stopTimeout            = 120 # Fargate's maximum; see var.worker_drain_seconds
     environment = concat(
       [for k, v in local.worker_environment : { name = k, value = v }],
       [{ name = "TMPDIR", value = "/scratch" }, { name = "TRANSCRIBE_OUTPUT_KMS_KEY", value = aws_kms_key.main.arn }],

@@ -107,12 +107,12 @@ variable "worker_concurrency" {
 }
 
 variable "worker_drain_seconds" {
-  description = "Seconds the worker lets running tasks finish after SIGTERM. Must stay below the ECS stop timeout (at most 120 s on Fargate), which is set to this plus 10 s."
+  description = "Seconds the worker lets running tasks finish after SIGTERM before failing them as Worker.Interrupted (retried by the workflow). The worker exits within drain + about 30 s (5 s cancel grace, reporting, open polls return); the ECS stop timeout is Fargate's maximum of 120 s, so drain may be at most 90."
   type        = number
-  default     = 100
+  default     = 90
   validation {
-    condition     = var.worker_drain_seconds >= 5 && var.worker_drain_seconds <= 110
-    error_message = "worker_drain_seconds must be 5-110 so the ECS stop timeout (drain + 10 s) stays within Fargate's 120 s."
+    condition     = var.worker_drain_seconds >= 5 && var.worker_drain_seconds <= 90
+    error_message = "worker_drain_seconds must be 5-90 so the worker exits within Fargate's 120 s stop timeout."
   }
 }
 

@@ -2,6 +2,22 @@
 //!
 //! An [`activity::Activity`] is the code behind one Step Functions activity; its types and error
 //! names come from its [`meeting_domain::activity::ActivityContract`], which the workflow generator
-//! uses too.
+//! uses too. A [`Registry`] holds many typed activities behind one erased interface; a [`Worker`]
+//! polls an [`meeting_domain::ports::ActivityTaskSource`] for each of them (Step Functions through
+//! [`sfn::SfnTaskSource`], the local engine, or a fake), heartbeats, checks outputs against their
+//! schema, reports results and shuts down without losing a task.
 
 pub mod activity;
+pub mod backoff;
+pub mod error;
+pub mod identity;
+pub mod limits;
+pub mod registry;
+pub mod sfn;
+pub mod worker;
+
+pub use activity::{Activity, Failure, TaskContext};
+pub use backoff::Backoff;
+pub use error::RuntimeError;
+pub use registry::{Outcome, RegisteredActivity, Registry};
+pub use worker::{TaskReport, TaskResult, Worker, WorkerConfig, WorkerSummary};

@@ -1,0 +1,40 @@
+//! The activity worker binary's library: typed configuration from the environment, JSON logs,
+//! signal handling, the registration of every activity, and [`run`], which ties them to the
+//! Step Functions task source. `main.rs` only calls these.
+
+pub mod config;
+pub mod error;
+pub mod logging;
+pub mod registration;
+pub mod signals;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use activity_runtime::sfn::SfnTaskSource;
+use activity_runtime::{Worker, WorkerSummary};
+use aws_config::SdkConfig;
+
+pub use config::WorkerSettings;
+pub use error::StartupError;
+pub use logging::init_json_logs;
+pub use registration::register_activities;
+pub use signals::shutdown_signal;
+
+/// Registers the activities, builds the Step Functions client once from `aws` (which honours
+/// `AWS_ENDPOINT_URL`, so the local engine can stand in for Step Functions) and serves until
+/// `shutdown`, then drains.
+///
+/// # Errors
+/// [`StartupError`] when no activity is registered or the selection names an unknown one.
+pub async fn run(
+    settings: &WorkerSettings,
+    aws: &SdkConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<WorkerSummary, StartupError> {
+    let mut registry = settings.registry();
+    register_activities(&mut registry, aws)?;
+    let source = Arc::new(SfnTaskSource::new(aws_sdk_sfn::Client::new(aws)));
+    let worker = Worker::new(source, registry, settings.worker_config())?;
+    Ok(worker.run_until(shutdown).await)
+}

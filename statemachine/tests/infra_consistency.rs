@@ -1,0 +1,164 @@
+//! The names Terraform hands to the code are exactly the names the code uses: environment
+//! variables, table / rule / state machine / activity names, and the generated files (ASL
+//! definition, substitutions, event patterns, activity list) that `infra/terraform` reads.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use meeting_domain::deployment::{DEFAULT_PREFIX, env, names};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn terraform(file: &str) -> String {
+    std::fs::read_to_string(root().join("infra/terraform").join(file))
+        .unwrap_or_else(|e| panic!("infra/terraform/{file}: {e}"))
+}
+
+/// The keys of `name = { KEY = ... }` in an HCL block (one `KEY = value` per line).
+fn block_keys(hcl: &str, block: &str) -> BTreeSet<String> {
+    let start = hcl
+        .find(&format!("{block} = {{"))
+        .unwrap_or_else(|| panic!("block {block} not found"));
+    let mut keys = BTreeSet::new();
+    for line in hcl[start..].lines().skip(1) {
+        let line = line.trim();
+        if line.starts_with('}') {
+            break;
+        }
+        if let Some((key, _)) = line.split_once('=') {
+            keys.insert(key.trim().to_owned());
+        }
+    }
+    keys
+}
+
+/// Every `NAME` constant of `meeting_domain::deployment::env`.
+fn code_env_names() -> BTreeSet<String> {
+    [
+        env::RECORDINGS_BUCKET,
+        env::CHUNK_TABLE,
+        env::CATALOG_TABLE,
+        env::STATE_MACHINE_ARN,
+        env::MAX_CHUNK_BYTES,
+        env::COMPLETION_GRACE_SECONDS,
+        env::METRICS_NAMESPACE,
+        env::ACTIVITY_ARN_PREFIX,
+        env::WORKER_ACTIVITIES,
+        env::WORKER_CONCURRENCY,
+        env::WORKER_DRAIN_SECONDS,
+        env::TRANSCRIBER,
+        env::SUMMARIZER,
+        env::BEDROCK_MODEL_ID,
+        env::MAX_SPEAKERS,
+        env::TRANSCRIBE_OUTPUT_KMS_KEY,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn every_environment_variable_terraform_sets_is_one_the_code_names() {
+    let locals = terraform("locals.tf");
+    let ecs = terraform("ecs.tf");
+    let mut set_by_terraform = block_keys(&locals, "lambda_environment");
+    set_by_terraform.extend(block_keys(&locals, "worker_environment"));
+    assert!(ecs.contains("name = \"TRANSCRIBE_OUTPUT_KMS_KEY\""));
+    set_by_terraform.insert("TRANSCRIBE_OUTPUT_KMS_KEY".to_owned());
+    let code = code_env_names();
+    let unknown: Vec<_> = set_by_terraform.difference(&code).collect();
+    assert!(unknown.is_empty(), "Terraform sets variables the code never reads: {unknown:?}");
+    // WORKER_ACTIVITIES is optional (default: every activity); everything else must be set.
+    let unset: Vec<_> = code
+        .difference(&set_by_terraform)
+        .filter(|n| n.as_str() != env::WORKER_ACTIVITIES)
+        .collect();
+    assert!(unset.is_empty(), "the code reads variables Terraform never sets: {unset:?}");
+}
+
+#[test]
+fn resource_names_follow_the_same_prefix_rules() {
+    let locals = terraform("locals.tf").replace("${var.name_prefix}", DEFAULT_PREFIX);
+    for (local, expected) in [
+        ("chunk_table_name", names::chunk_table(DEFAULT_PREFIX)),
+        ("catalog_table_name", names::catalog_table(DEFAULT_PREFIX)),
+        ("state_machine_name", names::state_machine(DEFAULT_PREFIX)),
+        ("chunk_rule_name", names::chunk_rule(DEFAULT_PREFIX)),
+        ("manifest_rule_name", names::manifest_rule(DEFAULT_PREFIX)),
+    ] {
+        let line = locals
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{local} ")))
+            .unwrap_or_else(|| panic!("local {local} missing"));
+        assert!(line.contains(&format!("\"{expected}\"")), "{line} should name {expected}");
+    }
+    let stepfunctions = terraform("stepfunctions.tf");
+    assert!(stepfunctions.contains("name     = \"${var.name_prefix}-${each.value}\""));
+    assert_eq!(
+        names::activity(DEFAULT_PREFIX, "summarize"),
+        format!("{DEFAULT_PREFIX}-summarize")
+    );
+}
+
+#[test]
+fn terraform_reads_exactly_the_generated_files() {
+    let locals = terraform("locals.tf");
+    for file in [
+        "processing.asl.json",
+        "substitutions.json",
+        "error-names.json",
+        "event-patterns/chunk-object-created.json",
+        "event-patterns/manifest-object-created.json",
+    ] {
+        assert!(locals.contains(&format!("{{local.asl_dir}}/{file}")), "locals.tf does not read asl/{file}");
+        assert!(root().join("asl").join(file).exists(), "asl/{file} is not generated");
+    }
+    let generated = statemachine::generate::generate().expect("generates");
+    for file in ["processing.asl.json", "substitutions.json", "error-names.json"] {
+        assert!(generated.contains_key(Path::new(file)), "{file} is not produced by the generator");
+    }
+}
+
+#[test]
+fn the_activities_terraform_creates_are_the_ones_the_workflow_uses() {
+    let contracts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("asl/error-names.json")).unwrap(),
+    )
+    .unwrap();
+    let definition = std::fs::read_to_string(root().join("asl/processing.asl.json")).unwrap();
+    let deployment = statemachine::workflow::Deployment::default();
+    let mut from_contracts: Vec<String> = contracts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["activity"].as_str().unwrap().to_owned())
+        .collect();
+    from_contracts.sort();
+    let mut in_definition: Vec<String> = definition
+        .match_indices(&deployment.activity_arn_prefix())
+        .map(|(i, prefix)| {
+            definition[i + prefix.len()..]
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    in_definition.sort();
+    in_definition.dedup();
+    assert_eq!(from_contracts, in_definition);
+}
+
+#[test]
+fn the_substituted_strings_are_what_terraform_replaces() {
+    let locals = terraform("locals.tf");
+    assert!(locals.contains("local.asl_substitutions.activityArnPrefix"));
+    assert!(locals.contains("jsonencode(local.asl_substitutions.catalogTable)"));
+    let subs: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("asl/substitutions.json")).unwrap())
+            .unwrap();
+    let keys: BTreeSet<&str> = subs.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(keys, BTreeSet::from(["activityArnPrefix", "catalogTable"]));
+}
