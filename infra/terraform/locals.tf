@@ -21,7 +21,10 @@ locals {
   chunk_pattern      = jsondecode(file("${local.asl_dir}/event-patterns/chunk-object-created.json"))
   manifest_pattern   = jsondecode(file("${local.asl_dir}/event-patterns/manifest-object-created.json"))
 
-  activity_arn_prefix = "arn:${local.partition}:states:${local.region}:${local.account_id}:activity:${var.name_prefix}-"
+  # The worker appends "-{activity}" to the base (domain::deployment::names::activity); the
+  # definition names the full ARNs, so its substitution ends with the dash.
+  activity_arn_base   = "arn:${local.partition}:states:${local.region}:${local.account_id}:activity:${var.name_prefix}"
+  activity_arn_prefix = "${local.activity_arn_base}-"
 
   # The definition is emitted for the default deployment; replace the strings it names.
   state_machine_definition = replace(
@@ -63,7 +66,7 @@ locals {
 
   worker_environment = {
     RECORDINGS_BUCKET    = aws_s3_bucket.recordings.bucket
-    ACTIVITY_ARN_PREFIX  = local.activity_arn_prefix
+    ACTIVITY_ARN_PREFIX  = local.activity_arn_base
     WORKER_CONCURRENCY   = tostring(var.worker_concurrency)
     WORKER_DRAIN_SECONDS = tostring(var.worker_drain_seconds)
     TRANSCRIBER          = var.transcriber

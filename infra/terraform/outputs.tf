@@ -19,8 +19,8 @@ output "state_machine_arn" {
 }
 
 output "activity_arn_prefix" {
-  description = "Prefix of the activity ARNs (the worker appends each activity's name)."
-  value       = local.activity_arn_prefix
+  description = "ACTIVITY_ARN_PREFIX of the workers: the activity ARNs without \"-{activity}\"."
+  value       = local.activity_arn_base
 }
 
 output "activity_arns" {

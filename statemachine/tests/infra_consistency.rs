@@ -162,3 +162,24 @@ fn the_substituted_strings_are_what_terraform_replaces() {
     let keys: BTreeSet<&str> = subs.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, BTreeSet::from(["activityArnPrefix", "catalogTable"]));
 }
+
+#[test]
+fn the_worker_prefix_plus_activity_names_gives_the_arns_of_the_definition() {
+    let locals = terraform("locals.tf");
+    assert!(
+        locals.contains("ACTIVITY_ARN_PREFIX  = local.activity_arn_base"),
+        "the worker must get the ARN base without the trailing dash"
+    );
+    assert!(locals.contains("activity_arn_prefix = \"${local.activity_arn_base}-\""));
+    let deployment = statemachine::workflow::Deployment::default();
+    let base = deployment
+        .activity_arn_prefix()
+        .strip_suffix('-')
+        .expect("the definition's prefix ends with a dash")
+        .to_owned();
+    let definition = std::fs::read_to_string(root().join("asl/processing.asl.json")).unwrap();
+    for activity in ["prepare-media", "start-transcription", "check-transcription", "summarize"] {
+        let arn = names::activity(&base, activity);
+        assert!(definition.contains(&format!("\"{arn}\"")), "{arn} not in the definition");
+    }
+}
