@@ -119,6 +119,20 @@ pub enum CompareOp {
     Ge,
     /// `=~` (right-hand side is a regular expression literal)
     Matches,
+    /// `in` (left value is one of the right array's elements)
+    In,
+    /// `nin` (left value is none of the right array's elements)
+    Nin,
+    /// `subsetof` (left array is a subset of the right array)
+    SubsetOf,
+    /// `anyof` (the arrays share an element)
+    AnyOf,
+    /// `noneof` (the arrays share no element)
+    NoneOf,
+    /// `size` (left string or array has the right length)
+    Size,
+    /// `empty` (left string or array is empty when the right side is `true`)
+    Empty,
 }
 
 impl CompareOp {
@@ -133,6 +147,13 @@ impl CompareOp {
             Self::Gt => ">",
             Self::Ge => ">=",
             Self::Matches => "=~",
+            Self::In => "in",
+            Self::Nin => "nin",
+            Self::SubsetOf => "subsetof",
+            Self::AnyOf => "anyof",
+            Self::NoneOf => "noneof",
+            Self::Size => "size",
+            Self::Empty => "empty",
         }
     }
 }
@@ -728,7 +749,25 @@ impl<'a> Parser<'a> {
             (">", CompareOp::Gt),
         ]
         .into_iter()
-        .find(|(text, _)| self.rest().starts_with(text));
+        .find(|(text, _)| self.rest().starts_with(text))
+        .or_else(|| {
+            // Jayway's word operators, followed by a space or an operand.
+            [
+                ("subsetof", CompareOp::SubsetOf),
+                ("anyof", CompareOp::AnyOf),
+                ("noneof", CompareOp::NoneOf),
+                ("empty", CompareOp::Empty),
+                ("size", CompareOp::Size),
+                ("nin", CompareOp::Nin),
+                ("in", CompareOp::In),
+            ]
+            .into_iter()
+            .find(|(text, _)| {
+                self.rest().starts_with(text)
+                    && !self.rest()[text.len()..]
+                        .starts_with(|c: char| c.is_alphanumeric() || c == '_')
+            })
+        });
         let Some((text, op)) = op else {
             return Ok(FilterExpr::Exists(left));
         };
@@ -775,6 +814,27 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some('@' | '$') => Ok(Operand::Path(self.path(true)?)),
             Some('\'' | '"') => Ok(Operand::Literal(Value::String(self.quoted()?))),
+            Some('[') => {
+                self.bump();
+                let mut items = Vec::new();
+                self.skip_ws();
+                if !self.eat("]") {
+                    loop {
+                        match self.operand()? {
+                            Operand::Literal(value) => items.push(value),
+                            _ => return Err(self.error("array literals hold only literals")),
+                        }
+                        self.skip_ws();
+                        if self.eat("]") {
+                            break;
+                        }
+                        if !self.eat(",") {
+                            return Err(self.error("expected `,` or `]` in the array literal"));
+                        }
+                    }
+                }
+                Ok(Operand::Literal(Value::Array(items)))
+            }
             Some(c) if c == '-' || c.is_ascii_digit() => {
                 Ok(Operand::Literal(Value::Number(self.number()?)))
             }
@@ -945,6 +1005,11 @@ mod tests {
             "$.a[?(@.name =~ /^foo.*/i)]",
             "$.a[?((@.x < 1) || (@.y != null))]",
             "$.a[(@.length-1)]",
+            "$.a[?(@.size in ['S', 'M'])]",
+            "$.a[?(@.tags anyof ['x'])]",
+            "$.a[?(@.name size 3)]",
+            "$.a[?(@.list empty false)]",
+            "$.a[?(@.id nin [1, 2])]",
         ] {
             parse_path(text).unwrap_or_else(|e| panic!("{text}: {e}"));
         }

@@ -6,6 +6,11 @@
 //! `MaxAttempts` is an error even if it would round) and so that a document the model cannot
 //! parse still gets graph and path diagnostics from [`validate_value`].
 //!
+//! Entry points: [`validate`] (a parsed [`StateMachine`]), [`validate_value`] (any JSON),
+//! [`validate_text`] / [`validate_file`] (text: also reports keys repeated in one JSON object,
+//! which parsing would silently drop, and turns a model parse error into a
+//! [`DiagnosticCode::Structure`] diagnostic).
+//!
 //! Rules follow the Amazon States Language specification and the AWS Step Functions
 //! developer guide; the limits cited next to each constant are AWS's. Every rule is written
 //! to never reject a machine AWS accepts: when the documentation is ambiguous the validator
@@ -13,6 +18,7 @@
 //! allowed, as AWS only reports `MISSING_END_STATE` when no terminal state exists at all).
 
 mod checks;
+mod duplicates;
 mod graph;
 
 use std::fmt;
@@ -93,8 +99,12 @@ pub enum DiagnosticCode {
     /// A JSONata-only field (Arguments, Output, Condition, Items) in a JSONPath state, or a
     /// `{% %}` expression where JSONPath expects a number.
     JsonataFieldInJsonpathState,
-    /// A string starting with `{%` does not end with `%}`.
+    /// A JSONata Choice rule's `Condition` is not a `{% … %}` expression.
     InvalidJsonata,
+    /// A state sets `QueryLanguage: JSONPath` in a machine whose top level is JSONata ("You
+    /// cannot revert a top-level JSONata-based state machine to a mix of JSONata and JSONPath
+    /// states", Step Functions developer guide, state machine structure).
+    JsonpathStateInJsonataMachine,
     /// A field and its `…Path` form (or two aliases) are both present.
     ExclusiveFields,
     /// `TimeoutSeconds` / `HeartbeatSeconds` is not a positive integer ≤ 99999999.
@@ -118,7 +128,7 @@ pub enum DiagnosticCode {
 
 impl DiagnosticCode {
     /// Every code.
-    pub const ALL: [Self; 38] = [
+    pub const ALL: [Self; 39] = [
         Self::Structure,
         Self::DuplicateStateName,
         Self::MissingTransitionTarget,
@@ -148,6 +158,7 @@ impl DiagnosticCode {
         Self::JsonpathFieldInJsonataState,
         Self::JsonataFieldInJsonpathState,
         Self::InvalidJsonata,
+        Self::JsonpathStateInJsonataMachine,
         Self::ExclusiveFields,
         Self::InvalidTimeout,
         Self::HeartbeatNotBelowTimeout,
@@ -192,6 +203,7 @@ impl DiagnosticCode {
             Self::JsonpathFieldInJsonataState => "jsonpath-field-in-jsonata-state",
             Self::JsonataFieldInJsonpathState => "jsonata-field-in-jsonpath-state",
             Self::InvalidJsonata => "invalid-jsonata",
+            Self::JsonpathStateInJsonataMachine => "jsonpath-state-in-jsonata-machine",
             Self::ExclusiveFields => "exclusive-fields",
             Self::InvalidTimeout => "invalid-timeout",
             Self::HeartbeatNotBelowTimeout => "heartbeat-not-below-timeout",
@@ -304,7 +316,10 @@ pub fn validate_value(definition: &Value) -> Vec<Diagnostic> {
 }
 
 /// Validates definition text: JSON that the model cannot parse gets a
-/// [`DiagnosticCode::Structure`] diagnostic (plus whatever [`validate_value`] finds).
+/// [`DiagnosticCode::Structure`] diagnostic (plus whatever [`validate_value`] finds), and
+/// keys repeated in one JSON object (which a parsed [`StateMachine`] can no longer show) are
+/// reported too: [`DiagnosticCode::DuplicateStateName`] inside `States`, else
+/// [`DiagnosticCode::Structure`].
 ///
 /// # Errors
 /// [`ValidateFileError::NotJson`] when the text is not JSON (`path` names it in the error).
@@ -313,8 +328,8 @@ pub fn validate_text(text: &str, path: &str) -> Result<Vec<Diagnostic>, Validate
         path: path.to_owned(),
         source,
     })?;
-    match StateMachine::from_value(value.clone()) {
-        Ok(machine) => Ok(validate(&machine)),
+    let mut diagnostics = match StateMachine::from_value(value.clone()) {
+        Ok(machine) => validate(&machine),
         Err(err) => {
             let mut diagnostics = vec![Diagnostic {
                 code: DiagnosticCode::Structure,
@@ -322,9 +337,31 @@ pub fn validate_text(text: &str, path: &str) -> Result<Vec<Diagnostic>, Validate
                 message: err.to_string(),
             }];
             diagnostics.extend(validate_value(&value));
-            Ok(diagnostics)
+            diagnostics
         }
+    };
+    for pointer in duplicates::duplicate_keys(text) {
+        let in_states = pointer
+            .rsplit_once('/')
+            .is_some_and(|(parent, _)| parent.ends_with("/States") || parent == "/States");
+        let (code, message) = if in_states {
+            (
+                DiagnosticCode::DuplicateStateName,
+                "this state name is defined twice in the same States object",
+            )
+        } else {
+            (
+                DiagnosticCode::Structure,
+                "this key appears twice in the same JSON object",
+            )
+        };
+        diagnostics.push(Diagnostic {
+            code,
+            pointer,
+            message: message.to_owned(),
+        });
     }
+    Ok(diagnostics)
 }
 
 /// Reads and validates an ASL file; used by `statemachine validate FILE` (exit 0 when the

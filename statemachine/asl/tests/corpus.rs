@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use asl::StateMachine;
-use asl::validate::{DiagnosticCode, validate, validate_file};
+use asl::validate::{DiagnosticCode, validate_file, validate_text};
 use serde::Deserialize;
 
 /// The minimum size of the corpus the issue asks for (at least 100 definitions).
@@ -128,8 +128,8 @@ fn given_every_invalid_definition_when_validated_then_the_expected_rule_is_repor
             Err(e) => failures.push(format!(
                 "{name}: the model rejected the document ({e}) but `{code}` is not a structural rule; the validator must report it"
             )),
-            Ok(machine) => {
-                let diagnostics = validate(&machine);
+            Ok(_) => {
+                let diagnostics = validate_text(&text, &name).expect("JSON");
                 let found = diagnostics
                     .iter()
                     .any(|d| d.code == code && d.pointer == want.pointer);

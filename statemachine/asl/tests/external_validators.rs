@@ -186,23 +186,33 @@ fn given_the_valid_corpus_when_checked_by_asl_validator_then_only_known_false_po
 fn given_the_valid_corpus_when_checked_by_statelint_then_only_known_false_positives_remain() {
     let statelint = repo_root().join(".tools/py-checks/bin/statelint");
     require_tool(&statelint, "PyPI statelint");
-    let mut flagged = Vec::new();
-    for file in valid_files() {
-        let output = Command::new(&statelint)
-            .arg("--ignore=FLOAT")
-            .arg(&file)
-            .output()
-            .unwrap_or_else(|e| {
-                panic!("cannot run statelint ({e}); install it with `scripts/setup.sh node python`")
-            });
-        if !output.status.success() {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            );
-            flagged.push((name(&file), text));
+    let files = valid_files();
+    let output = Command::new(&statelint)
+        .arg("--ignore=FLOAT")
+        .args(&files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run statelint ({e}); install it with `scripts/setup.sh node python`")
+        });
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // With several files statelint prints, for each file with problems, the path as given,
+    // a count line, then one problem per line indented by a space.
+    let mut flagged: Vec<(String, String)> = Vec::new();
+    for line in stdout.lines() {
+        if let Some(file) = files.iter().find(|f| f.display().to_string() == line) {
+            flagged.push((name(file), String::new()));
+        } else if let Some((_, text)) = flagged.last_mut() {
+            text.push_str(line);
+            text.push('\n');
+        } else {
+            panic!("unexpected statelint output before any file name: {line}\n{stdout}");
         }
     }
+    assert_eq!(
+        output.status.success(),
+        flagged.is_empty(),
+        "statelint exit status and findings disagree:\n{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     compare("statelint", &flagged, STATELINT_FALSE_POSITIVES);
 }

@@ -96,10 +96,10 @@ enum Ql {
     Jsonata,
 }
 
-/// `true` for a JSONata expression string `{% … %}`.
+/// `true` for a JSONata expression string `{% … %}`. Like the service, no trimming: a
+/// string with a space before `{%` is a plain string constant.
 fn is_jsonata(s: &str) -> bool {
-    let t = s.trim();
-    t.starts_with("{%") && t.ends_with("%}") && t.len() >= 4
+    s.starts_with("{%") && s.ends_with("%}") && s.len() >= 4
 }
 
 /// `true` when the JSON number has no fractional part (`2` and `2.0` are integers).
@@ -111,6 +111,8 @@ fn is_integral(n: &Number) -> bool {
 #[derive(Debug, Default)]
 pub(super) struct Checker {
     out: Vec<Diagnostic>,
+    /// `true` when the machine's top-level QueryLanguage is JSONata.
+    jsonata_machine: bool,
     /// Every state name in the machine (all scopes), for cross-scope transitions.
     names: HashSet<String>,
     /// Where each name was first defined, for duplicates.
@@ -142,6 +144,7 @@ impl Checker {
         };
         self.collect_names(doc, "");
         let ql = self.query_language(obj, "", Ql::JsonPath);
+        self.jsonata_machine = ql == Ql::Jsonata;
         self.number(
             obj,
             "",
@@ -286,6 +289,13 @@ impl Checker {
             return;
         };
         let ql = self.query_language(obj, ptr, inherited);
+        if self.jsonata_machine && ql == Ql::JsonPath {
+            self.push(
+                DiagnosticCode::JsonpathStateInJsonataMachine,
+                pointer_push(ptr, "QueryLanguage"),
+                "a state machine whose top-level QueryLanguage is JSONata cannot contain JSONPath states",
+            );
+        }
         let Some(kind) = obj.get("Type").and_then(Value::as_str) else {
             self.push(
                 DiagnosticCode::Structure,
@@ -341,13 +351,6 @@ impl Checker {
             }
         }
         self.assign(obj, ptr, ql);
-        if ql == Ql::Jsonata {
-            for field in ["Arguments", "Output", "Items"] {
-                if let Some(value) = obj.get(field) {
-                    self.jsonata_strings(value, &pointer_push(ptr, field));
-                }
-            }
-        }
     }
 
     /// JSONPath-only fields in a JSONata state and the reverse.
@@ -644,28 +647,6 @@ impl Checker {
         }
     }
 
-    /// Every string starting with `{%` must be a whole JSONata expression.
-    fn jsonata_strings(&mut self, value: &Value, ptr: &str) {
-        match value {
-            Value::String(s) if s.trim_start().starts_with("{%") && !is_jsonata(s) => self.push(
-                DiagnosticCode::InvalidJsonata,
-                ptr.to_owned(),
-                "a JSONata expression must be written \"{% expression %}\"",
-            ),
-            Value::Object(map) => {
-                for (key, child) in map {
-                    self.jsonata_strings(child, &pointer_push(ptr, key));
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    self.jsonata_strings(item, &pointer_push(ptr, &i.to_string()));
-                }
-            }
-            _ => {}
-        }
-    }
-
     fn assign(&mut self, obj: &Map<String, Value>, ptr: &str, ql: Ql) {
         let Some(assign) = obj.get("Assign") else {
             return;
@@ -703,7 +684,8 @@ impl Checker {
                     format!("\"{key}\" ends with .$ so its value must be a path or an intrinsic function string"),
                 ),
                 (Ql::JsonPath, false, v) => self.payload(v, &pointer),
-                (Ql::Jsonata, _, v) => self.jsonata_strings(v, &pointer),
+                // JSONata values are any JSON; strings that are not `{% … %}` are constants.
+                (Ql::Jsonata, _, _) => {}
             }
         }
     }
@@ -922,9 +904,6 @@ impl Checker {
                         ptr.to_owned(),
                         "a JSONata Choice rule needs Condition",
                     ),
-                }
-                if let Some(output) = obj.get("Output") {
-                    self.jsonata_strings(output, &pointer_push(ptr, "Output"));
                 }
             }
             let mut jsonpath_fields = operators.clone();
@@ -1205,9 +1184,6 @@ impl Checker {
                             "ResultPath is not available when the query language is JSONata",
                         );
                     }
-                    if let Some(output) = c.get("Output") {
-                        self.jsonata_strings(output, &pointer_push(&p, "Output"));
-                    }
                 }
             }
             self.assign(c, &p, ql);
@@ -1464,11 +1440,6 @@ impl Checker {
         // A ResultWriter may carry only WriterConfig (no Resource) since 2025.
         self.resource(obj, ptr, reader);
         self.payload_field(obj, ptr, "Parameters", ql);
-        if ql == Ql::Jsonata
-            && let Some(arguments) = obj.get("Arguments")
-        {
-            self.jsonata_strings(arguments, &pointer_push(ptr, "Arguments"));
-        }
     }
 }
 
