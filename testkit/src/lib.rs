@@ -2,6 +2,7 @@
 //! contract suites that every implementation of a port must pass ([`contract`]), generated media
 //! ([`media`]) and a launcher for the moto emulator ([`moto`]).
 
+pub mod chaos;
 pub mod contract;
 pub mod media;
 pub mod memory;

@@ -1,1 +1,19 @@
-//! The PrepareMedia activity: validates, probes and joins chunks with FFmpeg and extracts 16 kHz mono speech audio.
+//! The PrepareMedia activity: validates, probes and joins chunks with FFmpeg and extracts 16 kHz
+//! mono speech audio.
+//!
+//! - [`activity`]: the activity itself over an [`meeting_domain::ports::ObjectStore`].
+//! - [`probe`]: magic bytes and `ffprobe` under whitelists: what a chunk must be to get joined.
+//! - [`join`]: the FFmpeg command lines (concat demuxer, one decode for both outputs).
+//! - [`trim`]: dropping each chunk's encoder padding so offsets never drift.
+//! - [`process`]: running `ffmpeg`/`ffprobe` with limits, cancellation and captured stderr.
+//! - [`error`]: the crate's errors and their mapping onto the contract's error names.
+
+pub mod activity;
+pub mod error;
+pub mod join;
+pub mod probe;
+pub mod process;
+pub mod trim;
+
+pub use activity::{MediaConfig, PrepareMediaActivity};
+pub use error::{MediaActivityError, ToolError};

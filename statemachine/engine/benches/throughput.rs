@@ -115,6 +115,82 @@ async fn run_moto(
     }
 }
 
+/// A moto server started for this benchmark (its own process, stopped at the end).
+struct Moto {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Result<Self, String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let binary = root.join(".tools/py-moto/bin/moto_server");
+        if !binary.is_file() {
+            return Err(format!("{} is missing", binary.display()));
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let child = std::process::Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let mut moto = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            // Makes moto execute definitions; machines must be created after this switch.
+            if let Ok(response) = moto.post(
+                "/moto-api/config",
+                r#"{"stepfunctions":{"execute_state_machine":true}}"#,
+            ) && response.starts_with("HTTP/1.")
+                && response
+                    .split(' ')
+                    .nth(1)
+                    .is_some_and(|c| c.starts_with('2'))
+            {
+                return Ok(moto);
+            }
+            if Instant::now() > deadline {
+                moto.stop();
+                return Err("moto did not answer within 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn post(&self, path: &str, body: &str) -> std::io::Result<String> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        write!(
+            stream,
+            "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    }
+
+    fn client(&self) -> aws_sdk_sfn::Client {
+        use aws_sdk_sfn::config::{BehaviorVersion, Credentials, Region};
+        let config = aws_sdk_sfn::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+            .endpoint_url(format!("http://127.0.0.1:{}", self.port))
+            .build();
+        aws_sdk_sfn::Client::from_conf(config)
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn rate(transitions: usize, elapsed: Duration) -> f64 {
     transitions as f64 / elapsed.as_secs_f64()
 }
@@ -164,26 +240,14 @@ async fn main() {
     println!("|---|---|---|---|");
     let mut moto_results = (None, None);
     if with_moto {
-        match recorder_testkit::moto::MotoServer::start() {
-            Ok(server) => {
-                // moto answers this switch with 201 (testkit's helper expects 200).
-                let (status, body) = server
-                    .request(
-                        "POST",
-                        "/moto-api/config",
-                        Some(r#"{"stepfunctions":{"execute_state_machine":true}}"#),
-                    )
-                    .expect("moto answers");
-                assert!(
-                    (200..300).contains(&status),
-                    "moto refused the switch: {status} {body}"
-                );
-                let config = server.sdk_config().await;
-                let client = aws_sdk_sfn::Client::new(&config);
+        match Moto::start() {
+            Ok(mut moto) => {
+                let client = moto.client();
                 moto_results = (
                     Some(run_moto(&client, "chain", &chain, &json!({})).await),
                     Some(run_moto(&client, "map", &map, &items).await),
                 );
+                moto.stop();
             }
             Err(e) => eprintln!("moto unavailable ({e}); run scripts/setup.sh python"),
         }

@@ -101,10 +101,16 @@ pub fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c.is_control() || FORBIDDEN.contains(c))
 }
 
-/// Parses a definition and checks the engine can run it.
+/// Parses a definition, validates it as Step Functions would at CreateStateMachine (the `asl`
+/// crate's validator) and checks the engine can run it.
 pub fn load_definition(definition: &str) -> Result<StateMachine, DefinitionError> {
     let machine =
         StateMachine::from_json(definition).map_err(|e| DefinitionError::Parse(e.to_string()))?;
+    let diagnostics = asl::validate::validate(&machine);
+    if !diagnostics.is_empty() {
+        let listed: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        return Err(DefinitionError::Parse(listed.join("; ")));
+    }
     check_supported(&machine)?;
     Ok(machine)
 }

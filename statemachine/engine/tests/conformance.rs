@@ -101,6 +101,8 @@ async fn run_case(case: &Value) -> Result<(), String> {
     asl::StateMachine::from_json(&definition)
         .map_err(|e| format!("the model rejects the definition: {e}"))?;
     let expected = &case["expected"];
+    // CreateStateMachine runs the `asl` validator (and the engine's own support check), so every
+    // definition here goes through the validator.
     let machine = match engine.create_state_machine(
         "conformance",
         &definition,

@@ -330,6 +330,39 @@ fn filter_holds(expr: &FilterExpr, roots: Roots<'_>, current: &Value) -> Result<
                 CompareOp::Gt => ordering.is_some_and(|o| o.is_gt()),
                 CompareOp::Ge => ordering.is_some_and(|o| o.is_ge()),
                 CompareOp::Matches => false,
+                CompareOp::In => r.as_array().is_some_and(|items| items.contains(&l)),
+                CompareOp::Nin => r.as_array().is_some_and(|items| !items.contains(&l)),
+                CompareOp::SubsetOf => match (l.as_array(), r.as_array()) {
+                    (Some(left), Some(right)) => left.iter().all(|v| right.contains(v)),
+                    _ => false,
+                },
+                CompareOp::AnyOf => match (l.as_array(), r.as_array()) {
+                    (Some(left), Some(right)) => left.iter().any(|v| right.contains(v)),
+                    _ => false,
+                },
+                CompareOp::NoneOf => match (l.as_array(), r.as_array()) {
+                    (Some(left), Some(right)) => !left.iter().any(|v| right.contains(v)),
+                    _ => false,
+                },
+                CompareOp::Size => {
+                    let size = match &l {
+                        Value::String(s) => Some(s.chars().count()),
+                        Value::Array(items) => Some(items.len()),
+                        _ => None,
+                    };
+                    size.zip(r.as_u64())
+                        .is_some_and(|(size, wanted)| size as u64 == wanted)
+                }
+                CompareOp::Empty => {
+                    let empty = match &l {
+                        Value::String(s) => Some(s.is_empty()),
+                        Value::Array(items) => Some(items.is_empty()),
+                        _ => None,
+                    };
+                    empty
+                        .zip(r.as_bool())
+                        .is_some_and(|(e, wanted)| e == wanted)
+                }
             }
         }
         FilterExpr::And(a, b) => {
@@ -444,6 +477,28 @@ mod tests {
         assert_eq!(sel("$.items[*].p", &input), Some(json!([5, 15, 25])));
         assert_eq!(sel("$..p", &input), Some(json!([5, 15, 25])));
         assert_eq!(sel("$.items[1:].p", &input), Some(json!([15, 25])));
+    }
+
+    #[test]
+    fn jayway_filter_operators_select_by_membership_and_size() {
+        let input = json!({"items": [{"t": "a", "l": [1, 2]}, {"t": "b", "l": []}]});
+        assert_eq!(
+            sel("$.items[?(@.t in ['a', 'c'])].t", &input),
+            Some(json!(["a"]))
+        );
+        assert_eq!(
+            sel("$.items[?(@.t nin ['a'])].t", &input),
+            Some(json!(["b"]))
+        );
+        assert_eq!(sel("$.items[?(@.l size 2)].t", &input), Some(json!(["a"])));
+        assert_eq!(
+            sel("$.items[?(@.l empty true)].t", &input),
+            Some(json!(["b"]))
+        );
+        assert_eq!(
+            sel("$.items[?(@.l anyof [2, 9])].t", &input),
+            Some(json!(["a"]))
+        );
     }
 
     #[test]

@@ -1,0 +1,582 @@
+//! The media activity with real FFmpeg on chunks generated at test time (espeak-ng speech, each
+//! chunk encoded on its own as a recorder would), an in-memory object store, and hostile inputs.
+//! Needs `ffmpeg`, `ffprobe`, `espeak-ng` and `sox` (`scripts/setup.sh apt`); fails without them.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use activity_runtime::activity::{Activity, TaskContext};
+use bytes::Bytes;
+use media_activity::{MediaActivityError, MediaConfig, PrepareMediaActivity};
+use meeting_domain::activity::ActivityErrorName;
+use meeting_domain::contracts::{MediaError, MediaOutput, PrepareMediaInput};
+use meeting_domain::ids::{ChunkIndex, RecordingId, UserId};
+use meeting_domain::keys::chunk_key;
+use meeting_domain::ports::ObjectStore;
+use recorder_testkit::media::{self, ChunkSpec, MEETING_SCRIPT};
+use recorder_testkit::memory::object_store::{InjectedError, MemoryObjectStore, StoreOp};
+use tokio_util::sync::CancellationToken;
+
+const BUCKET: &str = "media-bucket";
+/// Chunk length of the generated recordings: short, so the ~30 s script gives many chunks.
+const CHUNK_SECONDS: f64 = 4.0;
+
+/// Chunks in the alignment recordings: enough that 12.7 ms of drift per chunk would add up to
+/// more than 150 ms.
+const ONSET_CHUNKS: usize = 12;
+
+/// Generated once per test run, shared by the tests (generation takes a few seconds).
+struct Fixtures {
+    _dir: tempfile::TempDir,
+    /// Same format throughout (48 kHz mono AAC).
+    uniform: Vec<PathBuf>,
+    /// Alternating 48 kHz mono, 44.1 kHz mono, 22.05 kHz stereo.
+    mixed_rates: Vec<PathBuf>,
+    /// Chunks of 0.99 s (a length whose AAC padding is 12.7 ms) each starting with a tone.
+    onsets: Vec<PathBuf>,
+    /// The same at alternating 48 kHz and 44.1 kHz.
+    mixed_onsets: Vec<PathBuf>,
+    corrupt: PathBuf,
+    empty: PathBuf,
+    playlist: PathBuf,
+    video_only: PathBuf,
+}
+
+static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
+    let dir = tempfile::tempdir().expect("temp dir for fixtures");
+    let uniform_dir = dir.path().join("uniform");
+    let mixed_dir = dir.path().join("mixed");
+    std::fs::create_dir_all(&uniform_dir).expect("mkdir");
+    std::fs::create_dir_all(&mixed_dir).expect("mkdir");
+    let onset_dir = dir.path().join("onsets");
+    let mixed_onset_dir = dir.path().join("mixed_onsets");
+    std::fs::create_dir_all(&onset_dir).expect("mkdir");
+    std::fs::create_dir_all(&mixed_onset_dir).expect("mkdir");
+    let onsets =
+        media::make_onset_recording(&onset_dir, ONSET_CHUNKS, 0.99, &[ChunkSpec::default()]);
+    let mixed_onsets = media::make_onset_recording(
+        &mixed_onset_dir,
+        ONSET_CHUNKS,
+        0.99,
+        &[
+            ChunkSpec::default(),
+            ChunkSpec {
+                sample_rate: 44_100,
+                channels: 1,
+            },
+        ],
+    );
+    let uniform = media::make_recording(&uniform_dir, MEETING_SCRIPT, CHUNK_SECONDS);
+    let mixed_rates = media::make_recording_with(
+        &mixed_dir,
+        &MEETING_SCRIPT[..3],
+        CHUNK_SECONDS,
+        &[
+            ChunkSpec {
+                sample_rate: 48_000,
+                channels: 1,
+            },
+            ChunkSpec {
+                sample_rate: 44_100,
+                channels: 1,
+            },
+            ChunkSpec {
+                sample_rate: 22_050,
+                channels: 2,
+            },
+        ],
+    );
+    Fixtures {
+        corrupt: media::corrupt_chunk(dir.path(), "corrupt.mp4"),
+        empty: media::zero_byte_chunk(dir.path(), "empty.mp4"),
+        playlist: media::hls_playlist_chunk(dir.path(), "playlist.mp4"),
+        video_only: media::video_only_chunk(dir.path(), "video_only.mp4"),
+        uniform,
+        mixed_rates,
+        onsets,
+        mixed_onsets,
+        _dir: dir,
+    }
+});
+
+fn user() -> UserId {
+    UserId::new("user_1").expect("valid")
+}
+
+fn recording() -> RecordingId {
+    RecordingId::new("rec_1").expect("valid")
+}
+
+fn input(chunk_count: u32) -> PrepareMediaInput {
+    PrepareMediaInput {
+        user_id: user(),
+        recording_id: recording(),
+        bucket: BUCKET.to_owned(),
+        chunk_count,
+    }
+}
+
+async fn put_chunk(store: &MemoryObjectStore, index: u32, file: &Path) {
+    let key = chunk_key(
+        &user(),
+        &recording(),
+        ChunkIndex::new(index).expect("index"),
+    );
+    let body = std::fs::read(file).expect("read fixture");
+    store
+        .put_bytes(BUCKET, &key, Bytes::from(body), "video/mp4")
+        .await
+        .expect("put chunk");
+}
+
+async fn store_with(chunks: &[&Path]) -> Arc<MemoryObjectStore> {
+    let store = Arc::new(MemoryObjectStore::new());
+    for (index, chunk) in chunks.iter().enumerate() {
+        put_chunk(&store, u32::try_from(index).expect("small"), chunk).await;
+    }
+    store
+}
+
+/// A config whose temp dirs go into `work`, so tests can check they are removed.
+fn config_in(work: &Path) -> MediaConfig {
+    MediaConfig {
+        work_dir: Some(work.to_path_buf()),
+        ..MediaConfig::default()
+    }
+}
+
+fn activity(store: Arc<MemoryObjectStore>, work: &Path) -> PrepareMediaActivity {
+    PrepareMediaActivity::new(store, config_in(work))
+}
+
+fn assert_empty_dir(dir: &Path) {
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .expect("read work dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert!(left.is_empty(), "temp files left behind: {left:?}");
+}
+
+/// Downloads `key` from the store into `dir`.
+async fn download(store: &MemoryObjectStore, key: &str, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    store
+        .download_to(BUCKET, key, &path)
+        .await
+        .expect("download output");
+    path
+}
+
+fn refs(paths: &[PathBuf]) -> Vec<&Path> {
+    paths.iter().map(PathBuf::as_path).collect()
+}
+
+fn assert_offsets_are_contiguous(output: &MediaOutput, chunks: usize) {
+    assert_eq!(output.chunk_offsets.len(), chunks);
+    let mut expected_start = 0.0;
+    for (i, offset) in output.chunk_offsets.iter().enumerate() {
+        assert_eq!(offset.index.get(), u32::try_from(i).expect("small"));
+        assert!(offset.duration_seconds > 0.0, "chunk {i} has no duration");
+        assert!(
+            (offset.start_seconds - expected_start).abs() < 1e-9,
+            "chunk {i} starts at {} instead of {expected_start}",
+            offset.start_seconds
+        );
+        expected_start += offset.duration_seconds;
+    }
+}
+
+async fn expect_failure(chunks: &[&Path], count: u32) -> (MediaActivityError, tempfile::TempDir) {
+    let store = store_with(chunks).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let error = activity(store, work.path())
+        .prepare(&input(count), &CancellationToken::new())
+        .await
+        .expect_err("the task must fail");
+    (error, work)
+}
+
+#[tokio::test]
+async fn a_multi_chunk_recording_joins_into_16khz_mono_audio_as_long_as_its_chunks() {
+    // GIVEN a speech recording cut into several chunks, each encoded on its own
+    let fixtures = &*FIXTURES;
+    let chunks = &fixtures.uniform;
+    assert!(chunks.len() >= 6, "the script should give many chunks");
+    let store = store_with(&refs(chunks)).await;
+    let work = tempfile::tempdir().expect("work dir");
+
+    // WHEN the media stage runs
+    let output = activity(Arc::clone(&store), work.path())
+        .prepare(
+            &input(u32::try_from(chunks.len()).expect("small")),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the recording joins");
+
+    // THEN both outputs are stored under the processed prefix
+    assert_eq!(
+        output.recording_key,
+        "users/user_1/processed/rec_1/recording.mp4"
+    );
+    assert_eq!(output.audio_key, "users/user_1/processed/rec_1/audio.flac");
+    let out_dir = tempfile::tempdir().expect("out dir");
+    let audio = download(&store, &output.audio_key, out_dir.path(), "audio.flac").await;
+    let recording = download(
+        &store,
+        &output.recording_key,
+        out_dir.path(),
+        "recording.mp4",
+    )
+    .await;
+    assert_eq!(media::audio_format(&audio), (16_000, 1));
+    assert_eq!(
+        output.audio_bytes,
+        std::fs::metadata(&audio).expect("meta").len()
+    );
+    // AND the joined audio lasts as long as the chunks' audio together, within 50 ms
+    let sum: f64 = chunks.iter().map(|c| media::audio_duration(c)).sum();
+    assert!(
+        (output.duration_seconds - sum).abs() < 0.050,
+        "joined {} s vs chunks {sum} s",
+        output.duration_seconds
+    );
+    assert!((media::audio_duration(&audio) - output.duration_seconds).abs() < 0.001);
+    // AND the archive MP4 carries the same audio length (stream copy)
+    assert!((media::audio_duration(&recording) - sum).abs() < 0.050);
+    // AND the offsets tile the joined audio exactly, chunk after chunk
+    assert_offsets_are_contiguous(&output, chunks.len());
+    let last = output.chunk_offsets.last().expect("offsets");
+    let end = last.start_seconds + last.duration_seconds;
+    assert!(
+        (end - output.duration_seconds).abs() < 0.002,
+        "offsets end at {end} s, audio at {} s",
+        output.duration_seconds
+    );
+    // AND nothing is left in the work dir
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn chunks_with_different_sample_rates_still_join_to_16khz_mono() {
+    // GIVEN chunks at 48 kHz mono, 44.1 kHz mono and 22.05 kHz stereo
+    let chunks = &FIXTURES.mixed_rates;
+    let formats: Vec<_> = chunks.iter().map(|c| media::audio_format(c)).collect();
+    assert!(formats.contains(&(44_100, 1)) && formats.contains(&(22_050, 2)));
+    let store = store_with(&refs(chunks)).await;
+    let work = tempfile::tempdir().expect("work dir");
+
+    // WHEN the media stage runs
+    let output = activity(Arc::clone(&store), work.path())
+        .prepare(
+            &input(u32::try_from(chunks.len()).expect("small")),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("mixed formats join");
+
+    // THEN the audio is 16 kHz mono and as long as the chunks together
+    let out_dir = tempfile::tempdir().expect("out dir");
+    let audio = download(&store, &output.audio_key, out_dir.path(), "audio.flac").await;
+    assert_eq!(media::audio_format(&audio), (16_000, 1));
+    let sum: f64 = chunks.iter().map(|c| media::audio_duration(c)).sum();
+    assert!(
+        (output.duration_seconds - sum).abs() < 0.050,
+        "joined {} s vs chunks {sum} s",
+        output.duration_seconds
+    );
+    // AND the archive MP4 has one consistent audio track of the same length
+    let recording = download(&store, &output.recording_key, out_dir.path(), "rec.mp4").await;
+    assert_eq!(media::audio_format(&recording), (48_000, 1));
+    assert!((media::audio_duration(&recording) - sum).abs() < 0.050);
+    assert_offsets_are_contiguous(&output, chunks.len());
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_corrupt_chunk_is_rejected_with_its_index() {
+    // GIVEN a recording whose chunk 2 has a valid ftyp box followed by garbage
+    let f = &*FIXTURES;
+    let chunks = [&*f.uniform[0], &*f.uniform[1], &*f.corrupt, &*f.uniform[3]];
+    // WHEN the media stage runs
+    let (error, work) = expect_failure(&chunks, 4).await;
+    // THEN it fails as ChunkInvalid naming chunk 2, non-retryable
+    assert_eq!(error.error_name(), MediaError::ChunkInvalid);
+    assert!(!error.error_name().retryable());
+    assert!(
+        error.to_string().starts_with("chunk 2 is invalid"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("ffprobe rejected it"), "{error}");
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_zero_byte_chunk_is_rejected_with_its_index() {
+    let f = &*FIXTURES;
+    let (error, work) = expect_failure(&[&f.uniform[0], &f.empty], 2).await;
+    assert_eq!(error.error_name(), MediaError::ChunkInvalid);
+    assert_eq!(
+        error.to_string(),
+        "chunk 1 is invalid: the chunk is empty (0 bytes)"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn an_hls_playlist_renamed_mp4_is_rejected_before_ffmpeg_opens_it() {
+    // GIVEN chunk 1 is an HLS playlist pointing at a local file and a metadata URL
+    let f = &*FIXTURES;
+    let (error, work) = expect_failure(&[&f.uniform[0], &f.playlist, &f.uniform[2]], 3).await;
+    // THEN the magic-byte check refuses it, naming chunk 1
+    assert_eq!(error.error_name(), MediaError::ChunkInvalid);
+    let cause = error.to_string();
+    assert!(
+        cause.starts_with("chunk 1 is invalid: no `ftyp` box"),
+        "{cause}"
+    );
+    assert!(cause.contains("#EXTM3U"), "{cause}");
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn ffprobe_with_the_forced_demuxer_refuses_a_playlist_even_without_the_magic_check() {
+    // GIVEN the playlist fixture handed straight to the probe command line
+    let args = media_activity::probe::probe_args(&FIXTURES.playlist);
+    // WHEN ffprobe runs with the forced MP4 demuxer and whitelists
+    let result = media_activity::process::run_tool(
+        &media_activity::process::ToolCommand::new("ffprobe", args, Duration::from_secs(30)),
+        &CancellationToken::new(),
+    )
+    .await;
+    // THEN it fails to parse instead of opening the HLS demuxer
+    match result {
+        Err(media_activity::ToolError::Failed { stderr, .. }) => {
+            assert!(!stderr.to_lowercase().contains("hls"), "{stderr}");
+        }
+        other => panic!("ffprobe must refuse the playlist, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_without_audio_is_reported_as_no_audio() {
+    let f = &*FIXTURES;
+    let (error, work) = expect_failure(&[&f.uniform[0], &f.video_only], 2).await;
+    assert_eq!(error.error_name(), MediaError::NoAudio);
+    assert_eq!(error.to_string(), "chunk 1 has no audio stream");
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_missing_chunk_is_reported_with_its_index_and_key() {
+    // GIVEN chunks 0, 1 and 3 of a four-chunk recording
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.uniform[1]]).await;
+    put_chunk(&store, 3, &f.uniform[3]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    // WHEN the media stage runs for four chunks
+    let error = activity(store, work.path())
+        .prepare(&input(4), &CancellationToken::new())
+        .await
+        .expect_err("chunk 2 is missing");
+    // THEN it fails as ChunkMissing naming chunk 2
+    assert_eq!(error.error_name(), MediaError::ChunkMissing);
+    assert_eq!(
+        error.to_string(),
+        "chunk 2 is missing: no object at users/user_1/chunks/rec_1/chunk_002.mp4"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_transient_storage_error_is_retryable_storage_unavailable() {
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    store.fail_next(StoreOp::Download, InjectedError::Unavailable);
+    let work = tempfile::tempdir().expect("work dir");
+    let error = activity(store, work.path())
+        .prepare(&input(1), &CancellationToken::new())
+        .await
+        .expect_err("download fails");
+    let failure = error.into_failure();
+    assert_eq!(failure.error, MediaError::StorageUnavailable);
+    assert_eq!(failure.error.name(), "Storage.Unavailable");
+    assert!(failure.error.retryable());
+    assert!(
+        failure.cause.contains("downloading chunk 0"),
+        "{}",
+        failure.cause
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_denied_upload_is_not_retried() {
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    store.fail_next(StoreOp::Put, InjectedError::AccessDenied);
+    let work = tempfile::tempdir().expect("work dir");
+    let error = activity(store, work.path())
+        .prepare(&input(1), &CancellationToken::new())
+        .await
+        .expect_err("upload fails");
+    assert_eq!(error.error_name(), MediaError::ToolFailed);
+    assert!(error.to_string().contains("uploading"), "{error}");
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_missing_ffprobe_fails_with_the_setup_command() {
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let config = MediaConfig {
+        ffprobe: PathBuf::from("/nonexistent/ffprobe"),
+        ..config_in(work.path())
+    };
+    let error = PrepareMediaActivity::new(store, config)
+        .prepare(&input(1), &CancellationToken::new())
+        .await
+        .expect_err("no ffprobe");
+    assert_eq!(error.error_name(), MediaError::ToolFailed);
+    assert!(
+        error.to_string().contains("scripts/setup.sh apt"),
+        "{error}"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn cancelling_the_task_kills_ffmpeg_and_removes_the_temp_files() {
+    // GIVEN an "ffmpeg" that records its pid and then hangs
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.uniform[1]]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let scripts = tempfile::tempdir().expect("script dir");
+    let pid_file = scripts.path().join("pid");
+    let fake = scripts.path().join("ffmpeg");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 300\n",
+            pid_file.display()
+        ),
+    )
+    .expect("write fake ffmpeg");
+    std::process::Command::new("chmod")
+        .args(["+x", &fake.to_string_lossy()])
+        .status()
+        .expect("chmod");
+    let config = MediaConfig {
+        ffmpeg: fake,
+        ..config_in(work.path())
+    };
+    let activity = PrepareMediaActivity::new(store, config);
+    let ctx = TaskContext {
+        cancel: CancellationToken::new(),
+        task_id: "test-task".to_owned(),
+    };
+    let cancel = ctx.cancel.clone();
+    let watcher = tokio::spawn(async move {
+        // Wait (without a deadline: the test harness has one) until the join is running.
+        while !pid_file.exists()
+            || std::fs::read_to_string(&pid_file)
+                .unwrap_or_default()
+                .trim()
+                .is_empty()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let pid = std::fs::read_to_string(&pid_file)
+            .expect("pid")
+            .trim()
+            .to_owned();
+        cancel.cancel();
+        pid
+    });
+
+    // WHEN the task is cancelled while "ffmpeg" runs
+    let result = activity.run(input(2), &ctx).await;
+    let pid = watcher.await.expect("watcher");
+
+    // THEN the task fails, the process is gone and the temp dir is removed
+    let failure = result.expect_err("cancelled");
+    assert_eq!(failure.cause, "the task was cancelled");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "ffmpeg (pid {pid}) is still running"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn the_activity_trait_reports_the_contract_error_name_and_index() {
+    // GIVEN a recording with a corrupt chunk 1, run through the Activity trait
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.corrupt]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let ctx = TaskContext {
+        cancel: CancellationToken::new(),
+        task_id: "t".to_owned(),
+    };
+    // WHEN it runs
+    let failure = activity(store, work.path())
+        .run(input(2), &ctx)
+        .await
+        .expect_err("corrupt");
+    // THEN the failure carries the wire name and the index
+    assert_eq!(failure.error.name(), "Media.ChunkInvalid");
+    assert!(
+        failure.cause.starts_with("chunk 1 is invalid"),
+        "{}",
+        failure.cause
+    );
+}
+
+/// Runs the stage on `chunks` and checks that every chunk's tone starts in the joined audio
+/// where its offset says, within `tolerance` seconds.
+async fn assert_chunks_land_on_their_offsets(chunks: &[PathBuf], tolerance: f64) {
+    let store = store_with(&refs(chunks)).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let output = activity(Arc::clone(&store), work.path())
+        .prepare(
+            &input(u32::try_from(chunks.len()).expect("small")),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the recording joins");
+    let out_dir = tempfile::tempdir().expect("out dir");
+    let audio = download(&store, &output.audio_key, out_dir.path(), "audio.flac").await;
+    let onsets = media::tone_onsets(&audio);
+    assert_eq!(onsets.len(), chunks.len(), "one tone per chunk: {onsets:?}");
+    for (offset, onset) in output.chunk_offsets.iter().zip(&onsets) {
+        assert!(
+            (offset.start_seconds - onset).abs() < tolerance,
+            "chunk {} starts at {onset} s in the audio but its offset says {} s",
+            offset.index,
+            offset.start_seconds
+        );
+    }
+    let sum: f64 = chunks.iter().map(|c| media::audio_duration(c)).sum();
+    assert!(
+        (output.duration_seconds - sum).abs() < 0.005,
+        "joined {} s vs chunks {sum} s",
+        output.duration_seconds
+    );
+}
+
+#[tokio::test]
+async fn every_chunk_starts_in_the_joined_audio_exactly_at_its_offset() {
+    // GIVEN 12 chunks of 0.99 s, each beginning with a tone; decoding each adds 12.7 ms of
+    // AAC padding, so without trimming chunk 11 would land 140 ms late
+    // WHEN joined, THEN each tone starts within 3 ms of its chunk's offset
+    assert_chunks_land_on_their_offsets(&FIXTURES.onsets, 0.003).await;
+}
+
+#[tokio::test]
+async fn chunks_re_encoded_for_a_different_sample_rate_stay_aligned() {
+    // GIVEN the same at alternating 48 kHz and 44.1 kHz (every other chunk is re-encoded)
+    // WHEN joined, THEN each tone still starts within 3 ms of its chunk's offset
+    assert_chunks_land_on_their_offsets(&FIXTURES.mixed_onsets, 0.003).await;
+}

@@ -1,0 +1,185 @@
+//! The Summarize activity: reads `transcript.json`, asks the configured [`Summarizer`], checks
+//! the result against the `summary.json` schema and writes `summary.md` and `summary.json` under
+//! the recording's processed prefix. A failure is reported as a typed error and never stored as
+//! a summary.
+
+use std::sync::Arc;
+
+use activity_runtime::activity::{Activity, ErrorOf, Failure, InputOf, OutputOf, TaskContext};
+use async_trait::async_trait;
+use bytes::Bytes;
+use meeting_domain::contracts::{
+    Summarize, SummarizeInput, SummaryError, SummaryOutput, Transcript, output_files,
+    processed_prefix,
+};
+use meeting_domain::ports::ObjectStore;
+
+use crate::error::SummarizeError;
+use crate::port::Summarizer;
+use crate::{markdown, schema, timeline};
+
+/// `transcript.json` larger than this is refused (a 4-hour meeting with word timings is about
+/// 10 MB).
+const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The Summarize activity over an object store and a summarizer.
+#[derive(Clone)]
+pub struct SummarizeActivity {
+    store: Arc<dyn ObjectStore>,
+    summarizer: Arc<dyn Summarizer>,
+}
+
+impl std::fmt::Debug for SummarizeActivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SummarizeActivity")
+            .field("engine", &self.summarizer.engine())
+            .finish_non_exhaustive()
+    }
+}
+
+fn failure(error: &SummarizeError) -> Failure<SummaryError> {
+    Failure::new(error.kind(), error.to_string())
+}
+
+/// Reads and checks a transcript: it must parse as the contract, belong to the recording and
+/// contain at least one spoken word.
+pub fn parse_transcript(
+    bytes: &[u8],
+    input: &SummarizeInput,
+) -> Result<Transcript, SummarizeError> {
+    if bytes.len() > MAX_TRANSCRIPT_BYTES {
+        return Err(SummarizeError::InvalidTranscript {
+            reason: format!(
+                "{} bytes is over the {MAX_TRANSCRIPT_BYTES}-byte limit",
+                bytes.len()
+            ),
+        });
+    }
+    let transcript: Transcript =
+        serde_json::from_slice(bytes).map_err(|e| SummarizeError::InvalidTranscript {
+            // Position only: serde's message can quote the transcript's text.
+            reason: format!(
+                "does not match the transcript schema ({:?} error at line {}, column {})",
+                e.classify(),
+                e.line(),
+                e.column()
+            ),
+        })?;
+    if transcript.recording_id != input.recording_id {
+        return Err(SummarizeError::InvalidTranscript {
+            reason: "belongs to another recording".to_owned(),
+        });
+    }
+    if !transcript.duration_seconds.is_finite() || transcript.duration_seconds < 0.0 {
+        return Err(SummarizeError::InvalidTranscript {
+            reason: "the duration is not a non-negative number".to_owned(),
+        });
+    }
+    if transcript
+        .segments
+        .iter()
+        .any(|s| !s.start.is_finite() || !s.end.is_finite() || s.start < 0.0 || s.end < s.start)
+    {
+        return Err(SummarizeError::InvalidTranscript {
+            reason: "a segment has invalid times".to_owned(),
+        });
+    }
+    if timeline::word_count(&transcript) == 0 {
+        return Err(SummarizeError::EmptyTranscript);
+    }
+    Ok(transcript)
+}
+
+impl SummarizeActivity {
+    /// The activity.
+    pub fn new(store: Arc<dyn ObjectStore>, summarizer: Arc<dyn Summarizer>) -> Self {
+        Self { store, summarizer }
+    }
+
+    async fn summarize(
+        &self,
+        input: &SummarizeInput,
+        ctx: &TaskContext,
+    ) -> Result<SummaryOutput, SummarizeError> {
+        let bytes = self
+            .store
+            .get_bytes(&input.bucket, &input.transcript_key)
+            .await
+            .map_err(SummarizeError::Storage)?;
+        let transcript = parse_transcript(&bytes, input)?;
+
+        let summary = tokio::select! {
+            result = self.summarizer.summarize(&transcript) => result?,
+            () = ctx.cancel.cancelled() => return Err(SummarizeError::Cancelled),
+        };
+        let json = schema::check_meeting_summary(&summary).map_err(|errors| {
+            SummarizeError::InvalidModelOutput {
+                attempts: 1,
+                errors: errors.join("; "),
+            }
+        })?;
+        let json =
+            serde_json::to_vec_pretty(&json).map_err(|e| SummarizeError::InvalidModelOutput {
+                attempts: 1,
+                errors: e.to_string(),
+            })?;
+
+        let prefix = processed_prefix(&input.user_id, &input.recording_id);
+        let summary_key = format!("{prefix}{}", output_files::SUMMARY_JSON);
+        let markdown_key = format!("{prefix}{}", output_files::SUMMARY_MD);
+        // Markdown first: `summary.json` appears only when both files are written.
+        self.store
+            .put_bytes(
+                &input.bucket,
+                &markdown_key,
+                Bytes::from(markdown::render(&summary)),
+                "text/markdown; charset=utf-8",
+            )
+            .await
+            .map_err(SummarizeError::Storage)?;
+        self.store
+            .put_bytes(
+                &input.bucket,
+                &summary_key,
+                Bytes::from(json),
+                "application/json",
+            )
+            .await
+            .map_err(SummarizeError::Storage)?;
+        tracing::info!(
+            recording_id = %input.recording_id,
+            task_id = %ctx.task_id,
+            engine = %summary.engine.name,
+            action_items = summary.action_items.len(),
+            decisions = summary.decisions.len(),
+            "summary written"
+        );
+        Ok(SummaryOutput {
+            summary_key,
+            summary_markdown_key: markdown_key,
+            action_item_count: u32::try_from(summary.action_items.len()).unwrap_or(u32::MAX),
+            decision_count: u32::try_from(summary.decisions.len()).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+#[async_trait]
+impl Activity for SummarizeActivity {
+    type Contract = Summarize;
+
+    async fn run(
+        &self,
+        input: InputOf<Self>,
+        ctx: &TaskContext,
+    ) -> Result<OutputOf<Self>, Failure<ErrorOf<Self>>> {
+        self.summarize(&input, ctx).await.map_err(|error| {
+            tracing::warn!(
+                recording_id = %input.recording_id,
+                task_id = %ctx.task_id,
+                error = %error,
+                "summarize failed"
+            );
+            failure(&error)
+        })
+    }
+}

@@ -1,0 +1,79 @@
+//! The offline summarizer: an extractive summary (sentences of the transcript chosen by TF-IDF
+//! centrality) plus pattern-based action items and decisions. It writes no new text, so it
+//! cannot invent facts or owners, and it is labelled `extracted` in the output.
+
+mod patterns;
+mod ranking;
+
+use async_trait::async_trait;
+use meeting_domain::contracts::{EngineInfo, MeetingSummary, SummaryKind, Transcript};
+
+use crate::error::SummarizeError;
+use crate::port::Summarizer;
+use crate::timeline::{self, Sentence};
+
+pub use patterns::TEAM_OWNER;
+
+/// Engine name recorded in summaries made by [`ExtractiveSummarizer`].
+pub const ENGINE_NAME: &str = "extractive";
+/// Version of the rules, recorded as the engine's model.
+pub const RULES_VERSION: &str = "tfidf-patterns-1";
+
+/// The offline, rule-based summarizer.
+#[derive(Clone, Debug, Default)]
+pub struct ExtractiveSummarizer;
+
+impl ExtractiveSummarizer {
+    /// A summarizer with the built-in rules.
+    pub fn new() -> Self {
+        Self
+    }
+
+    /// Summarizes synchronously (the work is CPU-only and takes milliseconds).
+    pub fn summarize_now(&self, transcript: &Transcript) -> Result<MeetingSummary, SummarizeError> {
+        let sentences = timeline::sentences(transcript);
+        if sentences.is_empty() {
+            return Err(SummarizeError::EmptyTranscript);
+        }
+        let speakers = timeline::active_speakers(transcript);
+        let extracted = patterns::extract(&sentences, &speakers);
+        let chosen = ranking::rank(
+            &sentences,
+            &extracted.sentences_with_items,
+            ranking::summary_length(sentences.len()),
+        );
+        let summary = render_summary(&sentences, &chosen);
+        Ok(MeetingSummary {
+            summary,
+            action_items: extracted.action_items,
+            decisions: extracted.decisions,
+            speakers,
+            language: transcript.language.clone(),
+            kind: SummaryKind::Extracted,
+            engine: self.engine(),
+        })
+    }
+}
+
+fn render_summary(sentences: &[Sentence], chosen: &[usize]) -> String {
+    chosen
+        .iter()
+        .filter_map(|&i| sentences.get(i))
+        .map(|s| format!("{}: {}", s.speaker, s.text()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[async_trait]
+impl Summarizer for ExtractiveSummarizer {
+    fn engine(&self) -> EngineInfo {
+        EngineInfo {
+            name: ENGINE_NAME.to_owned(),
+            model: Some(RULES_VERSION.to_owned()),
+        }
+    }
+
+    async fn summarize(&self, transcript: &Transcript) -> Result<MeetingSummary, SummarizeError> {
+        self.summarize_now(transcript)
+    }
+}

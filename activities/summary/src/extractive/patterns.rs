@@ -1,0 +1,1092 @@
+//! Pattern-based action items and decisions, read from timed sentences.
+//!
+//! Action items: "<Name|I|we|you> will / 'll / is going to / needs to / has to / should / must …",
+//! requests ("Bob, can you …", "… could you …, Bob?", "Bob, please …"), "action item for Bob: …"
+//! and "let me …" with a deadline. Deadlines: "by Friday", "before the release", "next week",
+//! "tomorrow", "on Monday", "end of the month", "within two weeks", dates. Owners come from the
+//! words only: a name said in the sentence, the speaker for "I"/"me", `team` for "we"; anything
+//! else ("you" without a name, "he", a request to nobody in particular) has no owner.
+//!
+//! Decisions: "we decided / agreed …", "the decision is …", "let's go with …", "we will go
+//! with …", "we settled on …", unless negated, conditional or asked as a question.
+//!
+//! The text is matched as data: nothing in it changes what is extracted or how.
+
+use meeting_domain::contracts::{ActionItem, Decision};
+
+use crate::timeline::Sentence;
+
+/// The owner given to items a speaker assigns to "we".
+pub const TEAM_OWNER: &str = "team";
+/// A task longer than this many words is cut (a run-on sentence without punctuation).
+const MAX_TASK_WORDS: usize = 20;
+
+/// One word of a sentence, normalised for matching.
+#[derive(Clone, Debug)]
+struct W {
+    /// As written, surrounding punctuation removed ("Bob," → "Bob").
+    orig: String,
+    /// Lower case, typographic apostrophes made ASCII.
+    norm: String,
+    /// A comma followed the word.
+    comma_after: bool,
+    /// A clause-ending mark (`.;:!?`) followed the word.
+    stop_after: bool,
+}
+
+fn words_of(sentence: &Sentence) -> Vec<W> {
+    sentence
+        .tokens
+        .iter()
+        .filter_map(|token| {
+            let text = token.text.replace('’', "'");
+            let trimmed_end = text.trim_end_matches(|c: char| !c.is_alphanumeric());
+            let tail = &text[trimmed_end.len()..];
+            let orig = trimmed_end
+                .trim_start_matches(|c: char| !c.is_alphanumeric())
+                .to_owned();
+            if orig.is_empty() {
+                return None;
+            }
+            Some(W {
+                norm: orig.to_lowercase(),
+                orig,
+                comma_after: tail.contains(',') || tail.contains('-'),
+                stop_after: tail.contains(['.', ';', ':', '!', '?']),
+            })
+        })
+        .collect()
+}
+
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const MONTHS: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+const PERIODS: &[&str] = &["week", "month", "sprint", "quarter", "year", "weekend"];
+const EVENTS: &[&str] = &[
+    "release",
+    "launch",
+    "demo",
+    "deadline",
+    "meeting",
+    "review",
+    "call",
+    "standup",
+    "retro",
+    "offsite",
+    "workshop",
+    "presentation",
+    "weekend",
+    "holidays",
+    "break",
+    "kickoff",
+    "sync",
+    "handover",
+    "audit",
+    "conference",
+    "board",
+    "freeze",
+    "milestone",
+    "interview",
+];
+const DAY_PARTS: &[&str] = &["morning", "afternoon", "evening", "night", "noon", "lunch"];
+
+/// Capitalised words that start sentences but are not names.
+const NOT_NAMES: &[&str] = &[
+    "i",
+    "we",
+    "you",
+    "he",
+    "she",
+    "they",
+    "it",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "here",
+    "which",
+    "who",
+    "what",
+    "when",
+    "where",
+    "why",
+    "how",
+    "everyone",
+    "everybody",
+    "someone",
+    "somebody",
+    "anyone",
+    "anybody",
+    "nobody",
+    "no",
+    "one",
+    "each",
+    "all",
+    "both",
+    "none",
+    "something",
+    "nothing",
+    "everything",
+    "the",
+    "a",
+    "an",
+    "and",
+    "but",
+    "or",
+    "so",
+    "then",
+    "also",
+    "maybe",
+    "well",
+    "yes",
+    "yeah",
+    "okay",
+    "ok",
+    "now",
+    "today",
+    "tomorrow",
+    "tonight",
+    "next",
+    "our",
+    "my",
+    "your",
+    "their",
+    "his",
+    "her",
+    "its",
+    "if",
+    "once",
+    "after",
+    "before",
+    "great",
+    "good",
+    "sure",
+    "right",
+    "alright",
+    "thanks",
+    "please",
+    "let's",
+    "let",
+    "hi",
+    "hello",
+    "hey",
+    "oh",
+    "um",
+    "uh",
+    "because",
+    "since",
+    "anyway",
+    "first",
+    "finally",
+    "actually",
+    "just",
+    "still",
+    "team",
+    "meeting",
+    "project",
+];
+
+/// First words of a "task" that show the clause is not a commitment to do something.
+const NOT_TASKS: &[&str] = &[
+    "be", "say", "think", "guess", "see", "know", "bet", "mean", "admit", "agree", "like", "love",
+    "want", "hope", "wonder", "feel", "remember", "hear", "repeat", "not", "never", "probably",
+    "happen", "work", "get", "have", "go", "come", "talk", "discuss", "wait", "keep", "stay",
+    "need", "try", "worry", "consider", "decide",
+];
+
+/// Adverbs that may stand between a subject, a modal and the verb.
+const ADVERBS: &[&str] = &[
+    "also",
+    "probably",
+    "then",
+    "just",
+    "definitely",
+    "quickly",
+    "still",
+    "actually",
+    "really",
+    "first",
+    "please",
+    "personally",
+    "already",
+    "certainly",
+    "now",
+];
+
+/// Modal phrases after a subject.
+const MODALS: &[&[&str]] = &[
+    &["will", "need", "to"],
+    &["will", "have", "to"],
+    &["will"],
+    &["shall"],
+    &["is", "going", "to"],
+    &["are", "going", "to"],
+    &["am", "going", "to"],
+    &["is", "gonna"],
+    &["are", "gonna"],
+    &["am", "gonna"],
+    &["needs", "to"],
+    &["need", "to"],
+    &["has", "to"],
+    &["have", "to"],
+    &["should"],
+    &["must"],
+    &["is", "supposed", "to"],
+    &["are", "supposed", "to"],
+    &["is", "responsible", "for"],
+    &["are", "responsible", "for"],
+    &["can", "take", "care", "of"],
+];
+
+/// Words that begin a new clause: a task or decision ends before them.
+const CLAUSE_BREAKS: &[&str] = &[
+    "but",
+    "because",
+    "although",
+    "though",
+    "unless",
+    "otherwise",
+    "whereas",
+    "okay",
+    "ok",
+    "alright",
+    "anyway",
+    "meanwhile",
+];
+/// Words that begin a new clause when a comma precedes them.
+const CLAUSE_BREAKS_AFTER_COMMA: &[&str] = &[
+    "and", "then", "also", "if", "when", "once", "after", "since", "so", "right", "yeah", "yes",
+    "which", "while", "please", "thanks", "thank",
+];
+/// Words trimmed from the end of a task or decision.
+const TRAILING_FILLER: &[&str] = &[
+    "and", "then", "so", "or", "but", "also", "um", "uh", "okay", "ok", "please", "right", "too",
+    "as", "well", "yeah", "the", "a", "to", "for", "with", "that", "in", "at", "on", "by",
+    "during", "within",
+];
+/// Words that carry no task content ("do it", "handle that").
+const VAGUE: &[&str] = &[
+    "do", "it", "that", "this", "so", "the", "a", "handle", "one", "them", "those", "these",
+    "things", "thing", "stuff",
+];
+
+fn in_list(word: &str, list: &[&str]) -> bool {
+    list.contains(&word)
+}
+
+fn looks_like_name(word: &W) -> bool {
+    let orig = word.orig.strip_suffix("'s").unwrap_or(&word.orig);
+    let norm = word.norm.strip_suffix("'s").unwrap_or(&word.norm);
+    let first_upper = orig.chars().next().is_some_and(char::is_uppercase);
+    first_upper
+        && orig.chars().count() > 1
+        && orig.chars().all(|c| c.is_alphabetic() || c == '-')
+        && !in_list(norm, NOT_NAMES)
+        && !in_list(norm, WEEKDAYS)
+        && !in_list(norm, MONTHS)
+}
+
+/// Who an item is assigned to, as the words say it.
+#[derive(Clone, Debug, PartialEq)]
+enum Subject {
+    /// "I", "me": the speaker.
+    Speaker,
+    /// "we", "the team".
+    Team,
+    /// A name said in the sentence.
+    Named(String),
+    /// "you" (resolved to a vocative name when there is one).
+    You,
+    /// A request or a pronoun with no clear owner.
+    Unclear,
+}
+
+/// Where a matched pattern lies in a sentence.
+#[derive(Clone, Debug)]
+struct Trigger {
+    /// First word of the pattern (the subject).
+    start: usize,
+    /// First word of the task or decision.
+    body: usize,
+    kind: TriggerKind,
+}
+
+#[derive(Clone, Debug)]
+enum TriggerKind {
+    Action {
+        subject: Subject,
+        needs_deadline: bool,
+    },
+    Decision {
+        prefix: &'static str,
+    },
+}
+
+fn seq_at(words: &[W], at: usize, seq: &[&str]) -> bool {
+    seq.iter()
+        .enumerate()
+        .all(|(k, s)| words.get(at + k).is_some_and(|w| w.norm == *s))
+}
+
+fn skip_adverbs(words: &[W], mut at: usize) -> usize {
+    while words.get(at).is_some_and(|w| in_list(&w.norm, ADVERBS)) {
+        at += 1;
+    }
+    at
+}
+
+/// The subject of an action phrase whose subject word is at `at`, with the index where the
+/// subject starts ("Alice and Bob" starts two words earlier).
+fn subject_at(words: &[W], at: usize, norm: &str, speakers: &[String]) -> Option<(usize, Subject)> {
+    let word = &words[at];
+    let subject = match norm {
+        "i" => Subject::Speaker,
+        "we" | "everyone" | "everybody" => Subject::Team,
+        "you" => Subject::You,
+        "he" | "she" | "they" => Subject::Unclear,
+        "team" if at > 0 && words[at - 1].norm == "the" => return Some((at - 1, Subject::Team)),
+        _ => {
+            if let Some(label) = speakers.iter().find(|l| l.to_lowercase() == norm) {
+                Subject::Named(label.clone())
+            } else if looks_like_name(word) {
+                let name = word
+                    .orig
+                    .strip_suffix("'s")
+                    .unwrap_or(&word.orig)
+                    .to_owned();
+                if at >= 2 && words[at - 1].norm == "and" && looks_like_name(&words[at - 2]) {
+                    return Some((
+                        at - 2,
+                        Subject::Named(format!("{} and {name}", words[at - 2].orig)),
+                    ));
+                }
+                Subject::Named(name)
+            } else {
+                return None;
+            }
+        }
+    };
+    Some((at, subject))
+}
+
+fn action_at(words: &[W], at: usize, speakers: &[String]) -> Option<Trigger> {
+    let word = &words[at];
+    if at > 0
+        && in_list(
+            &words[at - 1].norm,
+            &[
+                "what", "who", "how", "why", "when", "where", "whether", "if", "unless",
+            ],
+        )
+    {
+        return None;
+    }
+
+    // "I'll", "we'll", "Alice'll"; "I'm / we're / Alice's going to / gonna".
+    let (subject_norm, body) = if let Some(subject) = word.norm.strip_suffix("'ll") {
+        let next = skip_adverbs(words, at + 1);
+        let body = if seq_at(words, next, &["need", "to"]) || seq_at(words, next, &["have", "to"]) {
+            next + 2
+        } else {
+            next
+        };
+        (subject.to_owned(), Some(body))
+    } else if let Some(subject) = ["'m", "'re", "'s"]
+        .iter()
+        .find_map(|suffix| word.norm.strip_suffix(suffix))
+    {
+        let next = skip_adverbs(words, at + 1);
+        if seq_at(words, next, &["going", "to"]) {
+            (subject.to_owned(), Some(next + 2))
+        } else if seq_at(words, next, &["gonna"]) {
+            (subject.to_owned(), Some(next + 1))
+        } else if seq_at(words, next, &["supposed", "to"]) {
+            (subject.to_owned(), Some(next + 2))
+        } else {
+            return None;
+        }
+    } else {
+        let next = skip_adverbs(words, at + 1);
+        let modal = MODALS.iter().find(|modal| seq_at(words, next, modal))?;
+        (word.norm.clone(), Some(next + modal.len()))
+    };
+    let body = skip_adverbs(words, body?);
+    let (start, subject) = subject_at(words, at, &subject_norm, speakers)?;
+
+    // "will be sending" → "sending"; "will be fine" is not a task.
+    let mut body = body;
+    if words.get(body).is_some_and(|w| w.norm == "be") {
+        if words.get(body + 1).is_some_and(|w| w.norm.ends_with("ing")) {
+            body += 1;
+        } else {
+            return None;
+        }
+    }
+    let first = words.get(body)?;
+    if in_list(&first.norm, NOT_TASKS) && !is_have_task(words, body) {
+        return None;
+    }
+    let needs_deadline = matches!(subject, Subject::Unclear);
+    Some(Trigger {
+        start,
+        body,
+        kind: TriggerKind::Action {
+            subject,
+            needs_deadline,
+        },
+    })
+}
+
+/// "have the report ready", "get the numbers to finance": `have`/`get` followed by a determiner
+/// is a task; "have a problem" is not, so only "the"/"our"/"my" count.
+fn is_have_task(words: &[W], at: usize) -> bool {
+    let Some(verb) = words.get(at) else {
+        return false;
+    };
+    let next = words.get(at + 1).map(|w| w.norm.as_str());
+    match verb.norm.as_str() {
+        "get" if next == Some("back") => true,
+        "get" | "have" => {
+            next.is_some_and(|w| in_list(w, &["the", "our", "my", "this", "that", "it"]))
+        }
+        _ => false,
+    }
+}
+
+fn request_at(words: &[W], at: usize) -> Option<Trigger> {
+    let word = &words[at];
+    // "<Name>, please send …"
+    if word.norm == "please" {
+        let vocative = at.checked_sub(1).map(|p| &words[p])?;
+        if !(vocative.comma_after && looks_like_name(vocative)) {
+            return None;
+        }
+        return request_body(words, at - 1, at + 1, Subject::Named(vocative.orig.clone()));
+    }
+    // "(<Name>,) can / could / would / will you (please) …"
+    if !in_list(&word.norm, &["can", "could", "would", "will"]) {
+        return None;
+    }
+    let addressee = words.get(at + 1).map(|w| w.norm.as_str());
+    if in_list(
+        addressee.unwrap_or_default(),
+        &["someone", "somebody", "anyone", "anybody"],
+    ) {
+        // "Can someone look at …": a request to nobody in particular.
+        return request_body(words, at, skip_adverbs(words, at + 2), Subject::Unclear);
+    }
+    if addressee != Some("you") {
+        return None;
+    }
+    let body = skip_adverbs(words, at + 2);
+    match at.checked_sub(1).map(|p| &words[p]) {
+        Some(vocative) if looks_like_name(vocative) => {
+            request_body(words, at - 1, body, Subject::Named(vocative.orig.clone()))
+        }
+        Some(previous) if !previous.comma_after && !previous.stop_after => {
+            // "… and can you", "if you could": only at the start of a clause.
+            if in_list(
+                &previous.norm,
+                &["so", "and", "also", "then", "um", "uh", "okay"],
+            ) {
+                request_body(words, at, body, Subject::You)
+            } else {
+                None
+            }
+        }
+        _ => request_body(words, at, body, Subject::You),
+    }
+}
+
+fn request_body(words: &[W], start: usize, body: usize, subject: Subject) -> Option<Trigger> {
+    let first = words.get(body)?;
+    if in_list(&first.norm, NOT_TASKS) && !is_have_task(words, body) {
+        return None;
+    }
+    Some(Trigger {
+        start,
+        body,
+        kind: TriggerKind::Action {
+            subject,
+            needs_deadline: false,
+        },
+    })
+}
+
+fn explicit_at(words: &[W], at: usize, speakers: &[String]) -> Option<Trigger> {
+    if !(words[at].norm == "action"
+        && words
+            .get(at + 1)
+            .is_some_and(|w| w.norm == "item" || w.norm == "items"))
+    {
+        return None;
+    }
+    let mut body = at + 2;
+    let mut subject = Subject::Unclear;
+    if words.get(body).is_some_and(|w| w.norm == "for") {
+        let owner = words.get(body + 1)?;
+        subject = match owner.norm.as_str() {
+            "me" => Subject::Speaker,
+            "us" => Subject::Team,
+            _ => match subject_at(words, body + 1, &owner.norm, speakers) {
+                Some((_, named @ Subject::Named(_))) => named,
+                _ => return None,
+            },
+        };
+        body += 2;
+    }
+    if words.get(body).is_some_and(|w| w.norm == "is") {
+        body += 1;
+    }
+    if words.get(body).is_some_and(|w| w.norm == "to") {
+        body += 1;
+    }
+    words.get(body)?;
+    Some(Trigger {
+        start: at,
+        body,
+        kind: TriggerKind::Action {
+            subject,
+            needs_deadline: false,
+        },
+    })
+}
+
+fn let_me_at(words: &[W], at: usize) -> Option<Trigger> {
+    if !(words[at].norm == "let" && words.get(at + 1).is_some_and(|w| w.norm == "me")) {
+        return None;
+    }
+    let body = skip_adverbs(words, at + 2);
+    let first = words.get(body)?;
+    if in_list(&first.norm, NOT_TASKS) && !is_have_task(words, body) {
+        return None;
+    }
+    Some(Trigger {
+        start: at,
+        body,
+        kind: TriggerKind::Action {
+            subject: Subject::Speaker,
+            needs_deadline: true,
+        },
+    })
+}
+
+/// Decision phrases and what the decision text starts with.
+const DECISIONS: &[(&[&str], &str)] = &[
+    (&["we", "have", "decided"], ""),
+    (&["we've", "decided"], ""),
+    (&["we", "all", "decided"], ""),
+    (&["we", "decided"], ""),
+    (&["it's", "decided"], ""),
+    (&["it", "is", "decided"], ""),
+    (&["we", "have", "agreed"], ""),
+    (&["we've", "agreed"], ""),
+    (&["we", "all", "agreed"], ""),
+    (&["we", "all", "agree"], ""),
+    (&["we", "agreed"], ""),
+    (&["we", "agree"], ""),
+    (&["everyone", "agreed"], ""),
+    (&["everybody", "agreed"], ""),
+    (&["the", "final", "decision", "is"], ""),
+    (&["the", "decision", "is"], ""),
+    (&["our", "decision", "is"], ""),
+    (&["final", "decision"], ""),
+    (&["let's", "go", "ahead", "with"], "Go ahead with"),
+    (&["let's", "go", "with"], "Go with"),
+    (&["let", "us", "go", "with"], "Go with"),
+    (&["we", "will", "go", "ahead", "with"], "Go ahead with"),
+    (&["we'll", "go", "ahead", "with"], "Go ahead with"),
+    (&["we're", "going", "ahead", "with"], "Go ahead with"),
+    (&["we", "will", "go", "with"], "Go with"),
+    (&["we'll", "go", "with"], "Go with"),
+    (&["we're", "going", "with"], "Go with"),
+    (&["we", "are", "going", "with"], "Go with"),
+    (&["we're", "going", "to", "go", "with"], "Go with"),
+    (&["we", "are", "going", "to", "go", "with"], "Go with"),
+    (&["we", "settled", "on"], ""),
+    (&["we've", "settled", "on"], ""),
+    (&["we", "chose"], ""),
+    (&["we", "picked"], ""),
+];
+
+/// Words before a decision phrase that make it no decision ("if we agree", "we never decided").
+const DECISION_GUARDS: &[&str] = &[
+    "if", "once", "whether", "unless", "when", "until", "before", "after", "not", "never",
+    "haven't", "hasn't", "didn't", "don't", "can't", "won't", "maybe", "should", "could", "would",
+    "might",
+];
+
+fn decision_at(words: &[W], at: usize, is_question: bool) -> Option<Trigger> {
+    if is_question {
+        return None;
+    }
+    let (phrase, prefix) = DECISIONS
+        .iter()
+        .find(|(phrase, _)| seq_at(words, at, phrase))?;
+    let guard_from = at.saturating_sub(2);
+    if words[guard_from..at]
+        .iter()
+        .any(|w| in_list(&w.norm, DECISION_GUARDS))
+    {
+        return None;
+    }
+    let mut body = at + phrase.len();
+    if prefix.is_empty() {
+        while words
+            .get(body)
+            .is_some_and(|w| in_list(&w.norm, &["to", "that", "on", "upon", "is", "was"]))
+        {
+            body += 1;
+        }
+    }
+    words.get(body)?;
+    Some(Trigger {
+        start: at,
+        body,
+        kind: TriggerKind::Decision { prefix },
+    })
+}
+
+fn is_clause_break(words: &[W], at: usize) -> bool {
+    let word = &words[at];
+    if in_list(&word.norm, CLAUSE_BREAKS) {
+        return true;
+    }
+    at > 0
+        && (words[at - 1].stop_after
+            || (words[at - 1].comma_after && in_list(&word.norm, CLAUSE_BREAKS_AFTER_COMMA)))
+        || (word.norm == "so" && words.get(at + 1).is_some_and(|w| w.norm == "that"))
+}
+
+/// End (exclusive) of the body starting at `body`, before the next trigger at `limit`.
+fn body_end(words: &[W], body: usize, limit: usize) -> usize {
+    let mut end = body + 1;
+    while end < limit && end - body < MAX_TASK_WORDS && !is_clause_break(words, end) {
+        end += 1;
+    }
+    end.min(limit)
+}
+
+/// A deadline found in a span of words: where it is and how it reads.
+#[derive(Clone, Debug)]
+struct Deadline {
+    start: usize,
+    end: usize,
+    due: String,
+}
+
+/// Length of a time phrase starting at `at` (without a preposition), if there is one.
+fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
+    let word = |k: usize| {
+        words
+            .get(at + k)
+            .filter(|_| at + k < end)
+            .map(|w| w.norm.as_str())
+    };
+    let day_part = |k: usize| word(k).is_some_and(|w| in_list(w, DAY_PARTS));
+    let w0 = word(0)?;
+    if in_list(w0, WEEKDAYS) || w0 == "tomorrow" {
+        return Some(if day_part(1) { 2 } else { 1 });
+    }
+    if in_list(
+        w0,
+        &[
+            "today", "tonight", "noon", "midnight", "eod", "eow", "cob", "asap",
+        ],
+    ) {
+        return Some(1);
+    }
+    if in_list(w0, &["next", "this", "coming"]) {
+        let w1 = word(1)?;
+        if in_list(w1, PERIODS) || in_list(w1, WEEKDAYS) || in_list(w1, EVENTS) {
+            return Some(if day_part(2) { 3 } else { 2 });
+        }
+        if w0 == "this" && in_list(w1, DAY_PARTS) {
+            return Some(2);
+        }
+        return None;
+    }
+    // "(the) end of (the) week"
+    let mut k = 0;
+    if w0 == "the" {
+        k = 1;
+    }
+    if word(k) == Some("end") && word(k + 1) == Some("of") {
+        let mut j = k + 2;
+        if word(j) == Some("the") || word(j) == Some("this") || word(j) == Some("next") {
+            j += 1;
+        }
+        if word(j).is_some_and(|w| in_list(w, PERIODS) || w == "day" || in_list(w, MONTHS)) {
+            return Some(j + 1);
+        }
+        return None;
+    }
+    // "the release", "the next meeting", "the design review"
+    if w0 == "the" || w0 == "our" {
+        for j in 1..=3 {
+            match word(j) {
+                Some(w) if in_list(w, EVENTS) => return Some(j + 1),
+                Some(w) if w.chars().all(char::is_alphabetic) => {}
+                _ => break,
+            }
+        }
+        return None;
+    }
+    // "December 1st", "1st of December", "December"
+    let is_day_number = |w: &str| {
+        let digits = w.trim_end_matches(|c: char| c.is_alphabetic());
+        !digits.is_empty() && digits.len() <= 2 && digits.chars().all(|c| c.is_ascii_digit())
+    };
+    if in_list(w0, MONTHS) {
+        return Some(if word(1).is_some_and(is_day_number) {
+            2
+        } else {
+            1
+        });
+    }
+    if is_day_number(w0) {
+        if word(1) == Some("of") && word(2).is_some_and(|w| in_list(w, MONTHS)) {
+            return Some(3);
+        }
+        if word(1).is_some_and(|w| in_list(w, MONTHS)) {
+            return Some(2);
+        }
+        return None;
+    }
+    // 2026-12-01
+    let iso = w0.len() == 10
+        && w0.chars().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == '-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    iso.then_some(1)
+}
+
+const NUMBERS: &[&str] = &[
+    "a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "couple",
+];
+
+/// The first deadline in `words[from..to]`.
+fn find_deadline(words: &[W], from: usize, to: usize) -> Option<Deadline> {
+    let text = |a: usize, b: usize| {
+        words[a..b]
+            .iter()
+            .map(|w| w.orig.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for at in from..to {
+        let norm = words[at].norm.as_str();
+        // Prepositions dropped from the due text ("by Friday" → "Friday").
+        if in_list(norm, &["by", "due", "on"]) {
+            let phrase_at = if norm == "due" && words.get(at + 1).is_some_and(|w| w.norm == "by") {
+                at + 2
+            } else {
+                at + 1
+            };
+            if let Some(len) = time_phrase(words, phrase_at, to) {
+                // "on" only introduces days and dates, not "on the release".
+                if norm != "on" || words[phrase_at].norm != "the" {
+                    return Some(Deadline {
+                        start: at,
+                        end: phrase_at + len,
+                        due: text(phrase_at, phrase_at + len),
+                    });
+                }
+            }
+        }
+        // Prepositions kept ("before the release").
+        if in_list(norm, &["before", "until", "till"])
+            && let Some(len) = time_phrase(words, at + 1, to)
+        {
+            return Some(Deadline {
+                start: at,
+                end: at + 1 + len,
+                due: text(at, at + 1 + len),
+            });
+        }
+        if seq_at(words, at, &["no", "later", "than"])
+            && let Some(len) = time_phrase(words, at + 3, to)
+        {
+            return Some(Deadline {
+                start: at,
+                end: at + 3 + len,
+                due: text(at, at + 3 + len),
+            });
+        }
+        // "in two weeks", "within a day"
+        if in_list(norm, &["in", "within"])
+            && words.get(at + 1).is_some_and(|w| {
+                in_list(&w.norm, NUMBERS) || w.norm.chars().all(|c| c.is_ascii_digit())
+            })
+        {
+            let mut unit_at = at + 2;
+            if words.get(unit_at).is_some_and(|w| w.norm == "of") {
+                unit_at += 1;
+            }
+            if unit_at < to
+                && words.get(unit_at).is_some_and(|w| {
+                    in_list(
+                        w.norm.trim_end_matches('s'),
+                        &["day", "week", "month", "hour", "sprint"],
+                    )
+                })
+            {
+                return Some(Deadline {
+                    start: at,
+                    end: unit_at + 1,
+                    due: text(at, unit_at + 1),
+                });
+            }
+        }
+        // Bare: "tomorrow", "next week", "this Friday", "end of the month", "later today".
+        if in_list(
+            norm,
+            &["tomorrow", "today", "tonight", "next", "this", "eod", "end"],
+        ) || (norm == "later" && words.get(at + 1).is_some_and(|w| w.norm == "today"))
+        {
+            let phrase_at = if norm == "later" { at + 1 } else { at };
+            if let Some(len) = time_phrase(words, phrase_at, to) {
+                // "in the next sprint", "during this week": the preposition goes with it.
+                const PREPOSITIONS: &[&str] = &["in", "during", "at", "for"];
+                let mut start = at;
+                if at >= from + 2
+                    && words[at - 1].norm == "the"
+                    && in_list(&words[at - 2].norm, PREPOSITIONS)
+                {
+                    start = at - 2;
+                } else if at > from && in_list(&words[at - 1].norm, PREPOSITIONS) {
+                    start = at - 1;
+                }
+                return Some(Deadline {
+                    start,
+                    end: phrase_at + len,
+                    due: text(at, phrase_at + len),
+                });
+            }
+        }
+    }
+    None
+}
+
+fn trim_filler(words: &[W], start: usize, mut end: usize) -> usize {
+    while end > start && in_list(&words[end - 1].norm, TRAILING_FILLER) {
+        end -= 1;
+    }
+    end
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The action items and decisions found in a meeting's sentences.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Extracted {
+    /// Action items in time order.
+    pub action_items: Vec<ActionItem>,
+    /// Decisions in time order.
+    pub decisions: Vec<Decision>,
+    /// Indices of the sentences that held an item or a decision.
+    pub sentences_with_items: Vec<usize>,
+}
+
+/// Finds action items and decisions in `sentences`. `speakers` are the display labels, which
+/// count as names even in lower case.
+pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
+    let mut out = Extracted::default();
+    for (index, sentence) in sentences.iter().enumerate() {
+        let words = words_of(sentence);
+        if words.is_empty() {
+            continue;
+        }
+        let is_question = sentence
+            .tokens
+            .last()
+            .is_some_and(|t| t.text.trim_end().ends_with('?'));
+        let mut triggers: Vec<Trigger> = Vec::new();
+        let mut at = 0;
+        while at < words.len() {
+            let found = decision_at(&words, at, is_question)
+                .or_else(|| explicit_at(&words, at, speakers))
+                .or_else(|| request_at(&words, at))
+                .or_else(|| let_me_at(&words, at))
+                .or_else(|| action_at(&words, at, speakers));
+            match found {
+                Some(trigger) => {
+                    at = trigger.body;
+                    triggers.push(trigger);
+                }
+                None => at += 1,
+            }
+        }
+        let mut found_any = false;
+        for (k, trigger) in triggers.iter().enumerate() {
+            let limit = triggers.get(k + 1).map_or(words.len(), |next| next.start);
+            if trigger.body >= limit {
+                continue;
+            }
+            let end = body_end(&words, trigger.body, limit);
+            match &trigger.kind {
+                TriggerKind::Decision { prefix } => {
+                    let end = trim_filler(&words, trigger.body, end);
+                    if end <= trigger.body {
+                        continue;
+                    }
+                    let mut text: Vec<&str> = words[trigger.body..end]
+                        .iter()
+                        .map(|w| w.orig.as_str())
+                        .collect();
+                    if text.first().is_some_and(|w| w.eq_ignore_ascii_case("not"))
+                        && text.get(1).is_some_and(|w| w.eq_ignore_ascii_case("to"))
+                    {
+                        text.splice(0..2, ["do", "not"]);
+                    }
+                    let body = text.join(" ");
+                    let decision = if prefix.is_empty() {
+                        capitalise(&body)
+                    } else {
+                        format!("{prefix} {body}")
+                    };
+                    if !out
+                        .decisions
+                        .iter()
+                        .any(|d| d.decision.eq_ignore_ascii_case(&decision))
+                    {
+                        out.decisions.push(Decision {
+                            decision,
+                            source_time: sentence.start.max(0.0),
+                        });
+                        found_any = true;
+                    }
+                }
+                TriggerKind::Action {
+                    subject,
+                    needs_deadline,
+                } => {
+                    if let Some(item) = action_item(
+                        &words,
+                        trigger,
+                        end,
+                        subject,
+                        *needs_deadline,
+                        k == 0,
+                        sentence,
+                    ) && !out
+                        .action_items
+                        .iter()
+                        .any(|i| i.task.eq_ignore_ascii_case(&item.task) && i.owner == item.owner)
+                    {
+                        out.action_items.push(item);
+                        found_any = true;
+                    }
+                }
+            }
+        }
+        if found_any {
+            out.sentences_with_items.push(index);
+        }
+    }
+    out
+}
+
+fn action_item(
+    words: &[W],
+    trigger: &Trigger,
+    end: usize,
+    subject: &Subject,
+    needs_deadline: bool,
+    first_in_sentence: bool,
+    sentence: &Sentence,
+) -> Option<ActionItem> {
+    let mut end = end;
+    let mut owner = match subject {
+        Subject::Speaker => Some(sentence.speaker.clone()),
+        Subject::Team => Some(TEAM_OWNER.to_owned()),
+        Subject::Named(name) => Some(name.clone()),
+        Subject::You | Subject::Unclear => None,
+    };
+    // "… could you review it, Bob?" / "Bob, you need to …": a vocative names the owner.
+    if matches!(subject, Subject::You) {
+        let last = end - 1;
+        if last > trigger.body && words[last - 1].comma_after && looks_like_name(&words[last]) {
+            owner = Some(words[last].orig.clone());
+            end = last;
+        } else if trigger.start > 0 {
+            let before = &words[trigger.start - 1];
+            if before.comma_after && looks_like_name(before) {
+                owner = Some(before.orig.clone());
+            }
+        }
+    }
+    let deadline = find_deadline(words, trigger.body, end).or_else(|| {
+        first_in_sentence
+            .then(|| find_deadline(words, 0, trigger.start))
+            .flatten()
+    });
+    if needs_deadline && deadline.is_none() {
+        return None;
+    }
+    let task_words: Vec<&W> = words[trigger.body..end]
+        .iter()
+        .enumerate()
+        .filter(|(offset, _)| {
+            let at = trigger.body + offset;
+            deadline
+                .as_ref()
+                .is_none_or(|d| at < d.start || at >= d.end)
+        })
+        .map(|(_, w)| w)
+        .collect();
+    let mut task_end = task_words.len();
+    while task_end > 0 && in_list(&task_words[task_end - 1].norm, TRAILING_FILLER) {
+        task_end -= 1;
+    }
+    let task_words = &task_words[..task_end];
+    let content = task_words
+        .iter()
+        .filter(|w| !in_list(&w.norm, VAGUE))
+        .count();
+    if task_words.len() < 2 || content == 0 {
+        return None;
+    }
+    let task = task_words
+        .iter()
+        .map(|w| w.orig.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(ActionItem {
+        task,
+        owner,
+        due: deadline.map(|d| d.due),
+        source_time: sentence.start.max(0.0),
+    })
+}
