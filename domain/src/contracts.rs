@@ -150,6 +150,9 @@ pub enum MediaError {
     ToolFailed,
     /// Object storage failed transiently.
     StorageUnavailable,
+    /// Object storage refused the request (access denied, invalid request): a deployment
+    /// problem that retrying cannot fix.
+    StorageRejected,
 }
 
 impl ActivityErrorName for MediaError {
@@ -159,6 +162,7 @@ impl ActivityErrorName for MediaError {
         Self::NoAudio,
         Self::ToolFailed,
         Self::StorageUnavailable,
+        Self::StorageRejected,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -167,6 +171,7 @@ impl ActivityErrorName for MediaError {
             Self::NoAudio => "Media.NoAudio",
             Self::ToolFailed => "Media.ToolFailed",
             Self::StorageUnavailable => "Storage.Unavailable",
+            Self::StorageRejected => "Storage.Rejected",
         }
     }
     fn retryable(self) -> bool {
@@ -390,6 +395,11 @@ pub enum SummaryError {
     InvalidTranscript,
     /// Object storage failed transiently.
     StorageUnavailable,
+    /// The model service refused the request (unknown model id, access denied, invalid request):
+    /// a configuration problem that retrying cannot fix.
+    ModelRejected,
+    /// Object storage refused the request (access denied): not retryable.
+    StorageRejected,
 }
 
 impl ActivityErrorName for SummaryError {
@@ -399,6 +409,8 @@ impl ActivityErrorName for SummaryError {
         Self::EmptyTranscript,
         Self::InvalidTranscript,
         Self::StorageUnavailable,
+        Self::ModelRejected,
+        Self::StorageRejected,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -407,6 +419,8 @@ impl ActivityErrorName for SummaryError {
             Self::EmptyTranscript => "Summary.EmptyTranscript",
             Self::InvalidTranscript => "Summary.InvalidTranscript",
             Self::StorageUnavailable => "Storage.Unavailable",
+            Self::ModelRejected => "Summary.ModelRejected",
+            Self::StorageRejected => "Storage.Rejected",
         }
     }
     fn retryable(self) -> bool {

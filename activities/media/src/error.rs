@@ -143,20 +143,18 @@ pub enum MediaActivityError {
 impl MediaActivityError {
     /// The name from the contract's closed set that the workflow sees.
     ///
-    /// Storage errors that are not retryable (access denied, rejected) have no member of their
-    /// own in the contract; they are reported as `Media.ToolFailed` (non-retryable) with a cause
-    /// that says it was storage, so the workflow does not retry a misconfiguration.
+    /// Storage errors that are not retryable (access denied, rejected) are `Storage.Rejected`,
+    /// so the workflow does not retry a misconfiguration.
     pub fn error_name(&self) -> MediaError {
         match self {
             Self::ChunkMissing { .. } => MediaError::ChunkMissing,
             Self::ChunkInvalid { .. } => MediaError::ChunkInvalid,
             Self::NoAudio { .. } => MediaError::NoAudio,
             Self::Storage { source, .. } if source.is_retryable() => MediaError::StorageUnavailable,
-            Self::Tool { .. }
-            | Self::UnexpectedOutput { .. }
-            | Self::Storage { .. }
-            | Self::Io { .. }
-            | Self::Cancelled => MediaError::ToolFailed,
+            Self::Storage { .. } => MediaError::StorageRejected,
+            Self::Tool { .. } | Self::UnexpectedOutput { .. } | Self::Io { .. } | Self::Cancelled => {
+                MediaError::ToolFailed
+            }
         }
     }
 

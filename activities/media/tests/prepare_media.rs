@@ -421,7 +421,7 @@ async fn a_denied_upload_is_not_retried() {
         .prepare(&input(1), &CancellationToken::new())
         .await
         .expect_err("upload fails");
-    assert_eq!(error.error_name(), MediaError::ToolFailed);
+    assert_eq!(error.error_name(), MediaError::StorageRejected);
     assert!(error.to_string().contains("uploading"), "{error}");
     assert_empty_dir(work.path());
 }

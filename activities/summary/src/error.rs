@@ -68,20 +68,18 @@ pub enum SummarizeError {
 impl SummarizeError {
     /// The error name the Summarize activity reports for this error.
     ///
-    /// A rejected request (wrong model id, missing IAM permission) maps to
-    /// `Summary.ServiceUnavailable`: the contract has no non-retryable service error, so the
-    /// workflow retries a few times and then records this error's message as the cause.
+    /// A rejected request (wrong model id, missing IAM permission, bad configuration) is
+    /// `Summary.ModelRejected`, which the workflow does not retry.
     pub fn kind(&self) -> SummaryError {
         match self {
             Self::EmptyTranscript => SummaryError::EmptyTranscript,
             Self::InvalidTranscript { .. } => SummaryError::InvalidTranscript,
             Self::InvalidModelOutput { .. } => SummaryError::InvalidModelOutput,
-            Self::ServiceUnavailable { .. } | Self::ServiceRejected { .. } | Self::Cancelled => {
-                SummaryError::ServiceUnavailable
-            }
-            Self::Config(_) => SummaryError::ServiceUnavailable,
+            Self::ServiceUnavailable { .. } | Self::Cancelled => SummaryError::ServiceUnavailable,
+            Self::ServiceRejected { .. } | Self::Config(_) => SummaryError::ModelRejected,
             Self::Storage(PortError::NotFound { .. }) => SummaryError::InvalidTranscript,
-            Self::Storage(_) => SummaryError::StorageUnavailable,
+            Self::Storage(e) if e.is_retryable() => SummaryError::StorageUnavailable,
+            Self::Storage(_) => SummaryError::StorageRejected,
         }
     }
 
