@@ -278,7 +278,7 @@ impl MotoServer {
             "/moto-api/config",
             Some(r#"{"stepfunctions":{"execute_state_machine":true}}"#),
         )?;
-        if status == 200 {
+        if (200..300).contains(&status) {
             Ok(())
         } else {
             Err(MotoError::Api {
@@ -393,5 +393,13 @@ mod tests {
             TcpStream::connect_timeout(&address, Duration::from_secs(1)).is_err(),
             "moto still listens on {port} after drop"
         );
+    }
+
+    #[test]
+    fn step_functions_execution_can_be_switched_on() {
+        let server = MotoServer::start().unwrap_or_else(|err| panic!("{err}"));
+        server
+            .enable_step_functions_execution()
+            .unwrap_or_else(|err| panic!("{err}"));
     }
 }
