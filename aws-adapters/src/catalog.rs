@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use meeting_domain::contracts::{CatalogRecord, RecordingResults};
 use meeting_domain::ports::{Catalog, CatalogPatch};
 use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
@@ -26,11 +26,8 @@ const MAX_QUERY_LIMIT: usize = 1000;
 /// How often `ensure` retries when the item vanishes between a failed put and the read.
 const MAX_ENSURE_ROUNDS: usize = 3;
 
-/// The timestamp format stored in the catalog: RFC 3339, UTC, milliseconds, `Z`. Fixed width, so
-/// string order (the user index's sort key, the sweeper's `stoppedAt <=`) is time order.
-pub fn timestamp(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+/// The timestamp format stored in the catalog (fixed width, so string order is time order).
+pub use meeting_domain::contracts::timestamp;
 
 /// The recording catalog on DynamoDB.
 #[derive(Clone, Debug)]
@@ -256,21 +253,7 @@ impl Catalog for DynamoDbCatalog {
         recording: &RecordingId,
         now: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
-        let fresh = CatalogRecord {
-            user_id: user.clone(),
-            recording_id: recording.clone(),
-            status: RecordingStatus::Recording,
-            expected_chunk_count: None,
-            stopped_at: None,
-            missing_chunks: Vec::new(),
-            failed_chunks: Vec::new(),
-            execution_name: None,
-            run: 0,
-            error: None,
-            cause: None,
-            results: None,
-            updated_at: timestamp(now),
-        };
+        let fresh = CatalogRecord::new_recording(user, recording, now);
         let item = Item::from([
             (attr::RECORDING_ID.to_owned(), s(recording.as_str())),
             (attr::USER_ID.to_owned(), s(user.as_str())),

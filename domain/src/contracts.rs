@@ -6,6 +6,7 @@
 //! Payloads that travel through Step Functions carry S3 keys and small metadata only: the
 //! service limits a state's input/output to 256 KiB.
 
+use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -674,6 +675,33 @@ pub struct CatalogRecord {
     pub results: Option<RecordingResults>,
     /// Last change (RFC 3339).
     pub updated_at: String,
+}
+
+impl CatalogRecord {
+    /// The record of a recording seen for the first time: status `recording`, nothing known yet.
+    pub fn new_recording(user: &UserId, recording: &RecordingId, now: DateTime<Utc>) -> Self {
+        Self {
+            user_id: user.clone(),
+            recording_id: recording.clone(),
+            status: RecordingStatus::Recording,
+            expected_chunk_count: None,
+            stopped_at: None,
+            missing_chunks: Vec::new(),
+            failed_chunks: Vec::new(),
+            execution_name: None,
+            run: 0,
+            error: None,
+            cause: None,
+            results: None,
+            updated_at: timestamp(now),
+        }
+    }
+}
+
+/// How every stored time is written: RFC 3339 UTC with milliseconds and `Z`. Fixed width, so
+/// the strings sort as the times they name (the catalog and chunk indexes rely on it).
+pub fn timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// Validation state of one chunk.

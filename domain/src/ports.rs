@@ -172,6 +172,42 @@ pub struct CatalogPatch {
     pub results: Option<RecordingResults>,
 }
 
+impl CatalogPatch {
+    /// Applies the patch to a record (the fields that are `Some`).
+    pub fn apply_to(self, record: &mut CatalogRecord) {
+        let Self {
+            missing_chunks,
+            failed_chunks,
+            execution_name,
+            run,
+            error,
+            cause,
+            results,
+        } = self;
+        if let Some(v) = missing_chunks {
+            record.missing_chunks = v;
+        }
+        if let Some(v) = failed_chunks {
+            record.failed_chunks = v;
+        }
+        if let Some(v) = execution_name {
+            record.execution_name = Some(v);
+        }
+        if let Some(v) = run {
+            record.run = v;
+        }
+        if let Some(v) = error {
+            record.error = v;
+        }
+        if let Some(v) = cause {
+            record.cause = v;
+        }
+        if let Some(v) = results {
+            record.results = Some(v);
+        }
+    }
+}
+
 /// The recording catalog (partition `recordingId`; index on `userId`/`updatedAt`).
 #[async_trait]
 pub trait Catalog: Send + Sync {

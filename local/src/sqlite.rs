@@ -419,6 +419,25 @@ impl SqliteCatalog {
             .await
     }
 
+    /// Replaces the record with `new` only if the stored record still equals `expected` (`None`:
+    /// no record stored), in one immediate transaction: a compare-and-swap for read-modify-write
+    /// callers such as the engine's DynamoDB integration. Returns whether it was written.
+    pub async fn replace_if_unchanged(
+        &self,
+        expected: Option<CatalogRecord>,
+        new: CatalogRecord,
+    ) -> Result<bool, PortError> {
+        let recording = new.recording_id.clone();
+        self.update(&recording, move |stored| {
+            if stored == expected {
+                Ok((true, Some(new)))
+            } else {
+                Ok((false, None))
+            }
+        })
+        .await
+    }
+
     /// Lists records with a given status (oldest change first).
     pub async fn with_status(
         &self,

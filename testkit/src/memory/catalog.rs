@@ -5,32 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
-use meeting_domain::contracts::CatalogRecord;
+use chrono::{DateTime, Utc};
+use meeting_domain::contracts::{CatalogRecord, timestamp};
 use meeting_domain::ports::{Catalog, CatalogPatch};
 use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
-
-fn timestamp(now: DateTime<Utc>) -> String {
-    now.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn fresh(user: &UserId, recording: &RecordingId, now: DateTime<Utc>) -> CatalogRecord {
-    CatalogRecord {
-        user_id: user.clone(),
-        recording_id: recording.clone(),
-        status: RecordingStatus::Recording,
-        expected_chunk_count: None,
-        stopped_at: None,
-        missing_chunks: Vec::new(),
-        failed_chunks: Vec::new(),
-        execution_name: None,
-        run: 0,
-        error: None,
-        cause: None,
-        results: None,
-        updated_at: timestamp(now),
-    }
-}
 
 /// The in-memory catalog.
 #[derive(Debug, Default)]
@@ -73,7 +51,7 @@ impl Catalog for MemoryCatalog {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         Ok(records
             .entry(recording.clone())
-            .or_insert_with(|| fresh(user, recording, now))
+            .or_insert_with(|| CatalogRecord::new_recording(user, recording, now))
             .clone())
     }
 
@@ -87,7 +65,7 @@ impl Catalog for MemoryCatalog {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let record = records
             .entry(recording.clone())
-            .or_insert_with(|| fresh(user, recording, now));
+            .or_insert_with(|| CatalogRecord::new_recording(user, recording, now));
         match record.expected_chunk_count {
             Some(stored) if stored == count => Ok(record.clone()),
             Some(stored) => Err(PortError::Conflict {
@@ -122,36 +100,7 @@ impl Catalog for MemoryCatalog {
             return Ok(false);
         }
         record.status = to;
-        let CatalogPatch {
-            missing_chunks,
-            failed_chunks,
-            execution_name,
-            run,
-            error,
-            cause,
-            results,
-        } = patch;
-        if let Some(v) = missing_chunks {
-            record.missing_chunks = v;
-        }
-        if let Some(v) = failed_chunks {
-            record.failed_chunks = v;
-        }
-        if let Some(v) = execution_name {
-            record.execution_name = Some(v);
-        }
-        if let Some(v) = run {
-            record.run = v;
-        }
-        if let Some(v) = error {
-            record.error = v;
-        }
-        if let Some(v) = cause {
-            record.cause = v;
-        }
-        if let Some(v) = results {
-            record.results = Some(v);
-        }
+        patch.apply_to(record);
         record.updated_at = timestamp(now);
         Ok(true)
     }
