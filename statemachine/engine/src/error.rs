@@ -74,9 +74,9 @@ pub mod names {
     pub const RESULT_PATH_MATCH_FAILURE: &str = "States.ResultPathMatchFailure";
     /// A Parameters / ResultSelector / ItemSelector template cannot be applied.
     pub const PARAMETER_PATH_FAILURE: &str = "States.ParameterPathFailure";
-    /// A Choice state matched no rule and has no Default.
+    /// Reserved by AWS; a Choice that matches nothing fails with [`RUNTIME`].
     pub const NO_CHOICE_MATCHED: &str = "States.NoChoiceMatched";
-    /// An intrinsic function failed.
+    /// Reserved by AWS; a failing intrinsic function fails with [`RUNTIME`].
     pub const INTRINSIC_FAILURE: &str = "States.IntrinsicFailure";
     /// A payload exceeded the 256 KiB limit.
     pub const DATA_LIMIT_EXCEEDED: &str = "States.DataLimitExceeded";

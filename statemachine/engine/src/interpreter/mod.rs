@@ -517,13 +517,12 @@ impl Runner {
                     assigned =
                         assign(choice_state.assign.as_ref(), &effective, &ctx).map_err(wrap)?;
                 }
+                // AWS reports this as States.Runtime (States.NoChoiceMatched is reserved for
+                // future use in its error-handling guide): never retried, never caught.
                 let Some(target) = target.or_else(|| choice_state.default.clone()) else {
-                    return Err(StatesError::new(
-                        names::NO_CHOICE_MATCHED,
-                        format!(
-                            "No Choice Rules matched and no Default specified in state '{name}'"
-                        ),
-                    ));
+                    return Err(wrap(StatesError::runtime(format!(
+                        "No Choice Rules matched and no Default specified in state '{name}'"
+                    ))));
                 };
                 let output = self
                     .filter_path("OutputPath", &choice_state.output_path, &effective, &ctx)

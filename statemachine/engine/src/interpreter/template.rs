@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{Map, Number, Value, json};
 
 use super::paths::{PathFailure, Roots, select};
-use crate::error::{StatesError, names};
+use crate::error::StatesError;
 
 /// AWS limit for `States.ArrayRange`: "The array can contain up to 1000 elements".
 const MAX_RANGE_ITEMS: usize = 1000;
@@ -80,11 +80,10 @@ pub fn evaluate_expression(
     }
 }
 
+/// AWS reports intrinsic-function failures as `States.Runtime` (its error-handling guide lists
+/// `States.IntrinsicFailure` as reserved for future use), so they are neither retried nor caught.
 fn failure(function: IntrinsicFunction, message: impl std::fmt::Display) -> StatesError {
-    StatesError::new(
-        names::INTRINSIC_FAILURE,
-        format!("Invalid arguments in {function}: {message}"),
-    )
+    StatesError::runtime(format!("Invalid arguments in {function}: {message}"))
 }
 
 fn integer(function: IntrinsicFunction, value: &Value) -> Result<i64, StatesError> {
