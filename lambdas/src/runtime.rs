@@ -1,0 +1,70 @@
+//! Cold-start wiring shared by the Lambda binaries (feature `lambda-bins`): JSON logs, typed
+//! configuration, SDK clients built once, and the mapping of [`LambdaError`] to the runtime's
+//! error report with a stable error type that says whether a retry can help.
+
+use std::sync::Arc;
+
+use lambda_runtime::Diagnostic;
+use meeting_domain::deployment::env;
+use meeting_domain::ports::SystemClock;
+use recorder_aws::{DynamoDbCatalog, DynamoDbChunkTable, S3ObjectStore, SfnWorkflowStarter};
+
+use crate::{EmfMetrics, IngestConfig, LambdaError, Ports};
+
+impl From<LambdaError> for Diagnostic {
+    fn from(error: LambdaError) -> Self {
+        let error_type = if error.is_retryable() {
+            "Recorder.Retryable"
+        } else {
+            "Recorder.Permanent"
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Initialises JSON logs (level from `RUST_LOG`, default `info`; ids are fields, payloads are
+/// never logged at INFO).
+pub fn init_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+}
+
+fn required(name: &str) -> Result<String, LambdaError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| LambdaError::Config(format!("{name} is not set")))
+}
+
+/// Reads the configuration and builds every port once, for the function `function` (the
+/// metrics' `Function` dimension).
+pub async fn ports_from_env(function: &str) -> Result<Ports, LambdaError> {
+    let config = IngestConfig::from_env()?;
+    let chunk_table = required(env::CHUNK_TABLE)?;
+    let catalog_table = required(env::CATALOG_TABLE)?;
+    let state_machine = required(env::STATE_MACHINE_ARN)?;
+    let sdk = aws_config::load_from_env().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+    Ok(Ports {
+        objects: Arc::new(S3ObjectStore::new(aws_sdk_s3::Client::new(&sdk))),
+        chunks: Arc::new(DynamoDbChunkTable::new(dynamodb.clone(), chunk_table)),
+        catalog: Arc::new(DynamoDbCatalog::new(dynamodb, catalog_table)),
+        workflows: Arc::new(SfnWorkflowStarter::new(
+            aws_sdk_sfn::Client::new(&sdk),
+            state_machine,
+        )),
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(EmfMetrics::new(config.metrics_namespace.clone(), function)),
+        config,
+    })
+}
