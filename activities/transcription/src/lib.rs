@@ -1,1 +1,23 @@
-//! Transcriber port with Amazon Transcribe and offline Whisper (whisper.cpp) adapters, speaker labels, and transcript exports; the StartTranscription and CheckTranscription activities.
+//! Transcriber port with Amazon Transcribe and offline Whisper (whisper.cpp) adapters, speaker
+//! labels, and transcript exports; the StartTranscription and CheckTranscription activities.
+//!
+//! - [`service::TranscriptionService`]: the job port the activities drive, with the adapters
+//!   [`aws::AwsTranscribeService`] and [`service::OfflineService`];
+//! - [`recognizer::Transcriber`]: speech to timed words, adapter [`recognizer::WhisperTranscriber`];
+//! - [`vad`], [`speakers`], [`offline`]: the offline pipeline (voice activity, speaker clustering,
+//!   assembly);
+//! - [`model`]: the model cache and our CTranslate2 → ggml converter;
+//! - [`exports`]: SRT, WebVTT, Markdown and text;
+//! - [`activities`]: the two activities.
+
+pub mod activities;
+pub mod audio;
+pub mod aws;
+pub mod error;
+pub mod exports;
+pub mod model;
+pub mod offline;
+pub mod recognizer;
+pub mod service;
+pub mod speakers;
+pub mod vad;

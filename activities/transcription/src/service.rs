@@ -1,0 +1,170 @@
+//! The transcription-job port the activities drive: start (or resume) a job, then check it until
+//! it completes. Amazon Transcribe runs jobs remotely ([`crate::aws::AwsTranscribeService`]); the
+//! offline engine ([`OfflineService`]) transcribes inside `start`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use meeting_domain::contracts::{
+    CheckTranscriptionInput, StartTranscriptionInput, Transcript, output_files, processed_prefix,
+};
+use meeting_domain::ids::RecordingId;
+use meeting_domain::ports::ObjectStore;
+use tokio_util::sync::CancellationToken;
+
+use crate::audio::decode_to_pcm;
+use crate::error::EngineError;
+use crate::offline::{OfflineRequest, transcribe_pcm};
+use crate::recognizer::Transcriber;
+
+/// Default language when the recording's options name none.
+pub const DEFAULT_LANGUAGE: &str = "en-US";
+
+/// The deterministic job name of a recording's run: `meeting-{id}` for the first run,
+/// `meeting-{id}--r{run}` for reprocessing. Built on [`RecordingId::execution_name`] (at most 80
+/// characters of `[A-Za-z0-9_-]`), well inside Transcribe's 200-character
+/// `TranscriptionJobName` pattern `^[0-9a-zA-Z._-]+`. A restarted activity derives the same
+/// name and so resumes the same job.
+pub fn job_name(recording: &RecordingId, run: u32) -> String {
+    format!("meeting-{}", recording.execution_name(run))
+}
+
+/// What `start` did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Started {
+    /// The job runs elsewhere (or was already running): check it later.
+    Submitted,
+    /// The engine transcribed synchronously; the activity stores this transcript now.
+    Transcribed(Transcript),
+}
+
+/// A job's state as seen by `check`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobState {
+    /// Waiting for capacity.
+    Queued,
+    /// Running.
+    InProgress,
+    /// Failed with the engine's reason.
+    Failed(String),
+    /// Done, with a transcript the activity must store.
+    Converted(Transcript),
+    /// Done, and `transcript.json` is already stored (offline engine); this is it.
+    Stored(Transcript),
+}
+
+/// A transcription engine as a job: started once, checked until done.
+#[async_trait]
+pub trait TranscriptionService: Send + Sync {
+    /// Engine name reported in [`meeting_domain::contracts::TranscriptionJob::engine`].
+    fn engine(&self) -> &'static str;
+
+    /// Starts the job `job_name`, or resumes it when it already exists. Long offline work stops
+    /// when `cancel` fires.
+    async fn start(
+        &self,
+        job_name: &str,
+        input: &StartTranscriptionInput,
+        cancel: &CancellationToken,
+    ) -> Result<Started, EngineError>;
+
+    /// The state of the job `input.job_name`.
+    async fn check(&self, input: &CheckTranscriptionInput) -> Result<JobState, EngineError>;
+}
+
+/// Key of `transcript.json` for a recording.
+pub fn transcript_key(input: &CheckTranscriptionInput) -> String {
+    format!(
+        "{}{}",
+        processed_prefix(&input.user_id, &input.recording_id),
+        output_files::TRANSCRIPT_JSON
+    )
+}
+
+/// The offline engine: downloads the speech audio, runs VAD + Whisper + speaker clustering on
+/// the CPU inside `start`.
+#[derive(Clone)]
+pub struct OfflineService {
+    store: Arc<dyn ObjectStore>,
+    transcriber: Arc<dyn Transcriber>,
+}
+
+impl std::fmt::Debug for OfflineService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OfflineService")
+            .field("transcriber", &self.transcriber)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OfflineService {
+    /// An offline engine reading audio from `store`.
+    pub fn new(store: Arc<dyn ObjectStore>, transcriber: Arc<dyn Transcriber>) -> Self {
+        Self { store, transcriber }
+    }
+}
+
+#[async_trait]
+impl TranscriptionService for OfflineService {
+    fn engine(&self) -> &'static str {
+        "whisper"
+    }
+
+    async fn start(
+        &self,
+        job_name: &str,
+        input: &StartTranscriptionInput,
+        cancel: &CancellationToken,
+    ) -> Result<Started, EngineError> {
+        tracing::info!(recording_id = %input.recording_id, job_name, "offline transcription started");
+        let dir = tempfile::tempdir()?;
+        let extension = input.audio_key.rsplit_once('.').map_or("audio", |(_, e)| e);
+        let path = dir.path().join(format!("audio.{extension}"));
+        self.store
+            .download_to(&input.bucket, &input.audio_key, &path)
+            .await?;
+        let pcm = tokio::select! {
+            pcm = decode_to_pcm(&path) => pcm?,
+            () = cancel.cancelled() => return Err(EngineError::Cancelled),
+        };
+        let request = OfflineRequest {
+            recording_id: input.recording_id.clone(),
+            language: input
+                .options
+                .language_code
+                .clone()
+                .unwrap_or_else(|| DEFAULT_LANGUAGE.to_owned()),
+            speakers: input.options.max_speakers.map(usize::from),
+        };
+        let transcriber = Arc::clone(&self.transcriber);
+        let cancel = cancel.clone();
+        let transcript = tokio::task::spawn_blocking(move || {
+            transcribe_pcm(&pcm, transcriber.as_ref(), &request, &cancel)
+        })
+        .await
+        .map_err(|e| EngineError::JobFailed(format!("the transcription thread failed: {e}")))??;
+        tracing::info!(
+            recording_id = %input.recording_id,
+            segments = transcript.segments.len(),
+            speakers = transcript.speakers.len(),
+            "offline transcription finished"
+        );
+        Ok(Started::Transcribed(transcript))
+    }
+
+    async fn check(&self, input: &CheckTranscriptionInput) -> Result<JobState, EngineError> {
+        let key = transcript_key(input);
+        let bytes = match self.store.get_bytes(&input.bucket, &key).await {
+            Ok(bytes) => bytes,
+            Err(meeting_domain::error::PortError::NotFound { .. }) => {
+                return Ok(JobState::Failed(format!(
+                    "the offline transcript {key} is missing; StartTranscription did not finish"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let transcript: Transcript = serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::InvalidOutput(format!("{key}: {e}")))?;
+        Ok(JobState::Stored(transcript))
+    }
+}

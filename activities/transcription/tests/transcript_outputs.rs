@@ -1,0 +1,173 @@
+//! Transcribe's committed multi-speaker output → our transcript, and the exports of a
+//! transcript: schema-valid JSON, SRT, WebVTT, Markdown, text.
+
+use meeting_domain::contracts::Transcript;
+use meeting_domain::ids::{RecordingId, UserId};
+use transcription::aws::output::convert;
+use transcription::exports::{output_files, to_markdown, to_srt, to_text, to_vtt};
+
+const FIXTURE: &[u8] = include_bytes!("fixtures/transcribe-output.json");
+
+fn fixture_transcript() -> Transcript {
+    convert(FIXTURE, &RecordingId::new("rec_fixture").unwrap(), "en-US").unwrap()
+}
+
+fn assert_schema_valid(transcript: &Transcript) {
+    let schema = serde_json::to_value(schemars::schema_for!(Transcript)).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance = serde_json::to_value(transcript).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "schema errors: {errors:?}");
+}
+
+#[test]
+fn given_the_transcribe_fixture_when_converted_then_turns_speakers_and_words_match() {
+    let t = fixture_transcript();
+    let labels: Vec<(&str, &str)> = t
+        .speakers
+        .iter()
+        .map(|s| (s.id.as_str(), s.label.as_str()))
+        .collect();
+    assert_eq!(
+        labels,
+        vec![
+            ("spk_0", "Speaker 1"),
+            ("spk_1", "Speaker 2"),
+            ("spk_2", "Speaker 3")
+        ]
+    );
+    let turns: Vec<(&str, &str)> = t
+        .segments
+        .iter()
+        .map(|s| (s.speaker.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        turns,
+        vec![
+            ("spk_0", "Good morning everyone. Let's review the budget."),
+            ("spk_1", "Thanks. Alice will send the budget by Friday."),
+            ("spk_0", "Great, we decided to ship on Monday."),
+            ("spk_2", "I will book the demo room, OK?"),
+            ("spk_1", "Sounds good."),
+        ]
+    );
+    let first = &t.segments[0];
+    assert_eq!(first.words.len(), 7);
+    assert_eq!(first.words[0].text, "Good");
+    assert!((first.start - 0.5).abs() < 1e-9);
+    assert!(
+        first
+            .words
+            .iter()
+            .all(|w| w.end >= w.start && (0.0..=1.0).contains(&w.confidence))
+    );
+    assert!(t.segments.windows(2).all(|p| p[0].end <= p[1].start));
+    assert!(!t.speakers_approximate);
+    assert!((t.duration_seconds - t.segments.last().unwrap().end).abs() < 1e-9);
+    assert_schema_valid(&t);
+}
+
+#[test]
+fn given_older_output_without_item_speaker_labels_when_converted_then_speaker_segments_decide() {
+    let mut raw: serde_json::Value = serde_json::from_slice(FIXTURE).unwrap();
+    for item in raw["results"]["items"].as_array_mut().unwrap() {
+        item.as_object_mut().unwrap().remove("speaker_label");
+    }
+    let older = convert(
+        &serde_json::to_vec(&raw).unwrap(),
+        &RecordingId::new("rec_fixture").unwrap(),
+        "en-US",
+    )
+    .unwrap();
+    assert_eq!(older, fixture_transcript());
+}
+
+#[test]
+fn given_output_that_is_not_transcribe_json_when_converted_then_invalid_engine_output() {
+    let err = convert(
+        b"{\"results\": 3}",
+        &RecordingId::new("r").unwrap(),
+        "en-US",
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.name(),
+        meeting_domain::contracts::TranscriptionError::InvalidEngineOutput
+    );
+}
+
+#[test]
+fn given_a_transcript_when_exported_then_srt_cues_are_numbered_with_comma_milliseconds() {
+    let srt = to_srt(&fixture_transcript());
+    assert!(
+        srt.starts_with("1\n00:00:00,500 --> 00:00:03,240\nSpeaker 1: Good morning everyone."),
+        "{srt}"
+    );
+    assert_eq!(srt.matches(" --> ").count(), 5);
+    assert!(srt.contains("\n5\n"));
+}
+
+#[test]
+fn given_a_transcript_when_exported_then_webvtt_has_a_header_and_voice_spans() {
+    let vtt = to_vtt(&fixture_transcript());
+    assert!(vtt.starts_with("WEBVTT\n\n00:00:00.500 --> "), "{vtt}");
+    assert!(vtt.contains("<v Speaker 3>I will book the demo room, OK?"));
+}
+
+#[test]
+fn given_hostile_text_when_exported_then_vtt_and_markdown_escape_it() {
+    let mut t = fixture_transcript();
+    t.segments[0].text = "<b>--> # [link](x) *bold*".to_owned();
+    t.segments[0].words.clear();
+    let vtt = to_vtt(&t);
+    assert!(vtt.contains("&lt;b&gt;--&gt;"), "{vtt}");
+    let md = to_markdown(&t);
+    assert!(md.contains("\\[link\\](x) \\*bold\\*"), "{md}");
+    assert!(md.contains("\\<b\\>"), "{md}");
+}
+
+#[test]
+fn given_a_transcript_when_exported_then_markdown_and_text_list_every_turn_with_speaker_and_time() {
+    let t = fixture_transcript();
+    let md = to_markdown(&t);
+    assert!(md.starts_with("# Transcript of rec\\_fixture\n"), "{md}");
+    assert!(
+        md.contains("**Speaker 2** [00:04]: Thanks. Alice will send the budget by Friday."),
+        "{md}"
+    );
+    let text = to_text(&t);
+    assert_eq!(text.lines().count(), 5);
+    assert!(
+        text.starts_with("Speaker 1 [00:00]: Good morning everyone."),
+        "{text}"
+    );
+}
+
+#[test]
+fn given_a_transcript_when_listing_outputs_then_keys_sit_under_the_processed_prefix_and_json_is_last()
+ {
+    let t = fixture_transcript();
+    let files = output_files(
+        &UserId::new("u1").unwrap(),
+        &RecordingId::new("rec_fixture").unwrap(),
+        &t,
+    )
+    .unwrap();
+    let keys: Vec<&str> = files.iter().map(|f| f.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "users/u1/processed/rec_fixture/transcript.srt",
+            "users/u1/processed/rec_fixture/transcript.vtt",
+            "users/u1/processed/rec_fixture/transcript.md",
+            "users/u1/processed/rec_fixture/transcript.txt",
+            "users/u1/processed/rec_fixture/transcript.json",
+        ]
+    );
+    let json: Transcript = serde_json::from_slice(&files[4].body).unwrap();
+    assert_eq!(json, t);
+    assert_schema_valid(&json);
+}
