@@ -19,6 +19,6 @@ pub mod workflow_starter;
 pub use catalog::DynamoDbCatalog;
 pub use chunk_table::DynamoDbChunkTable;
 pub use error::AdapterError;
-pub use object_store::S3ObjectStore;
+pub use object_store::{S3ObjectStore, s3_client};
 pub use schema::{create_catalog_table, create_chunk_table};
 pub use workflow_starter::SfnWorkflowStarter;

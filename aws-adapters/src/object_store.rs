@@ -45,6 +45,21 @@ const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 /// Service name for local file errors during transfers.
 const LOCAL_DISK: &str = "local-disk";
 
+/// An S3 client for `sdk`. When an endpoint override is configured (`AWS_ENDPOINT_URL`, an
+/// emulator or a local S3), path-style addressing is used: virtual-host style would put the
+/// bucket name into the host name, which does not resolve for `127.0.0.1` or `localhost`.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(needs_path_style(sdk))
+        .build();
+    Client::from_conf(config)
+}
+
+/// Whether S3 requests for `sdk` must use path-style addressing.
+fn needs_path_style(sdk: &aws_config::SdkConfig) -> bool {
+    sdk.endpoint_url().is_some()
+}
+
 /// Objects in S3.
 #[derive(Clone, Debug)]
 pub struct S3ObjectStore {
@@ -450,6 +465,22 @@ impl ObjectStore for S3ObjectStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sdk(endpoint: Option<&str>) -> aws_config::SdkConfig {
+        let mut builder = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"));
+        if let Some(url) = endpoint {
+            builder = builder.endpoint_url(url);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn an_endpoint_override_switches_to_path_style() {
+        assert!(needs_path_style(&sdk(Some("http://127.0.0.1:5000"))));
+        assert!(!needs_path_style(&sdk(None)));
+    }
 
     #[test]
     fn base64_sha256_becomes_lower_case_hex() {

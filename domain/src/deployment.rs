@@ -35,8 +35,32 @@ pub mod env {
     pub const BEDROCK_MODEL_ID: &str = "BEDROCK_MODEL_ID";
     /// Default maximum number of speaker labels for Transcribe (2–30).
     pub const MAX_SPEAKERS: &str = "MAX_SPEAKERS";
-    /// IAM role Transcribe uses to write to the bucket, if any.
+    /// KMS key Transcribe encrypts its output with, when the bucket requires one.
     pub const TRANSCRIBE_OUTPUT_KMS_KEY: &str = "TRANSCRIBE_OUTPUT_KMS_KEY";
+    /// Optional: a ggml Whisper model file to use instead of the converted tiny.en.
+    pub const WHISPER_MODEL_PATH: &str = "WHISPER_MODEL_PATH";
+    /// Optional: CPU threads per Whisper transcription (default 2).
+    pub const WHISPER_THREADS: &str = "WHISPER_THREADS";
+    /// Optional: cache folder of the verified model files (default `.cache` in the workspace).
+    pub const MEETING_RECORDER_CACHE: &str = "MEETING_RECORDER_CACHE";
+    /// With `SUMMARIZER=openai`: base URL of an OpenAI-compatible server (`http://host/v1`).
+    pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
+    /// With `SUMMARIZER=openai`: the model name the server expects.
+    pub const OPENAI_MODEL: &str = "OPENAI_MODEL";
+    /// With `SUMMARIZER=openai`: a bearer token, when the server wants one.
+    pub const OPENAI_API_KEY: &str = "OPENAI_API_KEY";
+
+    /// Variables a deployment may leave unset (each has a default or only applies to an
+    /// engine the deployment does not use).
+    pub const OPTIONAL: &[&str] = &[
+        WORKER_ACTIVITIES,
+        WHISPER_MODEL_PATH,
+        WHISPER_THREADS,
+        MEETING_RECORDER_CACHE,
+        OPENAI_BASE_URL,
+        OPENAI_MODEL,
+        OPENAI_API_KEY,
+    ];
 }
 
 /// Default deployment prefix (`var.name_prefix` in Terraform).

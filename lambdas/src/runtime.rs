@@ -56,7 +56,7 @@ pub async fn ports_from_env(function: &str) -> Result<Ports, LambdaError> {
     let sdk = aws_config::load_from_env().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     Ok(Ports {
-        objects: Arc::new(S3ObjectStore::new(aws_sdk_s3::Client::new(&sdk))),
+        objects: Arc::new(S3ObjectStore::new(recorder_aws::s3_client(&sdk))),
         chunks: Arc::new(DynamoDbChunkTable::new(dynamodb.clone(), chunk_table)),
         catalog: Arc::new(DynamoDbCatalog::new(dynamodb, catalog_table)),
         workflows: Arc::new(SfnWorkflowStarter::new(

@@ -53,6 +53,12 @@ fn code_env_names() -> BTreeSet<String> {
         env::BEDROCK_MODEL_ID,
         env::MAX_SPEAKERS,
         env::TRANSCRIBE_OUTPUT_KMS_KEY,
+        env::WHISPER_MODEL_PATH,
+        env::WHISPER_THREADS,
+        env::MEETING_RECORDER_CACHE,
+        env::OPENAI_BASE_URL,
+        env::OPENAI_MODEL,
+        env::OPENAI_API_KEY,
     ]
     .into_iter()
     .map(str::to_owned)
@@ -69,13 +75,19 @@ fn every_environment_variable_terraform_sets_is_one_the_code_names() {
     set_by_terraform.insert("TRANSCRIBE_OUTPUT_KMS_KEY".to_owned());
     let code = code_env_names();
     let unknown: Vec<_> = set_by_terraform.difference(&code).collect();
-    assert!(unknown.is_empty(), "Terraform sets variables the code never reads: {unknown:?}");
-    // WORKER_ACTIVITIES is optional (default: every activity); everything else must be set.
+    assert!(
+        unknown.is_empty(),
+        "Terraform sets variables the code never reads: {unknown:?}"
+    );
+    // Optional variables have defaults or belong to engines a deployment may not use.
     let unset: Vec<_> = code
         .difference(&set_by_terraform)
-        .filter(|n| n.as_str() != env::WORKER_ACTIVITIES)
+        .filter(|n| !env::OPTIONAL.contains(&n.as_str()))
         .collect();
-    assert!(unset.is_empty(), "the code reads variables Terraform never sets: {unset:?}");
+    assert!(
+        unset.is_empty(),
+        "the code reads variables Terraform never sets: {unset:?}"
+    );
 }
 
 #[test]
@@ -92,7 +104,10 @@ fn resource_names_follow_the_same_prefix_rules() {
             .lines()
             .find(|l| l.trim_start().starts_with(&format!("{local} ")))
             .unwrap_or_else(|| panic!("local {local} missing"));
-        assert!(line.contains(&format!("\"{expected}\"")), "{line} should name {expected}");
+        assert!(
+            line.contains(&format!("\"{expected}\"")),
+            "{line} should name {expected}"
+        );
     }
     let stepfunctions = terraform("stepfunctions.tf");
     assert!(stepfunctions.contains("name     = \"${var.name_prefix}-${each.value}\""));
@@ -112,12 +127,25 @@ fn terraform_reads_exactly_the_generated_files() {
         "event-patterns/chunk-object-created.json",
         "event-patterns/manifest-object-created.json",
     ] {
-        assert!(locals.contains(&format!("{{local.asl_dir}}/{file}")), "locals.tf does not read asl/{file}");
-        assert!(root().join("asl").join(file).exists(), "asl/{file} is not generated");
+        assert!(
+            locals.contains(&format!("{{local.asl_dir}}/{file}")),
+            "locals.tf does not read asl/{file}"
+        );
+        assert!(
+            root().join("asl").join(file).exists(),
+            "asl/{file} is not generated"
+        );
     }
     let generated = statemachine::generate::generate().expect("generates");
-    for file in ["processing.asl.json", "substitutions.json", "error-names.json"] {
-        assert!(generated.contains_key(Path::new(file)), "{file} is not produced by the generator");
+    for file in [
+        "processing.asl.json",
+        "substitutions.json",
+        "error-names.json",
+    ] {
+        assert!(
+            generated.contains_key(Path::new(file)),
+            "{file} is not produced by the generator"
+        );
     }
 }
 
@@ -156,10 +184,16 @@ fn the_substituted_strings_are_what_terraform_replaces() {
     let locals = terraform("locals.tf");
     assert!(locals.contains("local.asl_substitutions.activityArnPrefix"));
     assert!(locals.contains("jsonencode(local.asl_substitutions.catalogTable)"));
-    let subs: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join("asl/substitutions.json")).unwrap())
-            .unwrap();
-    let keys: BTreeSet<&str> = subs.as_object().unwrap().keys().map(String::as_str).collect();
+    let subs: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("asl/substitutions.json")).unwrap(),
+    )
+    .unwrap();
+    let keys: BTreeSet<&str> = subs
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     assert_eq!(keys, BTreeSet::from(["activityArnPrefix", "catalogTable"]));
 }
 
@@ -178,8 +212,16 @@ fn the_worker_prefix_plus_activity_names_gives_the_arns_of_the_definition() {
         .expect("the definition's prefix ends with a dash")
         .to_owned();
     let definition = std::fs::read_to_string(root().join("asl/processing.asl.json")).unwrap();
-    for activity in ["prepare-media", "start-transcription", "check-transcription", "summarize"] {
+    for activity in [
+        "prepare-media",
+        "start-transcription",
+        "check-transcription",
+        "summarize",
+    ] {
         let arn = names::activity(&base, activity);
-        assert!(definition.contains(&format!("\"{arn}\"")), "{arn} not in the definition");
+        assert!(
+            definition.contains(&format!("\"{arn}\"")),
+            "{arn} not in the definition"
+        );
     }
 }

@@ -73,12 +73,15 @@ fn ctx() -> TaskContext {
     }
 }
 
+const KMS_KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/test";
+
 fn service(client: Client, store: Arc<MemoryStore>) -> Arc<AwsTranscribeService> {
     Arc::new(AwsTranscribeService::new(
         client,
         store,
         TranscribeConfig {
             default_max_speakers: 5,
+            output_kms_key: Some(KMS_KEY.to_owned()),
         },
     ))
 }
@@ -113,6 +116,7 @@ async fn given_a_recording_when_starting_then_the_job_has_speaker_labels_and_wri
             r.transcription_job_name() == Some("meeting-rec_1")
                 && r.output_bucket_name() == Some(BUCKET)
                 && r.output_key() == Some("users/user_1/processed/rec_1/transcribe-output.json")
+                && r.output_encryption_kms_key_id() == Some(KMS_KEY)
                 && r.media().and_then(|m| m.media_file_uri())
                     == Some("s3://recordings/users/user_1/processed/rec_1/audio.flac")
                 && r.media_format() == Some(&MediaFormat::Flac)

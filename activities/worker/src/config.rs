@@ -114,6 +114,14 @@ impl WorkerSettings {
         }
     }
 
+    /// Whether this worker serves the activity `name` (every activity when
+    /// `WORKER_ACTIVITIES` is unset).
+    pub fn serves(&self, name: &str) -> bool {
+        self.activities
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    }
+
     /// The runtime configuration for these settings.
     pub fn worker_config(&self) -> WorkerConfig {
         WorkerConfig {

@@ -22,6 +22,9 @@ pub enum StartupError {
         /// What is wrong.
         reason: String,
     },
+    /// A transcription or summary engine could not be built (missing model, bad settings).
+    #[error("cannot start the engine: {0}")]
+    Engine(String),
     /// Registering the activities or building the worker failed.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),

@@ -3,6 +3,7 @@
 //! Step Functions task source. `main.rs` only calls these.
 
 pub mod config;
+pub mod engines;
 pub mod error;
 pub mod logging;
 pub mod registration;
@@ -16,6 +17,7 @@ use activity_runtime::{Worker, WorkerSummary};
 use aws_config::SdkConfig;
 
 pub use config::WorkerSettings;
+pub use engines::Engines;
 pub use error::StartupError;
 pub use logging::init_json_logs;
 pub use registration::register_activities;
@@ -29,11 +31,12 @@ pub use signals::shutdown_signal;
 /// [`StartupError`] when no activity is registered or the selection names an unknown one.
 pub async fn run(
     settings: &WorkerSettings,
+    engines: &Engines,
     aws: &SdkConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<WorkerSummary, StartupError> {
     let mut registry = settings.registry();
-    register_activities(&mut registry, aws)?;
+    register_activities(&mut registry, aws, engines, |name| settings.serves(name))?;
     let source = Arc::new(SfnTaskSource::new(aws_sdk_sfn::Client::new(aws)));
     let worker = Worker::new(source, registry, settings.worker_config())?;
     Ok(worker.run_until(shutdown).await)

@@ -46,12 +46,16 @@ pub const SPEAKER_LABELS_RANGE: std::ops::RangeInclusive<u8> = 2..=30;
 pub struct TranscribeConfig {
     /// `MaxSpeakerLabels` when the recording's options do not set it (clamped to 2–30).
     pub default_max_speakers: u8,
+    /// KMS key Transcribe encrypts its output object with (`OutputEncryptionKMSKeyId`); `None`
+    /// leaves it to the bucket's default encryption.
+    pub output_kms_key: Option<String>,
 }
 
 impl Default for TranscribeConfig {
     fn default() -> Self {
         Self {
             default_max_speakers: 10,
+            output_kms_key: None,
         }
     }
 }
@@ -176,6 +180,7 @@ impl TranscriptionService for AwsTranscribeService {
             )
             .output_bucket_name(&input.bucket)
             .output_key(raw_output_key(&input.user_id, &input.recording_id))
+            .set_output_encryption_kms_key_id(self.config.output_kms_key.clone())
             .settings(
                 Settings::builder()
                     .show_speaker_labels(true)
