@@ -64,7 +64,12 @@ pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
     };
     let definition_text = match std::fs::read_to_string(definition) {
         Ok(text) => text,
-        Err(e) => return invalid("InvalidDefinition", format!("cannot read {}: {e}", definition.display())),
+        Err(e) => {
+            return invalid(
+                "InvalidDefinition",
+                format!("cannot read {}: {e}", definition.display()),
+            );
+        }
     };
     let input_value: serde_json::Value = match std::fs::read_to_string(input)
         .map_err(|e| e.to_string())
@@ -73,7 +78,10 @@ pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
         Ok(value) => value,
         Err(e) => return invalid("InvalidInput", format!("{}: {e}", input.display())),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return invalid("Runtime", e.to_string()),
     };
@@ -81,7 +89,11 @@ pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
         virtual_time,
         ..asl_engine::RunOptions::default()
     };
-    match runtime.block_on(asl_engine::run_to_completion(&definition_text, input_value, options)) {
+    match runtime.block_on(asl_engine::run_to_completion(
+        &definition_text,
+        input_value,
+        options,
+    )) {
         Ok(outcome) => {
             say(&serde_json::json!({
                 "status": outcome.status.as_str(),

@@ -63,9 +63,16 @@ struct EchoActivity;
 impl Activity for EchoActivity {
     type Contract = Echo;
 
-    async fn run(&self, input: EchoInput, ctx: &TaskContext) -> Result<EchoOutput, Failure<EchoError>> {
+    async fn run(
+        &self,
+        input: EchoInput,
+        ctx: &TaskContext,
+    ) -> Result<EchoOutput, Failure<EchoError>> {
         match input.mode.as_str() {
-            "fail" => Err(Failure::new(EchoError::Refused, format!("refused {}", input.value))),
+            "fail" => Err(Failure::new(
+                EchoError::Refused,
+                format!("refused {}", input.value),
+            )),
             "slow" => {
                 // Twice HeartbeatSeconds: only the runtime's heartbeats keep the task alive.
                 tokio::select! {
@@ -83,7 +90,9 @@ async fn client(endpoint: String) -> Client {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new("test", "test", None, None, "test"))
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
         .load()
         .await;
     Client::new(&config)
@@ -109,7 +118,9 @@ struct Harness {
 
 async fn harness() -> (Harness, asl_engine::ServerHandle) {
     let engine = Engine::new(EngineConfig::default());
-    let (addr, server) = start_server(engine, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let (addr, server) = start_server(engine, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let client = client(format!("http://{addr}")).await;
     let activity_arn = client
         .create_activity()
@@ -128,7 +139,14 @@ async fn harness() -> (Harness, asl_engine::ServerHandle) {
         .await
         .expect("CreateStateMachine")
         .state_machine_arn;
-    (Harness { client, machine_arn, activity_arn }, server)
+    (
+        Harness {
+            client,
+            machine_arn,
+            activity_arn,
+        },
+        server,
+    )
 }
 
 impl Harness {
@@ -145,9 +163,18 @@ impl Harness {
     }
 
     /// Polls DescribeExecution until the execution leaves RUNNING.
-    async fn finished(&self, arn: &str) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
+    async fn finished(
+        &self,
+        arn: &str,
+    ) -> aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput {
         loop {
-            let described = self.client.describe_execution().execution_arn(arn).send().await.unwrap();
+            let described = self
+                .client
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .unwrap();
             if described.status != aws_sdk_sfn::types::ExecutionStatus::Running {
                 return described;
             }
@@ -162,7 +189,10 @@ fn worker(client: &Client) -> Worker {
     Worker::new(
         Arc::new(SfnTaskSource::new(client.clone())),
         registry,
-        WorkerConfig { concurrency: 2, ..WorkerConfig::default() },
+        WorkerConfig {
+            concurrency: 2,
+            ..WorkerConfig::default()
+        },
     )
     .expect("worker builds")
 }
@@ -177,11 +207,16 @@ async fn the_worker_completes_fails_and_heartbeats_tasks_through_the_api() {
 
     let ok = h.start("ok", json!({"value": "hello", "mode": "ok"})).await;
     let fail = h.start("fail", json!({"value": "x", "mode": "fail"})).await;
-    let slow = h.start("slow", json!({"value": "late", "mode": "slow"})).await;
+    let slow = h
+        .start("slow", json!({"value": "late", "mode": "slow"}))
+        .await;
 
     let ok = h.finished(&ok).await;
     assert_eq!(ok.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded);
-    assert_eq!(serde_json::from_str::<Value>(ok.output.as_deref().unwrap()).unwrap(), json!({"value": "hello"}));
+    assert_eq!(
+        serde_json::from_str::<Value>(ok.output.as_deref().unwrap()).unwrap(),
+        json!({"value": "hello"})
+    );
 
     let fail = h.finished(&fail).await;
     assert_eq!(fail.status, aws_sdk_sfn::types::ExecutionStatus::Failed);
@@ -189,12 +224,22 @@ async fn the_worker_completes_fails_and_heartbeats_tasks_through_the_api() {
     assert_eq!(fail.cause.as_deref(), Some("refused x"));
 
     let slow = h.finished(&slow).await;
-    assert_eq!(slow.status, aws_sdk_sfn::types::ExecutionStatus::Succeeded, "{:?}", slow.error);
+    assert_eq!(
+        slow.status,
+        aws_sdk_sfn::types::ExecutionStatus::Succeeded,
+        "{:?}",
+        slow.error
+    );
 
     shutdown.cancel();
     let summary = running.await.unwrap();
     assert_eq!(
-        (summary.received, summary.succeeded, summary.failed, summary.unreported),
+        (
+            summary.received,
+            summary.succeeded,
+            summary.failed,
+            summary.unreported
+        ),
         (3, 2, 1, 0),
         "{summary:?}"
     );
@@ -204,7 +249,9 @@ async fn the_worker_completes_fails_and_heartbeats_tasks_through_the_api() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_nobody_heartbeats_times_out_and_its_token_is_rejected() {
     let (h, server) = harness().await;
-    let arn = h.start("abandoned", json!({"value": "v", "mode": "ok"})).await;
+    let arn = h
+        .start("abandoned", json!({"value": "v", "mode": "ok"}))
+        .await;
     // A worker that takes the task and dies: poll, never heartbeat or answer.
     let task = h
         .client
@@ -222,11 +269,30 @@ async fn a_task_nobody_heartbeats_times_out_and_its_token_is_rejected() {
     // States.Timeout in Retry/Catch).
     assert_eq!(finished.error.as_deref(), Some("States.HeartbeatTimeout"));
 
-    let late = h.client.send_task_success().task_token(&token).output("{}").send().await;
+    let late = h
+        .client
+        .send_task_success()
+        .task_token(&token)
+        .output("{}")
+        .send()
+        .await;
     let err = late.expect_err("a timed-out token is rejected");
-    assert!(err.into_service_error().is_task_timed_out(), "TaskTimedOut expected");
-    let history = h.client.get_execution_history().execution_arn(&arn).send().await.unwrap();
-    let types: Vec<String> = history.events.iter().map(|e| e.r#type.as_str().to_owned()).collect();
+    assert!(
+        err.into_service_error().is_task_timed_out(),
+        "TaskTimedOut expected"
+    );
+    let history = h
+        .client
+        .get_execution_history()
+        .execution_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let types: Vec<String> = history
+        .events
+        .iter()
+        .map(|e| e.r#type.as_str().to_owned())
+        .collect();
     assert!(types.iter().any(|t| t == "ActivityTimedOut"), "{types:?}");
     server.shutdown().await;
 }
