@@ -152,9 +152,10 @@ impl MediaActivityError {
             Self::NoAudio { .. } => MediaError::NoAudio,
             Self::Storage { source, .. } if source.is_retryable() => MediaError::StorageUnavailable,
             Self::Storage { .. } => MediaError::StorageRejected,
-            Self::Tool { .. } | Self::UnexpectedOutput { .. } | Self::Io { .. } | Self::Cancelled => {
-                MediaError::ToolFailed
-            }
+            Self::Tool { .. }
+            | Self::UnexpectedOutput { .. }
+            | Self::Io { .. }
+            | Self::Cancelled => MediaError::ToolFailed,
         }
     }
 
