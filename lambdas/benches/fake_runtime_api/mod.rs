@@ -12,7 +12,7 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -70,10 +70,7 @@ impl FakeRuntimeApi {
 
     /// The next request the bootstrap made, or `None` if none came within `timeout`.
     pub fn next_request(&self, timeout: Duration) -> Option<Request> {
-        match self.requests.recv_timeout(timeout) {
-            Ok(request) => Some(request),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.requests.recv_timeout(timeout).ok()
     }
 }
 
@@ -126,7 +123,10 @@ fn serve(
             body: String::from_utf8_lossy(&body).into_owned(),
         });
         if is_next {
-            let event = pending.lock().map_err(|_| io::Error::other("poisoned"))?.take();
+            let event = pending
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .take();
             let Some(event) = event else {
                 // No more invocations: hold the poll open until the bootstrap goes away.
                 let mut rest = Vec::new();
