@@ -1,12 +1,12 @@
 //! Packaging of the Lambda binaries for AWS Lambda's arm64 `provided.al2023` runtime. Runs the
-//! README's build command, `scripts/build-lambdas.sh --release` (cargo-zigbuild, glibc 2.34), then
-//! checks every `target/lambda/<function>/bootstrap`: an aarch64 ELF, no glibc symbol newer than
+//! README's build script, `scripts/build-lambdas.sh` (cargo-zigbuild, glibc 2.34; debug profile, see
+//! [`lambda_dir`]), then checks every `target/lambda-debug/<function>/bootstrap`: an aarch64 ELF, no glibc symbol newer than
 //! the runtime's 2.34, and one invocation served under `qemu-aarch64` against a fake Lambda Runtime
 //! API on 127.0.0.1 (no AWS call reaches anything: the endpoint is a closed local port).
 //!
 //! Needs `scripts/setup.sh lambda` (cargo-zigbuild and zig in .tools/py-zig, the rustup target,
 //! qemu-user, libc6-arm64-cross) and binutils; fails naming it when something is missing. The first
-//! run cross-compiles the AWS SDK in release mode (minutes); later runs reuse the target dir.
+//! run cross-compiles the AWS SDK for aarch64 (minutes); later runs reuse the target dir.
 
 #[path = "../../lambdas/benches/fake_runtime_api/mod.rs"]
 mod fake_runtime_api;
@@ -36,21 +36,22 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs the build script once per test process; returns `target/lambda` (or the one under
-/// `$CARGO_TARGET_DIR`).
+/// Runs the build script once per test process; returns `target/lambda-debug` (or the one under
+/// `$CARGO_TARGET_DIR`). The test builds the debug profile: the same script, zig linker, glibc 2.34
+/// pin and target as the README's `--release` command, without the release profile's LTO, which
+/// on a 2-core CI machine costs more than the rest of the test suite together.
 fn lambda_dir() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = workspace_root();
         let output = Command::new(root.join("scripts/build-lambdas.sh"))
-            .arg("--release")
             .current_dir(&root)
             .stdin(Stdio::null())
             .output()
             .expect("scripts/build-lambdas.sh could not be started");
         assert!(
             output.status.success(),
-            "scripts/build-lambdas.sh --release failed (tools: run scripts/setup.sh lambda):\n{}",
+            "scripts/build-lambdas.sh failed (tools: run scripts/setup.sh lambda):\n{}",
             String::from_utf8_lossy(&output.stderr)
         );
         let target = std::env::var_os("CARGO_TARGET_DIR")
@@ -61,7 +62,7 @@ fn lambda_dir() -> &'static Path {
         } else {
             root.join(target)
         };
-        target.join("lambda")
+        target.join("lambda-debug")
     })
 }
 
@@ -77,7 +78,11 @@ fn tool_output(tool: &str, args: &[&str], path: &Path) -> String {
         .arg(path)
         .output()
         .unwrap_or_else(|e| panic!("{tool} is missing ({e}): run scripts/setup.sh apt"));
-    assert!(output.status.success(), "{tool} failed on {}", path.display());
+    assert!(
+        output.status.success(),
+        "{tool} failed on {}",
+        path.display()
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -144,7 +149,9 @@ fn every_bootstrap_is_a_64_bit_aarch64_elf() {
         let header = tool_output("readelf", &["-h"], &bootstrap(function));
         assert!(header.contains("ELF64"), "{function}: not ELF64:\n{header}");
         assert!(
-            header.lines().any(|l| l.contains("Machine:") && l.contains("AArch64")),
+            header
+                .lines()
+                .any(|l| l.contains("Machine:") && l.contains("AArch64")),
             "{function}: not AArch64:\n{header}"
         );
     }
@@ -185,13 +192,23 @@ fn chunk_upload_handler_acknowledges_a_malformed_key_without_calling_aws() {
     let outcome = invoke_under_qemu("chunk-upload-handler", MALFORMED_KEY_EVENT);
     // THEN it reports success (any AWS call would have failed the invocation)
     assert_eq!(outcome.method, "POST");
-    assert_eq!(outcome.path, outcome_path("response"), "body: {}", outcome.body);
+    assert_eq!(
+        outcome.path,
+        outcome_path("response"),
+        "body: {}",
+        outcome.body
+    );
 }
 
 #[test]
 fn catalog_stream_handler_answers_an_empty_batch_with_no_failures() {
     let outcome = invoke_under_qemu("catalog-stream-handler", EMPTY_STREAM_BATCH);
-    assert_eq!(outcome.path, outcome_path("response"), "body: {}", outcome.body);
+    assert_eq!(
+        outcome.path,
+        outcome_path("response"),
+        "body: {}",
+        outcome.body
+    );
     let response: serde_json::Value =
         serde_json::from_str(&outcome.body).expect("the response is JSON");
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
@@ -202,7 +219,12 @@ fn sweeper_reports_unreachable_tables_as_an_invocation_error() {
     // GIVEN the sweeper with its DynamoDB endpoint at a closed port
     let outcome = invoke_under_qemu("sweeper", SCHEDULED_EVENT);
     // THEN the failure is reported to Lambda (so the schedule's retry applies), not swallowed
-    assert_eq!(outcome.path, outcome_path("error"), "body: {}", outcome.body);
+    assert_eq!(
+        outcome.path,
+        outcome_path("error"),
+        "body: {}",
+        outcome.body
+    );
     let error: serde_json::Value = serde_json::from_str(&outcome.body).expect("the error is JSON");
     assert!(
         error["errorType"]
