@@ -30,4 +30,18 @@ pub enum LocalError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The local Step Functions engine refused the workflow or an activity.
+    #[error("the local engine refused {what}: {detail}")]
+    Engine {
+        /// What was being created.
+        what: String,
+        /// The engine's message.
+        detail: String,
+    },
+    /// The offline speech model could not be found or loaded.
+    #[error("{0}")]
+    Model(String),
+    /// The in-process activity workers could not be set up.
+    #[error("the activity workers cannot start: {0}")]
+    Workers(String),
 }

@@ -1,0 +1,236 @@
+//! Turning the user's input into chunks as the desktop client uploads them: a media file is cut
+//! into pieces of about ten seconds, each encoded on its own as an MP4 with AAC audio; a folder
+//! of `chunk_NNN.mp4` files is taken as it is (with its `manifest.json`, when it has one).
+
+use std::path::{Path, PathBuf};
+
+use tokio::process::Command;
+
+use crate::error::CliError;
+
+/// A tail shorter than this is not uploaded: a recorder does not write a chunk of nothing.
+const MIN_TAIL_SECONDS: f64 = 0.2;
+
+/// Chunks encoded at the same time (the reference machine has 2 cores).
+const ENCODE_CONCURRENCY: usize = 2;
+
+/// The chunks of one recording, on disk.
+#[derive(Debug)]
+pub struct Chunks {
+    /// `(index, file)`, ordered by index.
+    pub files: Vec<(u32, PathBuf)>,
+    /// A manifest supplied with a folder, uploaded as is.
+    pub manifest: Option<Vec<u8>>,
+    /// Duration of the input, seconds, when it was a media file.
+    pub duration_seconds: Option<f64>,
+    /// Holds the encoded chunks of a media file until they are uploaded.
+    pub(crate) _work: Option<tempfile::TempDir>,
+}
+
+fn tool_missing(tool: &str, e: &std::io::Error) -> CliError {
+    CliError::Tool(format!(
+        "cannot run {tool} ({e}); install it with `scripts/setup.sh apt`"
+    ))
+}
+
+/// Duration of the audio of `path`, or why it is not usable media.
+pub async fn probe_audio(path: &Path) -> Result<f64, CliError> {
+    let output = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=codec_type:format=duration",
+            "-of",
+            "json",
+        ])
+        .arg(path)
+        .output()
+        .await
+        .map_err(|e| tool_missing("ffprobe", &e))?;
+    let not_media = |detail: String| CliError::NotMedia {
+        path: path.to_owned(),
+        detail,
+    };
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let line = stderr.lines().last().unwrap_or("ffprobe failed").trim();
+        return Err(not_media(line.to_owned()));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| not_media(format!("unreadable ffprobe output: {e}")))?;
+    let has_audio = json["streams"]
+        .as_array()
+        .is_some_and(|s| s.iter().any(|s| s["codec_type"] == "audio"));
+    if !has_audio {
+        return Err(not_media("no audio stream".to_owned()));
+    }
+    let duration = json["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse::<f64>().ok())
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .ok_or_else(|| not_media("unknown or zero duration".to_owned()))?;
+    Ok(duration)
+}
+
+/// Encodes `seconds` of the audio of `input` from `start` into the MP4 `out` (AAC, 48 kHz mono).
+async fn encode_chunk(input: &Path, start: f64, seconds: f64, out: &Path) -> Result<(), CliError> {
+    let output = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            &format!("{start:.3}"),
+            "-t",
+        ])
+        .arg(format!("{seconds:.3}"))
+        .arg("-i")
+        .arg(input)
+        .args([
+            "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-ac", "1", "-f",
+            "mp4",
+        ])
+        .arg(out)
+        .output()
+        .await
+        .map_err(|e| tool_missing("ffmpeg", &e))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(CliError::NotMedia {
+            path: input.to_owned(),
+            detail: format!(
+                "ffmpeg could not encode {seconds:.1} s from {start:.1} s: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        })
+    }
+}
+
+/// Cuts a media file into chunks of `chunk_seconds`.
+pub async fn cut_media(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliError> {
+    if !(1.0..=600.0).contains(&chunk_seconds) {
+        return Err(CliError::Usage(
+            "--chunk-seconds must be between 1 and 600".into(),
+        ));
+    }
+    let duration = probe_audio(input).await?;
+    let work = tempfile::tempdir().map_err(|source| CliError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let mut spans = Vec::new();
+    let mut start = 0.0;
+    while duration - start > MIN_TAIL_SECONDS || spans.is_empty() {
+        let seconds = chunk_seconds.min(duration - start);
+        spans.push((start, seconds));
+        start += seconds;
+    }
+    let mut files = Vec::with_capacity(spans.len());
+    for batch in spans
+        .iter()
+        .enumerate()
+        .collect::<Vec<_>>()
+        .chunks(ENCODE_CONCURRENCY)
+    {
+        let jobs = batch.iter().map(|(index, (start, seconds))| {
+            let out = work.path().join(format!("chunk_{index:03}.mp4"));
+            async move {
+                encode_chunk(input, *start, *seconds, &out).await?;
+                Ok::<_, CliError>((u32::try_from(*index).unwrap_or(u32::MAX), out))
+            }
+        });
+        for result in futures::future::join_all(jobs).await {
+            files.push(result?);
+        }
+    }
+    Ok(Chunks {
+        files,
+        manifest: None,
+        duration_seconds: Some(duration),
+        _work: Some(work),
+    })
+}
+
+/// The index of a `chunk_NNN.mp4` file name.
+pub fn chunk_index(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix("chunk_")?.strip_suffix(".mp4")?;
+    if digits.len() < 3 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Reads a folder of chunks (and its `manifest.json`, if any).
+pub fn read_folder(folder: &Path) -> Result<Chunks, CliError> {
+    let io = |source| CliError::Io {
+        path: folder.to_owned(),
+        source,
+    };
+    let mut files = Vec::new();
+    let mut manifest = None;
+    for entry in std::fs::read_dir(folder).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "manifest.json" {
+            manifest = Some(std::fs::read(entry.path()).map_err(|source| CliError::Io {
+                path: entry.path(),
+                source,
+            })?);
+        } else if let Some(index) = chunk_index(&name) {
+            files.push((index, entry.path()));
+        }
+    }
+    if files.is_empty() {
+        return Err(CliError::NoChunks(folder.to_owned()));
+    }
+    files.sort();
+    Ok(Chunks {
+        files,
+        manifest,
+        duration_seconds: None,
+        _work: None,
+    })
+}
+
+/// Checks that the input exists and, for a file, that it is media with audio.
+pub async fn inspect(input: &Path) -> Result<(), CliError> {
+    if !input.exists() {
+        return Err(CliError::NoInput(input.to_owned()));
+    }
+    if input.is_dir() {
+        read_folder(input).map(|_| ())
+    } else {
+        probe_audio(input).await.map(|_| ())
+    }
+}
+
+/// Chunks of the input: a folder as it is, a media file cut.
+pub async fn chunks_of(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliError> {
+    if !input.exists() {
+        return Err(CliError::NoInput(input.to_owned()));
+    }
+    if input.is_dir() {
+        read_folder(input)
+    } else {
+        cut_media(input, chunk_seconds).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_names_need_three_or_more_digits() {
+        assert_eq!(chunk_index("chunk_007.mp4"), Some(7));
+        assert_eq!(chunk_index("chunk_1234.mp4"), Some(1234));
+        assert_eq!(chunk_index("chunk_7.mp4"), None);
+        assert_eq!(chunk_index("chunk_00a.mp4"), None);
+        assert_eq!(chunk_index("manifest.json"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! Errors of the command-line tool: each is one line a user can act on.
+
+use std::path::PathBuf;
+
+/// What can stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input does not exist.
+    #[error("{0}: no such file or folder")]
+    NoInput(PathBuf),
+    /// The input is not media FFmpeg can read, or has no audio.
+    #[error("{path}: not a media file with an audio track ({detail})")]
+    NotMedia {
+        /// The input.
+        path: PathBuf,
+        /// What ffprobe said.
+        detail: String,
+    },
+    /// A folder without chunks.
+    #[error("{0}: no chunk_NNN.mp4 files in this folder")]
+    NoChunks(PathBuf),
+    /// FFmpeg or ffprobe is not installed or failed.
+    #[error("{0}")]
+    Tool(String),
+    /// A bad argument value.
+    #[error("{0}")]
+    Usage(String),
+    /// The recording is not in the catalog.
+    #[error("recording {0} does not exist in this data directory (see `recorder status`)")]
+    UnknownRecording(String),
+    /// The recording exists already.
+    #[error(
+        "recording {0} already exists; pick another --recording or run `recorder reprocess {0}`"
+    )]
+    RecordingExists(String),
+    /// The recording cannot be reprocessed from its status.
+    #[error(
+        "recording {recording} is {status}; only completed or processing_failed recordings can be reprocessed"
+    )]
+    NotReprocessable {
+        /// The recording.
+        recording: String,
+        /// Its status.
+        status: String,
+    },
+    /// The recording did not complete.
+    #[error("recording {recording} {status}: {detail}")]
+    RecordingFailed {
+        /// The recording.
+        recording: String,
+        /// Its final status.
+        status: String,
+        /// Error and cause.
+        detail: String,
+    },
+    /// The local backend failed.
+    #[error(transparent)]
+    Local(#[from] recorder_local::LocalError),
+    /// A storage or catalog operation failed.
+    #[error(transparent)]
+    Port(#[from] meeting_domain::PortError),
+    /// The ingest/completion logic failed.
+    #[error(transparent)]
+    Ingest(#[from] recorder_lambdas::LambdaError),
+    /// A local file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// The process exit code: 1 for a recording that did not complete, 2 for bad input or
+    /// usage, 3 for environment problems (tools, model, storage).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::RecordingFailed { .. } => 1,
+            Self::NoInput(_)
+            | Self::NotMedia { .. }
+            | Self::NoChunks(_)
+            | Self::Usage(_)
+            | Self::UnknownRecording(_)
+            | Self::RecordingExists(_)
+            | Self::NotReprocessable { .. } => 2,
+            Self::Tool(_) | Self::Local(_) | Self::Port(_) | Self::Ingest(_) | Self::Io { .. } => 3,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The `recorder` command-line tool over the local backend ([`recorder_local::runtime`]).
+//!
+//! - [`args`]: the command line;
+//! - [`chunker`]: a media file cut into chunks as the desktop client does, or a folder of chunks;
+//! - [`upload`]: chunks in random order with duplicates, then the manifest;
+//! - [`progress`]: waiting for the final status with a progress display;
+//! - [`report`]: result paths, transcript and summary as text or JSON;
+//! - [`commands`]: `process`, `status`, `reprocess`, `serve`.
+
+pub mod args;
+pub mod chunker;
+pub mod commands;
+pub mod error;
+pub mod progress;
+pub mod report;
+pub mod upload;
+
+use std::process::ExitCode;
+
+pub use error::CliError;
+
+/// Logs on stderr: warnings and errors by default, more with `-v`/`-vv` or `RUST_LOG`.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+///
+/// # Errors
+/// A [`CliError`] whose message is the one line printed to the user.
+pub async fn run(cli: args::Cli) -> Result<ExitCode, CliError> {
+    let global = commands::Global {
+        data_dir: cli.data_dir,
+        json: cli.json,
+    };
+    match cli.command {
+        args::Command::Process(a) => commands::process(&global, a).await,
+        args::Command::Status(a) => commands::status(&global, a).await,
+        args::Command::Reprocess(a) => commands::reprocess(&global, a).await,
+        args::Command::Serve(a) => commands::serve(&global, a).await,
+    }
+}

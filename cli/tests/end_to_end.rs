@@ -1,0 +1,240 @@
+//! End-to-end tests of `recorder process`: the real binary, the local backend, FFmpeg, the
+//! offline Whisper model and the extractive summarizer, on recordings rendered with espeak-ng.
+//!
+//! Needs `scripts/setup.sh apt models` (ffmpeg, espeak-ng, sox and the verified tiny.en model);
+//! a missing tool or model fails the test with a message naming the set-up command.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use recorder_testkit::media::{MEETING_SCRIPT, corrupt_chunk, make_recording, render_script};
+use serde_json::Value;
+
+fn require_model() {
+    if let Err(e) = model_present() {
+        panic!("the offline Whisper model is not set up ({e}); run `scripts/setup.sh models`");
+    }
+}
+
+fn model_present() -> Result<(), String> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cache = std::env::var_os("MEETING_RECORDER_CACHE")
+        .map_or_else(|| root.join(".cache"), PathBuf::from);
+    let model = cache.join("models").join("ggml-tiny.en.bin");
+    if std::env::var_os("WHISPER_MODEL_PATH").is_some() || model.is_file() {
+        Ok(())
+    } else {
+        Err(format!("{} does not exist", model.display()))
+    }
+}
+
+/// Runs `recorder --json --data-dir DATA ARGS…`.
+fn recorder(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_recorder"))
+        .arg("--json")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("the recorder binary runs")
+}
+
+fn stdout_json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}); stdout: {}; stderr: {}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn lower(value: &Value) -> String {
+    value.to_string().to_lowercase()
+}
+
+/// The sample meeting processed once and shared by the tests that read its report (Whisper is
+/// the slow part: about 10 s on 2 cores).
+fn sample_report() -> &'static Value {
+    static REPORT: std::sync::OnceLock<(tempfile::TempDir, Value)> = std::sync::OnceLock::new();
+    &REPORT
+        .get_or_init(|| {
+            require_model();
+            let dir = tempfile::tempdir().unwrap();
+            let wav = render_script(dir.path(), MEETING_SCRIPT);
+            let data = dir.path().join("data");
+            let output = recorder(
+                &data,
+                &["process", wav.to_str().unwrap(), "--recording", "sample"],
+            );
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success(),
+                "exit {:?}: {stderr}",
+                output.status
+            );
+            let report = stdout_json(&output);
+            (dir, report)
+        })
+        .1
+}
+
+#[test]
+fn given_the_sample_meeting_when_processed_offline_then_it_completes_with_two_speakers_and_every_output()
+ {
+    let report = sample_report();
+
+    assert_eq!(report["record"]["status"], "completed", "{report}");
+    let transcript = &report["transcript"];
+    assert_eq!(
+        transcript["speakers"].as_array().map(Vec::len),
+        Some(2),
+        "{transcript}"
+    );
+    let text = lower(&transcript["segments"]);
+    for word in ["budget", "friday", "release", "monday", "documentation"] {
+        assert!(text.contains(word), "{word:?} missing from {text}");
+    }
+    let files: Vec<String> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap().to_owned())
+        .collect();
+    for name in [
+        "recording.mp4",
+        "audio.flac",
+        "transcript.json",
+        "summary.json",
+    ] {
+        let file = files.iter().find(|f| f.ends_with(name));
+        assert!(
+            file.is_some_and(|f| Path::new(f).is_file()),
+            "{name} not written: {files:?}"
+        );
+    }
+}
+
+#[test]
+fn given_the_sample_meeting_when_processed_offline_then_the_action_items_have_their_owners() {
+    let report = sample_report();
+
+    let actions = report["summary"]["actionItems"]
+        .as_array()
+        .expect("action items");
+    let owners: Vec<String> = actions.iter().map(|a| lower(&a["owner"])).collect();
+    assert!(owners.iter().any(|o| o.contains("alice")), "{actions:?}");
+    assert!(owners.iter().any(|o| o.contains("bob")), "{actions:?}");
+}
+
+#[test]
+fn given_the_sample_meeting_when_processed_offline_then_the_decision_to_ship_on_monday_is_found() {
+    let report = sample_report();
+
+    let decisions = lower(&report["summary"]["decisions"]);
+    assert!(
+        decisions.contains("ship") && decisions.contains("monday"),
+        "the decision to ship on Monday is missing: {decisions}; transcript: {}",
+        report["transcript"]["segments"]
+    );
+}
+
+/// Chunks of a short two-line meeting in `dir/chunks` (3 s each).
+fn short_recording(dir: &Path) -> PathBuf {
+    let chunks = dir.join("chunks");
+    std::fs::create_dir_all(&chunks).unwrap();
+    let files = make_recording(&chunks, &MEETING_SCRIPT[..2], 3.0);
+    assert!(files.len() >= 3, "expected at least 3 chunks: {files:?}");
+    for entry in std::fs::read_dir(&chunks).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "wav") {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    chunks
+}
+
+#[test]
+fn given_a_folder_with_a_gap_when_processed_then_the_recording_is_incomplete_naming_the_missing_index()
+ {
+    require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = short_recording(dir.path());
+    std::fs::remove_file(chunks.join("chunk_001.mp4")).unwrap();
+    let data = dir.path().join("data");
+
+    let output = recorder(
+        &data,
+        &[
+            "process",
+            chunks.to_str().unwrap(),
+            "--recording",
+            "gap",
+            "--grace-seconds",
+            "1",
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    assert_eq!(report["record"]["status"], "incomplete_chunks", "{report}");
+    assert_eq!(report["record"]["missingChunks"], serde_json::json!([1]));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("incomplete_chunks") && stderr.contains("[1]"),
+        "{stderr}"
+    );
+    let status = recorder(&data, &["status", "gap"]);
+    assert!(status.status.success());
+    assert_eq!(stdout_json(&status)["status"], "incomplete_chunks");
+}
+
+#[test]
+fn given_a_corrupt_chunk_when_processed_then_the_recording_fails_with_the_index_in_the_cause() {
+    require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = short_recording(dir.path());
+    corrupt_chunk(&chunks, "chunk_001.mp4");
+    let data = dir.path().join("data");
+
+    let output = recorder(
+        &data,
+        &[
+            "process",
+            chunks.to_str().unwrap(),
+            "--recording",
+            "corrupt",
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let report = stdout_json(&output);
+    let record = &report["record"];
+    assert_eq!(record["status"], "processing_failed", "{report}");
+    assert_eq!(record["error"], "Media.ChunkInvalid", "{report}");
+    let cause = record["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("chunk 1 "),
+        "the cause must name chunk 1: {cause}"
+    );
+    assert!(
+        report.get("summary").is_none(),
+        "no summary for a failed recording"
+    );
+}
+
+#[test]
+fn given_bad_input_when_processed_then_one_line_is_printed_and_the_exit_code_is_not_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let not_media = dir.path().join("notes.mp4");
+    std::fs::write(&not_media, b"just some text").unwrap();
+    for input in [dir.path().join("missing.mp4"), not_media] {
+        let output = recorder(&data, &["process", input.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{input:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(stderr.starts_with("error: "), "{stderr}");
+        assert!(output.stdout.is_empty());
+    }
+}
