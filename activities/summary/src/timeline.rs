@@ -1,17 +1,19 @@
 //! The transcript as timed sentences and timed lines: what the engines read.
 //!
 //! Whisper output may lack punctuation, split a sentence over two segments or put two sentences
-//! in one. Consecutive segments of one speaker are therefore joined into a turn, the turn is cut
-//! into tokens that carry times (from word timings when present, else interpolated inside the
-//! segment), and sentences end at sentence punctuation, at a pause, or after a bounded run of
-//! words.
+//! in one, and put the first word of a turn into the previous speaker's segment. Segments are
+//! therefore read as one stream of tokens that carry times (from word timings when present, else
+//! interpolated inside the segment); sentences end at sentence punctuation, at a pause, or after a
+//! bounded run of words, and belong to the speaker who said most of their words.
 
 use std::collections::HashMap;
 
 use meeting_domain::contracts::{Segment, Transcript};
 
-/// A pause between two segments of one speaker long enough to end a sentence, seconds.
+/// A pause between two segments long enough to end a sentence, seconds.
 const SENTENCE_PAUSE_SECONDS: f64 = 1.5;
+/// Longest trailing fragment carried over a change of speaker (see [`sentences`]).
+const MAX_CARRIED_WORDS: usize = 2;
 /// A sentence without punctuation is cut after this many words (run-on Whisper output).
 const MAX_SENTENCE_WORDS: usize = 45;
 
@@ -140,50 +142,92 @@ fn ends_sentence(token: &str) -> bool {
 }
 
 /// The sentences of a transcript in time order.
+///
+/// Speech recognisers often put the first word of a turn at the end of the previous speaker's
+/// segment, after its last full stop ("…went down. Alice | will send the budget by Friday."). Such
+/// a trailing fragment (at most [`MAX_CARRIED_WORDS`] words that began after a sentence end
+/// inside the segment) goes on into the next segment; any other open sentence ends at a change of
+/// speaker, as it does at a pause. Each sentence belongs to the speaker who said most of its words.
 pub fn sentences(transcript: &Transcript) -> Vec<Sentence> {
     let labels = speaker_labels(transcript);
     let mut segments: Vec<&Segment> = transcript.segments.iter().collect();
     segments.sort_by(|a, b| a.start.total_cmp(&b.start));
 
     let mut out = Vec::new();
-    let mut current: Option<Sentence> = None;
+    // The open sentence and the speaker label of each of its words.
+    let mut current: Option<(Sentence, Vec<String>)> = None;
     let mut previous: Option<(&str, f64)> = None;
+    // Whether the open sentence began after a sentence end inside its first segment.
+    let mut began_mid_segment = false;
     for segment in segments {
         let label = labels
             .get(segment.speaker.as_str())
             .copied()
             .unwrap_or(segment.speaker.as_str());
-        let turn_break = match previous {
-            Some((speaker, end)) => {
-                speaker != segment.speaker || segment.start - end > SENTENCE_PAUSE_SECONDS
-            }
-            None => true,
+        let (paused, new_speaker) = match previous {
+            Some((speaker, end)) => (
+                segment.start - end > SENTENCE_PAUSE_SECONDS,
+                speaker != segment.speaker,
+            ),
+            None => (false, false),
         };
-        if turn_break && let Some(done) = current.take() {
-            out.push(done);
+        let fragment = current
+            .as_ref()
+            .is_some_and(|(s, _)| began_mid_segment && s.tokens.len() <= MAX_CARRIED_WORDS);
+        if (paused || (new_speaker && !fragment))
+            && let Some(done) = current.take()
+        {
+            out.push(attribute(done));
         }
         previous = Some((segment.speaker.as_str(), segment.end));
+        let mut first_in_segment = true;
         for token in segment_tokens(segment) {
-            let sentence = current.get_or_insert_with(|| Sentence {
-                speaker: label.to_owned(),
-                start: token.start,
-                end: token.end,
-                tokens: Vec::new(),
+            if current.is_none() {
+                began_mid_segment = !first_in_segment;
+            }
+            first_in_segment = false;
+            let (sentence, speakers) = current.get_or_insert_with(|| {
+                (
+                    Sentence {
+                        speaker: label.to_owned(),
+                        start: token.start,
+                        end: token.end,
+                        tokens: Vec::new(),
+                    },
+                    Vec::new(),
+                )
             });
             sentence.end = token.end;
             let stop = ends_sentence(&token.text);
             sentence.tokens.push(token);
+            speakers.push(label.to_owned());
             if (stop || sentence.tokens.len() >= MAX_SENTENCE_WORDS)
                 && let Some(done) = current.take()
             {
-                out.push(done);
+                out.push(attribute(done));
             }
         }
     }
     if let Some(done) = current.take() {
-        out.push(done);
+        out.push(attribute(done));
     }
     out
+}
+
+/// Gives a sentence to the speaker who said most of its words (the earliest on a tie).
+fn attribute((mut sentence, speakers): (Sentence, Vec<String>)) -> Sentence {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for speaker in &speakers {
+        match counts.iter_mut().find(|(s, _)| *s == speaker.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((speaker.as_str(), 1)),
+        }
+    }
+    let best = counts.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    if let Some((speaker, _)) = counts.iter().find(|(_, n)| *n == best) {
+        sentence.speaker = (*speaker).to_owned();
+    }
+    sentence
 }
 
 /// Number of spoken words in the transcript (markers excluded).

@@ -375,10 +375,7 @@ async fn given_access_denied_when_summarizing_then_the_error_is_not_retryable() 
         "{error}"
     );
     assert!(!error.is_retryable());
-    assert_eq!(
-        error.kind(),
-        meeting_domain::contracts::SummaryError::ModelRejected
-    );
+    assert_eq!(error.kind(), SummaryError::ModelRejected);
 }
 
 fn hostile_transcript() -> Transcript {

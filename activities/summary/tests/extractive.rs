@@ -458,3 +458,39 @@ fn given_varied_commitment_phrasings_when_summarized_then_owner_and_due_follow_t
         summary.action_items
     );
 }
+
+#[test]
+fn given_turn_openers_misplaced_into_the_previous_segment_when_summarized_then_items_and_decision_survive()
+ {
+    // As Whisper + clustering produced it for the bundled sample: the first word of each turn
+    // ends up after the previous speaker's full stop.
+    let transcript = transcript_of(&[
+        (
+            "spk_1",
+            3.8,
+            9.2,
+            "Thanks, the travel costs went down. Alice",
+        ),
+        ("spk_0", 9.2, 11.5, "will send the budget by Friday. We"),
+        (
+            "spk_1",
+            11.5,
+            14.5,
+            "decided to ship the new release on Monday. Bob",
+        ),
+        (
+            "spk_0",
+            14.6,
+            18.5,
+            "needs to update the documentation before the release.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let budget = item_with(&summary, "send the budget");
+    assert_eq!(budget.owner.as_deref(), Some("Alice"));
+    assert_eq!(budget.due.as_deref(), Some("Friday"));
+    let docs = item_with(&summary, "update the documentation");
+    assert_eq!(docs.owner.as_deref(), Some("Bob"));
+    assert_eq!(summary.decisions.len(), 1, "{:?}", summary.decisions);
+    assert!(lower(&summary.decisions[0].decision).contains("ship the new release on monday"));
+}

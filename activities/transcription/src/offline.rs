@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::audio::SAMPLE_RATE;
 use crate::error::EngineError;
 use crate::recognizer::{TimedWord, Transcriber};
-use crate::speakers::{label_speakers, speaker_at};
+use crate::speakers::{label_speakers, speaker_of_span};
 use crate::vad::{SpeechRegion, detect_speech};
 
 /// Engine name written into offline transcripts.
@@ -154,7 +154,7 @@ pub fn transcribe_pcm(
         }
     };
     for word in words {
-        let cluster = speaker_at(&windows, (word.start + word.end) / 2.0).unwrap_or(0);
+        let cluster = speaker_of_span(&windows, word.start, word.end).unwrap_or(0);
         let speaker = order.iter().position(|c| *c == cluster).unwrap_or_else(|| {
             order.push(cluster);
             order.len() - 1

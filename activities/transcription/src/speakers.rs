@@ -363,6 +363,31 @@ pub fn label_speakers(
         .collect()
 }
 
+/// The speaker of a word spanning `start..end`: the one whose speech windows overlap the span
+/// most; the span's midpoint decides when it overlaps no window. Whisper often stretches the first
+/// word of a turn back over the preceding silence (its start touches the previous word's end), so
+/// the midpoint alone can land in the gap or in the previous speaker's window; the overlap with
+/// actual speech cannot.
+pub fn speaker_of_span(windows: &[LabelledWindow], start: f64, end: f64) -> Option<usize> {
+    let mut overlap: Vec<f64> = Vec::new();
+    for window in windows {
+        let shared = end.min(window.end) - start.max(window.start);
+        if shared > 0.0 {
+            if overlap.len() <= window.speaker {
+                overlap.resize(window.speaker + 1, 0.0);
+            }
+            overlap[window.speaker] += shared;
+        }
+    }
+    overlap
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| **o > 0.0)
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(speaker, _)| speaker)
+        .or_else(|| speaker_at(windows, (start + end) / 2.0))
+}
+
 /// The speaker of time `t`: the window containing it, else the nearest one.
 pub fn speaker_at(windows: &[LabelledWindow], t: f64) -> Option<usize> {
     windows
@@ -413,6 +438,36 @@ mod tests {
             .collect();
         let f0 = median_f0(&pcm).unwrap();
         assert!((f0 - 150.0).abs() < 5.0, "{f0}");
+    }
+
+    #[test]
+    fn a_word_stretched_back_over_a_pause_belongs_to_the_speaker_who_says_it() {
+        // Speaker 0 talks until 2.0 s, a pause, speaker 1 from 2.6 s. Whisper gives speaker 1's
+        // first word the span 2.0..2.9: its midpoint (2.45) is nearer speaker 0's window.
+        let w = [
+            LabelledWindow {
+                start: 0.0,
+                end: 2.0,
+                speaker: 0,
+            },
+            LabelledWindow {
+                start: 2.6,
+                end: 4.0,
+                speaker: 1,
+            },
+        ];
+        assert_eq!(
+            speaker_at(&w, 2.25),
+            Some(0),
+            "the midpoint rule picks the wrong speaker"
+        );
+        assert_eq!(speaker_of_span(&w, 2.0, 2.9), Some(1));
+        assert_eq!(speaker_of_span(&w, 1.5, 1.9), Some(0));
+        assert_eq!(
+            speaker_of_span(&w, 4.2, 4.5),
+            Some(1),
+            "no overlap: nearest to the midpoint"
+        );
     }
 
     #[test]
