@@ -30,13 +30,7 @@ const MAX_RECORD_ROUNDS: usize = 8;
 /// Largest page a DynamoDB Query returns is 1 MB; `Limit` is an `i32`.
 const MAX_QUERY_LIMIT: usize = 1000;
 
-/// Compares two S3 event sequencers of the same key: the shorter is right-padded with `0`, then
-/// they compare as (upper-case hex) strings, as S3 documents.
-pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
-    let len = a.len().max(b.len());
-    let pad = |s: &str| format!("{:0<len$}", s.to_ascii_uppercase());
-    pad(a).cmp(&pad(b))
-}
+pub use meeting_domain::sequencer::compare_sequencers;
 
 /// The chunk table on DynamoDB.
 #[derive(Clone, Debug)]
@@ -350,14 +344,6 @@ impl ChunkTable for DynamoDbChunkTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shorter_sequencers_are_right_padded_before_comparing() {
-        assert_eq!(compare_sequencers("0A", "0A00"), Ordering::Equal);
-        assert_eq!(compare_sequencers("0B", "0A99"), Ordering::Greater);
-        assert_eq!(compare_sequencers("0A", "0A01"), Ordering::Less);
-        assert_eq!(compare_sequencers("0a1", "0A0"), Ordering::Greater);
-    }
 
     #[test]
     fn a_recorded_chunk_round_trips_through_its_item() {

@@ -3,10 +3,10 @@
 
 use std::cmp::Ordering;
 
-/// Compares two sequencers of the same key.
+/// Compares two sequencers of the same key (hex digits compare case-insensitively).
 pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
     let len = a.len().max(b.len());
-    let pad = |s: &str| format!("{s:0<len$}");
+    let pad = |s: &str| format!("{:0<len$}", s.to_ascii_uppercase());
     pad(a).cmp(&pad(b))
 }
 
@@ -19,5 +19,11 @@ mod tests {
         assert_eq!(compare_sequencers("0A", "0A00"), Ordering::Equal);
         assert_eq!(compare_sequencers("0B", "0A99"), Ordering::Greater);
         assert_eq!(compare_sequencers("0A", "0A01"), Ordering::Less);
+    }
+
+    #[test]
+    fn hex_digits_compare_without_regard_to_case() {
+        assert_eq!(compare_sequencers("0a1", "0A0"), Ordering::Greater);
+        assert_eq!(compare_sequencers("0a", "0B"), Ordering::Less);
     }
 }

@@ -11,13 +11,7 @@ use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
 use meeting_domain::{ChunkIndex, PortError, RecordingId, UserId};
 
-/// Compares two S3 event sequencers of the same key: the shorter is right-padded with `0`, then
-/// they compare as strings (S3 documents sequencers as hex of varying length).
-pub fn compare_sequencers(a: &str, b: &str) -> Ordering {
-    let len = a.len().max(b.len());
-    let pad = |s: &str| format!("{s:0<len$}");
-    pad(a).cmp(&pad(b))
-}
+pub use meeting_domain::sequencer::compare_sequencers;
 
 /// The in-memory chunk table.
 #[derive(Debug, Default)]
@@ -110,18 +104,6 @@ impl ChunkTable for MemoryChunkTable {
         found.sort_by(|a, b| b.uploaded_at.cmp(&a.uploaded_at));
         found.truncate(limit);
         Ok(found)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shorter_sequencers_are_right_padded_before_comparing() {
-        assert_eq!(compare_sequencers("0A", "0A00"), Ordering::Equal);
-        assert_eq!(compare_sequencers("0B", "0A99"), Ordering::Greater);
-        assert_eq!(compare_sequencers("0A", "0A01"), Ordering::Less);
     }
 }
 
