@@ -368,6 +368,36 @@ impl Runner {
         }
     }
 
+    /// Applies a Parallel's or Map's ResultSelector, ResultPath and OutputPath to its result
+    /// array; returns the selected result (what Assign reads, cloned only when there is an
+    /// Assign) and the state output.
+    fn finish_result(
+        &self,
+        fields: ResultFields<'_>,
+        raw: &Value,
+        result: Value,
+        ctx: &ContextObject,
+    ) -> Result<(Value, Value), StatesError> {
+        let result = match fields.result_selector {
+            Some(t) => apply_template(
+                t,
+                Roots {
+                    input: &result,
+                    context: ctx,
+                },
+            )?,
+            None => result,
+        };
+        let selected = if fields.has_assign {
+            result.clone()
+        } else {
+            Value::Null
+        };
+        let output = Self::apply_result_path(fields.result_path, raw, result)?;
+        let output = self.filter_path("OutputPath", fields.output_path, &output, ctx)?;
+        Ok((selected, output))
+    }
+
     fn apply_result_path(
         path: &Option<Option<String>>,
         raw: &Value,
@@ -960,25 +990,17 @@ impl Runner {
             Ok(results) => {
                 self.record(EventType::ParallelStateSucceeded, prev, None);
                 let result = Value::Array(results);
-                let result = match &parallel.result_selector {
-                    Some(t) => apply_template(
-                        t,
-                        Roots {
-                            input: &result,
-                            context: ctx,
-                        },
-                    )?,
-                    None => result,
-                };
-                // Assign reads the selected result; clone it only when there is an Assign.
-                let selected = if parallel.assign.is_some() {
-                    result.clone()
-                } else {
-                    Value::Null
-                };
-                let output = Self::apply_result_path(&parallel.result_path, raw, result)?;
-                let output = self.filter_path("OutputPath", &parallel.output_path, &output, ctx)?;
-                Ok((selected, output))
+                self.finish_result(
+                    ResultFields {
+                        result_selector: parallel.result_selector.as_ref(),
+                        has_assign: parallel.assign.is_some(),
+                        result_path: &parallel.result_path,
+                        output_path: &parallel.output_path,
+                    },
+                    raw,
+                    result,
+                    ctx,
+                )
             }
             Err(e) => {
                 self.record(
@@ -1155,24 +1177,24 @@ impl Runner {
         }
         self.record(EventType::MapStateSucceeded, prev, None);
         let result = Value::Array(results);
-        let result = match &map.result_selector {
-            Some(t) => apply_template(
-                t,
-                Roots {
-                    input: &result,
-                    context: ctx,
-                },
-            )?,
-            None => result,
-        };
-        // Assign reads the selected result; clone it only when there is an Assign.
-        let selected = if map.assign.is_some() {
-            result.clone()
-        } else {
-            Value::Null
-        };
-        let output = Self::apply_result_path(&map.result_path, raw, result)?;
-        let output = self.filter_path("OutputPath", &map.output_path, &output, ctx)?;
-        Ok((selected, output))
+        self.finish_result(
+            ResultFields {
+                result_selector: map.result_selector.as_ref(),
+                has_assign: map.assign.is_some(),
+                result_path: &map.result_path,
+                output_path: &map.output_path,
+            },
+            raw,
+            result,
+            ctx,
+        )
     }
+}
+
+/// The result-handling fields shared by Parallel and Map states.
+struct ResultFields<'a> {
+    result_selector: Option<&'a Value>,
+    has_assign: bool,
+    result_path: &'a Option<Option<String>>,
+    output_path: &'a Option<Option<String>>,
 }
