@@ -26,7 +26,8 @@ use clap::{Args, Parser, Subcommand};
         recorder status                               every recording and its status\n  \
         recorder status sync-1                        one recording: missing chunks, error, cause, results\n  \
         recorder reprocess sync-1                     run the workflow again (run 1, 2, …)\n  \
-        recorder serve                                Step Functions API + watched folder data/inbox/\n\n\
+        recorder serve                                Step Functions API + watched folder data/inbox/\n  \
+        recorder serve --no-workers & recorder worker the same, with the workers in their own process\n\n\
         Exit codes: 0 completed, 1 the recording did not complete (status and cause on stderr),\n\
         2 bad input or arguments, 3 a problem with this machine (tools, model, disk)."
 )]
@@ -61,6 +62,10 @@ pub enum Command {
     /// Run the local backend as a service: the Step Functions API for workers and a watched
     /// folder for uploads.
     Serve(ServeArgs),
+    /// Run the activity workers (FFmpeg, Whisper, summary) in this process against a
+    /// `recorder serve --no-workers` elsewhere on this machine: its Step Functions API and its
+    /// data directory.
+    Worker(WorkerArgs),
 }
 
 /// Options shared by the commands that run the pipeline.
@@ -144,4 +149,35 @@ pub struct ServeArgs {
     /// CPU threads for Whisper.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+
+    /// Run this workflow definition (Amazon States Language JSON) instead of the generated
+    /// asl/processing.asl.json, e.g. one with shorter heartbeat timeouts.
+    #[arg(long)]
+    pub definition: Option<PathBuf>,
+}
+
+/// `recorder worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The Step Functions API of `recorder serve` (the address it prints).
+    #[arg(long, default_value = "http://127.0.0.1:8083")]
+    pub endpoint: String,
+
+    /// CPU threads for Whisper.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+
+    /// Seconds between heartbeats of a running task; default: a third of each activity's
+    /// HeartbeatSeconds in the workflow.
+    #[arg(long)]
+    pub heartbeat_seconds: Option<u64>,
+
+    /// Seconds running tasks may finish after Ctrl-C/SIGTERM; then they are failed as
+    /// Worker.Interrupted, which the workflow retries.
+    #[arg(long, default_value_t = 30)]
+    pub drain_seconds: u64,
+
+    /// Name shown in the execution history for the tasks this worker runs.
+    #[arg(long, default_value = "recorder-worker")]
+    pub name: String,
 }

@@ -34,6 +34,7 @@ fn config(global: &Global, grace_seconds: u64, workers: Workers) -> LocalConfig 
         // after its grace ends; at most every 10 s.
         sweep_interval: (grace / 4).clamp(Duration::from_millis(250), Duration::from_secs(10)),
         workers,
+        definition: None,
     }
 }
 
@@ -341,7 +342,16 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
             whisper_threads: args.threads.max(1),
         }
     };
-    let backend = LocalBackend::start(config(global, args.grace_seconds, workers)).await?;
+    let mut local = config(global, args.grace_seconds, workers);
+    if let Some(path) = &args.definition {
+        local.definition = Some(
+            std::fs::read_to_string(path).map_err(|source| CliError::Io {
+                path: path.clone(),
+                source,
+            })?,
+        );
+    }
+    let backend = LocalBackend::start(local).await?;
     let (addr, server) = match asl_engine::start_server(backend.engine().clone(), args.listen).await
     {
         Ok(bound) => bound,

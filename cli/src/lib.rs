@@ -5,7 +5,8 @@
 //! - [`upload`]: chunks in random order with duplicates, then the manifest;
 //! - [`progress`]: waiting for the final status with a progress display;
 //! - [`report`]: result paths, transcript and summary as text or JSON;
-//! - [`commands`]: `process`, `status`, `reprocess`, `serve`.
+//! - [`commands`]: `process`, `status`, `reprocess`, `serve`;
+//! - [`worker`]: `worker`, the activity workers in their own process.
 
 pub mod args;
 pub mod chunker;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod progress;
 pub mod report;
 pub mod upload;
+pub mod worker;
 
 use std::process::ExitCode;
 
@@ -49,5 +51,6 @@ pub async fn run(cli: args::Cli) -> Result<ExitCode, CliError> {
         args::Command::Status(a) => commands::status(&global, a).await,
         args::Command::Reprocess(a) => commands::reprocess(&global, a).await,
         args::Command::Serve(a) => commands::serve(&global, a).await,
+        args::Command::Worker(a) => worker::run(&global, a).await,
     }
 }

@@ -101,6 +101,9 @@ pub struct LocalConfig {
     pub sweep_interval: Duration,
     /// Activity workers.
     pub workers: Workers,
+    /// The workflow definition to run instead of the generated [`WORKFLOW`] (an operator trying a
+    /// changed definition, or a test shortening the heartbeat timeouts). `None`: the generated one.
+    pub definition: Option<String>,
 }
 
 impl LocalConfig {
@@ -112,6 +115,7 @@ impl LocalConfig {
             grace: recorder_lambdas::config::DEFAULT_GRACE,
             sweep_interval: Duration::from_secs(10),
             workers: Workers::InProcess { whisper_threads: 2 },
+            definition: None,
         }
     }
 }
@@ -263,7 +267,7 @@ impl LocalBackend {
         let machine = engine
             .create_state_machine(
                 &names::state_machine(DEFAULT_PREFIX),
-                WORKFLOW,
+                config.definition.as_deref().unwrap_or(WORKFLOW),
                 ROLE_ARN,
                 None,
             )
@@ -321,7 +325,20 @@ impl LocalBackend {
             let transcriber = transcriber.ok_or_else(|| {
                 LocalError::Workers("in-process workers need a transcriber".into())
             })?;
-            let worker = build_worker(&engine, &objects, &data_dir, transcriber, shutdown.clone())?;
+            let source = StoppableSource {
+                inner: engine.activity_source(),
+                stop: shutdown.clone(),
+            };
+            let config = WorkerConfig {
+                worker_name: "local-in-process".to_owned(),
+                // Local shutdown should not hang a terminal: running tasks get 5 s, then they are
+                // failed as Worker.Interrupted (retryable) and a later `reprocess` picks the
+                // recording up.
+                drain_deadline: Duration::from_secs(5),
+                ..WorkerConfig::default()
+            };
+            let store = Arc::clone(&objects) as Arc<dyn ObjectStore>;
+            let worker = build_worker(store, &data_dir, transcriber, Arc::new(source), config)?;
             let stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 let summary = worker.run_until(stop.cancelled_owned()).await;
@@ -405,14 +422,68 @@ impl LocalBackend {
     }
 }
 
+/// Activity workers in their own process, polling a local engine's Step Functions API
+/// (`recorder serve --no-workers`) and sharing its data directory.
+#[derive(Clone, Debug)]
+pub struct RemoteWorkerConfig {
+    /// The data directory of the `serve` process.
+    pub data_dir: PathBuf,
+    /// The engine's API, `http://127.0.0.1:8083`.
+    pub endpoint: String,
+    /// whisper.cpp threads.
+    pub whisper_threads: usize,
+    /// Heartbeat period; `None`: a third of each activity's `HeartbeatSeconds`.
+    pub heartbeat_interval: Option<Duration>,
+    /// How long running tasks may finish after SIGTERM/SIGINT before they are failed as
+    /// `Worker.Interrupted` (retryable).
+    pub drain: Duration,
+    /// `workerName` in the execution history.
+    pub worker_name: String,
+}
+
+/// Builds the four activities over the data directory's object store and the Step Functions
+/// API at `config.endpoint` (the same [`SfnTaskSource`](activity_runtime::sfn::SfnTaskSource)
+/// the Fargate worker uses against AWS).
+///
+/// # Errors
+/// [`LocalError`] when the Whisper model cannot be loaded or the work folder created.
+pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> {
+    let transcriber = load_whisper(config.whisper_threads)?;
+    let sfn = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new(REGION))
+        .endpoint_url(&config.endpoint)
+        // The local engine does not check signatures; the SDK still wants credentials to sign.
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "local", "local", None, None, "recorder",
+        ))
+        .build();
+    let source = activity_runtime::sfn::SfnTaskSource::new(aws_sdk_sfn::Client::from_conf(sfn));
+    let store = Arc::new(DirObjectStore::new(&config.data_dir)) as Arc<dyn ObjectStore>;
+    let worker_config = WorkerConfig {
+        worker_name: config.worker_name.clone(),
+        drain_deadline: config.drain,
+        heartbeat_interval: config.heartbeat_interval,
+        ..WorkerConfig::default()
+    };
+    build_worker(
+        store,
+        &config.data_dir,
+        transcriber,
+        Arc::new(source),
+        worker_config,
+    )
+}
+
+/// The four activities (media, Whisper start/check, extractive summary) over `store`, served
+/// from `source`.
 fn build_worker(
-    engine: &Engine,
-    objects: &Arc<DirObjectStore>,
+    store: Arc<dyn ObjectStore>,
     data_dir: &Path,
     transcriber: Arc<dyn Transcriber>,
-    stop: CancellationToken,
+    source: Arc<dyn ActivityTaskSource>,
+    config: WorkerConfig,
 ) -> Result<Worker, LocalError> {
-    let store = Arc::clone(objects) as Arc<dyn ObjectStore>;
     let work_dir = data_dir.join("tmp");
     std::fs::create_dir_all(&work_dir).map_err(|source| LocalError::Io {
         path: work_dir.clone(),
@@ -444,18 +515,7 @@ fn build_worker(
             Arc::new(ExtractiveSummarizer::new()),
         ))
         .map_err(fail)?;
-    let config = WorkerConfig {
-        worker_name: "local-in-process".to_owned(),
-        // Local shutdown should not hang a terminal: running tasks get 5 s, then they are failed
-        // as Worker.Interrupted (retryable) and a later `reprocess` picks the recording up.
-        drain_deadline: Duration::from_secs(5),
-        ..WorkerConfig::default()
-    };
-    let source = StoppableSource {
-        inner: engine.activity_source(),
-        stop,
-    };
-    Worker::new(Arc::new(source), registry, config).map_err(fail)
+    Worker::new(source, registry, config).map_err(fail)
 }
 
 /// The engine's in-process task source, whose open polls end when the backend shuts down.

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod limits;
 pub mod registry;
 pub mod sfn;
+pub mod signals;
 pub mod worker;
 
 pub use activity::{Activity, Failure, TaskContext};

@@ -7,7 +7,6 @@ pub mod engines;
 pub mod error;
 pub mod logging;
 pub mod registration;
-pub mod signals;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -16,12 +15,12 @@ use activity_runtime::sfn::SfnTaskSource;
 use activity_runtime::{Worker, WorkerSummary};
 use aws_config::SdkConfig;
 
+pub use activity_runtime::signals::shutdown_signal;
 pub use config::WorkerSettings;
 pub use engines::Engines;
 pub use error::StartupError;
 pub use logging::init_json_logs;
 pub use registration::register_activities;
-pub use signals::shutdown_signal;
 
 /// Registers the activities, builds the Step Functions client once from `aws` (which honours
 /// `AWS_ENDPOINT_URL`, so the local engine can stand in for Step Functions) and serves until
