@@ -30,13 +30,45 @@ fn model_present() -> Result<(), String> {
 
 /// Runs `recorder --json --data-dir DATA ARGS…`.
 fn recorder(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_recorder"))
-        .arg("--json")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
+    recorder_command(data, args)
         .output()
         .expect("the recorder binary runs")
+}
+
+fn recorder_command(data: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_recorder"));
+    command.arg("--json").arg("--data-dir").arg(data).args(args);
+    command
+}
+
+/// `recorder ARGS…` in a new network namespace, which has no interface but a loopback that is
+/// down: proof that processing needs no network. `unshare -rn` makes one as root and, where user
+/// namespaces are enabled, as any user; where neither works the command runs as it is and says so.
+fn recorder_offline(data: &Path, args: &[&str]) -> Output {
+    let probe = Command::new("unshare")
+        .args(["-rn", "cat", "/proc/net/dev"])
+        .output();
+    let Some(interfaces) = probe
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    else {
+        eprintln!("cannot create a network namespace (unshare -rn); running with the network");
+        return recorder(data, args);
+    };
+    let names: Vec<&str> = interfaces
+        .lines()
+        .skip(2)
+        .filter_map(|line| line.split(':').next().map(str::trim))
+        .collect();
+    assert_eq!(names, ["lo"], "the namespace has other interfaces");
+    let inner = recorder_command(data, args);
+    Command::new("unshare")
+        .args(["-rn", "--"])
+        .arg(inner.get_program())
+        .args(inner.get_args())
+        .output()
+        .expect("unshare runs the recorder binary")
 }
 
 fn stdout_json(output: &Output) -> Value {
@@ -53,7 +85,7 @@ fn lower(value: &Value) -> String {
     value.to_string().to_lowercase()
 }
 
-/// The sample meeting processed once and shared by the tests that read its report (Whisper is
+/// The sample meeting processed once, offline, and shared by the tests that read its report (Whisper is
 /// the slow part: about 10 s on 2 cores).
 fn sample_report() -> &'static Value {
     static REPORT: std::sync::OnceLock<(tempfile::TempDir, Value)> = std::sync::OnceLock::new();
@@ -63,7 +95,7 @@ fn sample_report() -> &'static Value {
             let dir = tempfile::tempdir().unwrap();
             let wav = render_script(dir.path(), MEETING_SCRIPT);
             let data = dir.path().join("data");
-            let output = recorder(
+            let output = recorder_offline(
                 &data,
                 &["process", wav.to_str().unwrap(), "--recording", "sample"],
             );
