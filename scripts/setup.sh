@@ -2,9 +2,11 @@
 # Installs what the project needs, idempotently, into places the repository owns:
 #   system packages (apt, only when run as root and only what is missing),
 #   Python tools in .tools/py-*/ (virtualenvs), Node tools in .tools/node/,
-#   the offline speech model in .cache/models/ (verified by SHA-256).
+#   the offline speech model in .cache/models/ (verified by SHA-256),
+#   a minimal ffprobe built from Debian's FFmpeg source in .cache/tools/ (verified by SHA-256).
 #
-# Usage: scripts/setup.sh [apt] [python] [node] [models] [lambda] ...   (no argument: everything)
+# Usage: scripts/setup.sh [apt] [python] [node] [models] [ffprobe] [lambda] ...
+#        (no argument: everything)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +27,7 @@ APT_PACKAGES=(
   iproute2        # network namespaces for the offline end-to-end test
   binutils        # objdump for checking Lambda binaries' glibc symbols
   time            # GNU time: peak RSS of ffmpeg in the media benchmark
+  make gcc libc6-dev curl xz-utils  # scripts/setup-ffprobe.sh builds the minimal ffprobe
 )
 
 setup_apt() {
@@ -112,15 +115,21 @@ setup_models() {
   fi
 }
 
+# --- Minimal ffprobe for probing chunks (scripts/setup-ffprobe.sh says why) -----------------
+setup_ffprobe() {
+  "$ROOT/scripts/setup-ffprobe.sh" "$CACHE"
+}
+
 main() {
   local steps=("$@")
-  [ ${#steps[@]} -gt 0 ] || steps=(apt python node models lambda)
+  [ ${#steps[@]} -gt 0 ] || steps=(apt python node models ffprobe lambda)
   for step in "${steps[@]}"; do
     case "$step" in
       apt) setup_apt ;;
       python) setup_python ;;
       node) setup_node ;;
       models) setup_models ;;
+      ffprobe) setup_ffprobe ;;
       lambda) setup_lambda ;;
       *) log "unknown step $step"; exit 2 ;;
     esac

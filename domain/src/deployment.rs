@@ -27,6 +27,9 @@ pub mod env {
     pub const WORKER_CONCURRENCY: &str = "WORKER_CONCURRENCY";
     /// Seconds the worker waits for running tasks after SIGTERM.
     pub const WORKER_DRAIN_SECONDS: &str = "WORKER_DRAIN_SECONDS";
+    /// Optional: seconds between a running task's heartbeats (default: a third of the
+    /// activity's `HeartbeatSeconds`).
+    pub const WORKER_HEARTBEAT_SECONDS: &str = "WORKER_HEARTBEAT_SECONDS";
     /// `aws` or `whisper`.
     pub const TRANSCRIBER: &str = "TRANSCRIBER";
     /// `bedrock`, `extractive` or `openai`.
@@ -43,6 +46,9 @@ pub mod env {
     pub const WHISPER_THREADS: &str = "WHISPER_THREADS";
     /// Optional: cache folder of the verified model files (default `.cache` in the workspace).
     pub const MEETING_RECORDER_CACHE: &str = "MEETING_RECORDER_CACHE";
+    /// Optional: the ffprobe the media activity runs on chunks (default: the minimal build
+    /// `scripts/setup-ffprobe.sh` puts in the cache, else `ffprobe` on the `PATH`).
+    pub const FFPROBE_PATH: &str = "FFPROBE_PATH";
     /// With `SUMMARIZER=openai`: base URL of an OpenAI-compatible server (`http://host/v1`).
     pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
     /// With `SUMMARIZER=openai`: the model name the server expects.
@@ -54,9 +60,11 @@ pub mod env {
     /// engine the deployment does not use).
     pub const OPTIONAL: &[&str] = &[
         WORKER_ACTIVITIES,
+        WORKER_HEARTBEAT_SECONDS,
         WHISPER_MODEL_PATH,
         WHISPER_THREADS,
         MEETING_RECORDER_CACHE,
+        FFPROBE_PATH,
         OPENAI_BASE_URL,
         OPENAI_MODEL,
         OPENAI_API_KEY,

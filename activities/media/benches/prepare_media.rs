@@ -139,13 +139,14 @@ fn own_peak_rss_kib() -> u64 {
 }
 
 /// Writes a wrapper that runs `tool` under GNU time, appending "tool elapsed maxrss_kib".
-fn time_wrapper(dir: &Path, tool: &str, log: &Path) -> PathBuf {
+fn time_wrapper(dir: &Path, tool: &str, program: &Path, log: &Path) -> PathBuf {
     let path = dir.join(tool);
     std::fs::write(
         &path,
         format!(
-            "#!/bin/sh\nexec /usr/bin/time -a -o '{}' -f '{tool} %e %M' {tool} \"$@\"\n",
-            log.display()
+            "#!/bin/sh\nexec /usr/bin/time -a -o '{}' -f '{tool} %e %M' '{}' \"$@\"\n",
+            log.display(),
+            program.display()
         ),
     )
     .expect("write wrapper");
@@ -287,14 +288,15 @@ async fn main() {
     let worker_rss = own_peak_rss_kib();
 
     // The activity again under GNU time wrappers (for FFmpeg's RSS and time split).
+    let defaults = MediaConfig::default();
     let wrappers = tempfile::tempdir().expect("wrapper dir");
     let log = wrappers.path().join("time.log");
     let timed = PrepareMediaActivity::new(
         store,
         MediaConfig {
             work_dir: Some(work.clone()),
-            ffmpeg: time_wrapper(wrappers.path(), "ffmpeg", &log),
-            ffprobe: time_wrapper(wrappers.path(), "ffprobe", &log),
+            ffmpeg: time_wrapper(wrappers.path(), "ffmpeg", &defaults.ffmpeg, &log),
+            ffprobe: time_wrapper(wrappers.path(), "ffprobe", &defaults.ffprobe, &log),
             ..MediaConfig::default()
         },
     );
@@ -314,6 +316,7 @@ async fn main() {
     let outside = (timed_wall - ffmpeg.max_elapsed).max(0.0);
 
     let last = output.chunk_offsets.last().expect("offsets");
+    println!("ffprobe: {}", defaults.ffprobe.display());
     println!(
         "media stage, {minutes} one-minute chunks ({:.2} s of audio)",
         output.duration_seconds

@@ -55,7 +55,7 @@ impl Default for MediaConfig {
     fn default() -> Self {
         Self {
             ffmpeg: PathBuf::from("ffmpeg"),
-            ffprobe: PathBuf::from("ffprobe"),
+            ffprobe: crate::probe::default_ffprobe(),
             work_dir: None,
             probe_timeout: Duration::from_secs(30),
             // 50 minutes: leaves 10 of the task's 60-minute TimeoutSeconds for downloads/uploads.
@@ -115,6 +115,11 @@ fn tool_error(step: impl Into<String>, source: ToolError) -> MediaActivityError 
 impl PrepareMediaActivity {
     /// The activity with the given store and configuration.
     pub fn new(store: Arc<dyn ObjectStore>, config: MediaConfig) -> Self {
+        info!(
+            ffprobe = %config.ffprobe.display(),
+            ffmpeg = %config.ffmpeg.display(),
+            "media activity ready"
+        );
         Self { store, config }
     }
 

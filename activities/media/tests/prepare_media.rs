@@ -342,20 +342,35 @@ async fn an_hls_playlist_renamed_mp4_is_rejected_before_ffmpeg_opens_it() {
 
 #[tokio::test]
 async fn ffprobe_with_the_forced_demuxer_refuses_a_playlist_even_without_the_magic_check() {
-    // GIVEN the playlist fixture handed straight to the probe command line
-    let args = media_activity::probe::probe_args(&FIXTURES.playlist);
-    // WHEN ffprobe runs with the forced MP4 demuxer and whitelists
-    let result = media_activity::process::run_tool(
-        &media_activity::process::ToolCommand::new("ffprobe", args, Duration::from_secs(30)),
-        &CancellationToken::new(),
-    )
-    .await;
-    // THEN it fails to parse instead of opening the HLS demuxer
-    match result {
-        Err(media_activity::ToolError::Failed { stderr, .. }) => {
-            assert!(!stderr.to_lowercase().contains("hls"), "{stderr}");
+    // GIVEN the playlist fixture handed straight to the probe command line, for the ffprobe the
+    // activity runs (the minimal build when set up) and the system one
+    let mut programs = vec![
+        media_activity::probe::default_ffprobe(),
+        PathBuf::from("ffprobe"),
+    ];
+    programs.dedup();
+    for program in programs {
+        let args = media_activity::probe::probe_args(&FIXTURES.playlist);
+        // WHEN ffprobe runs with the forced MP4 demuxer and whitelists
+        let result = media_activity::process::run_tool(
+            &media_activity::process::ToolCommand::new(&program, args, Duration::from_secs(30)),
+            &CancellationToken::new(),
+        )
+        .await;
+        // THEN it fails to parse instead of opening the HLS demuxer
+        match result {
+            Err(media_activity::ToolError::Failed { stderr, .. }) => {
+                assert!(
+                    !stderr.to_lowercase().contains("hls"),
+                    "{}: {stderr}",
+                    program.display()
+                );
+            }
+            other => panic!(
+                "{} must refuse the playlist, got {other:?}",
+                program.display()
+            ),
         }
-        other => panic!("ffprobe must refuse the playlist, got {other:?}"),
     }
 }
 
