@@ -30,6 +30,7 @@ use meeting_domain::deployment::{DEFAULT_PREFIX, names};
 use meeting_domain::ports::{
     ActivityTask, ActivityTaskSource, Catalog, ChunkTable, ObjectStore, SystemClock, TaskTokenError,
 };
+use meeting_domain::status::RecordingStatus;
 use recorder_lambdas::{IngestConfig, Metric, Metrics, Ports};
 use serde_json::Value;
 use summary::ExtractiveSummarizer;
@@ -345,6 +346,7 @@ impl LocalBackend {
                 debug!(?summary, "in-process workers stopped");
             }));
         }
+        resume_interrupted(&ports, &catalog).await;
         info!(data_dir = %data_dir.display(), state_machine = %machine.arn, "local backend started");
         Ok(Self {
             data_dir,
@@ -420,6 +422,64 @@ impl LocalBackend {
         }
         info!("local backend stopped");
     }
+}
+
+/// The engine keeps its executions in memory, so after a restart the recordings the catalog
+/// shows as `processing` have no execution any more, and a `ready_for_processing` one may never
+/// have started. Each is started again under its execution name (the new engine has none, so the
+/// name is free) with the same canonical input; the workflow then records the result as usual.
+/// A recording that cannot be restarted is logged with the reason and keeps its status, for
+/// `recorder reprocess`.
+async fn resume_interrupted(ports: &Ports, catalog: &SqliteCatalog) -> usize {
+    let mut resumed = 0;
+    for status in [
+        RecordingStatus::ReadyForProcessing,
+        RecordingStatus::Processing,
+    ] {
+        let records = match catalog.with_status(status).await {
+            Ok(records) => records,
+            Err(e) => {
+                error!(%status, error = %e, "cannot list recordings to resume after a restart");
+                continue;
+            }
+        };
+        for record in records {
+            let recording = record.recording_id.clone();
+            let result = match (status, record.expected_chunk_count) {
+                (RecordingStatus::ReadyForProcessing, _) => {
+                    recorder_lambdas::completion::check(ports, &recording)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                (_, Some(expected)) => {
+                    let name = record
+                        .execution_name
+                        .clone()
+                        .unwrap_or_else(|| recording.execution_name(record.run));
+                    let input =
+                        recorder_lambdas::completion::processing_input(ports, &record, expected);
+                    ports
+                        .workflows
+                        .start(&name, &input)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+                (_, None) => Err("it has no expected chunk count".to_owned()),
+            };
+            match result {
+                Ok(()) => {
+                    resumed += 1;
+                    info!(recording_id = %recording, %status, "resumed processing after a restart");
+                }
+                Err(reason) => {
+                    error!(recording_id = %recording, %status, %reason, "cannot resume processing after a restart; run `recorder reprocess`");
+                }
+            }
+        }
+    }
+    resumed
 }
 
 /// Activity workers in their own process, polling a local engine's Step Functions API
