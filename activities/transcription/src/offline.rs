@@ -22,6 +22,8 @@ const TURN_BREAK_SECONDS: f64 = 2.0;
 /// regions: cancellation is checked between chunks (about 5 s of CPU each at a real-time factor
 /// of 0.06), and long silences never reach Whisper.
 const MAX_CHUNK_SECONDS: f64 = 90.0;
+/// Longest sentence tail (in words) moved back to the speaker whose sentence it ends.
+const MAX_TAIL_WORDS: usize = 2;
 /// Audio kept around each chunk so word edges are not clipped.
 const CHUNK_PAD_SECONDS: f64 = 0.2;
 
@@ -153,8 +155,13 @@ pub fn transcribe_pcm(
             });
         }
     };
-    for word in words {
-        let cluster = speaker_of_span(&windows, word.start, word.end).unwrap_or(0);
+    let mut clusters: Vec<usize> = words
+        .iter()
+        .map(|w| speaker_of_span(&windows, w.start, w.end).unwrap_or(0))
+        .collect();
+    let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+    reattach_sentence_tails(&mut clusters, &texts);
+    for (word, cluster) in words.into_iter().zip(clusters) {
         let speaker = order.iter().position(|c| *c == cluster).unwrap_or_else(|| {
             order.push(cluster);
             order.len() - 1
@@ -195,6 +202,27 @@ pub fn transcribe_pcm(
     })
 }
 
+/// Whisper sometimes opens a segment with the last word or two of the previous sentence, and
+/// stamps them inside the next speaker's speech ("…for the back end" / "role. I will send…"). A
+/// sentence does not change speakers: when a turn starts with at most [`MAX_TAIL_WORDS`] words
+/// ending a sentence, and the previous turn stopped mid-sentence, those words go back to the
+/// previous speaker.
+fn reattach_sentence_tails(clusters: &mut [usize], texts: &[&str]) {
+    let ends_sentence = |text: &str| text.trim_end().ends_with(['.', '?', '!']);
+    for i in 1..clusters.len().min(texts.len()) {
+        let (before, here) = (clusters[i - 1], clusters[i]);
+        if before == here || ends_sentence(texts[i - 1]) {
+            continue;
+        }
+        let tail_end = (i..texts.len().min(i + MAX_TAIL_WORDS))
+            .take_while(|&j| clusters[j] == here)
+            .find(|&j| ends_sentence(texts[j]));
+        if let Some(last) = tail_end {
+            clusters[i..=last].fill(before);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +235,39 @@ mod tests {
     fn regions_are_grouped_into_chunks_cut_at_pauses() {
         let got = chunks(&[r(0.0, 40.0), r(41.0, 80.0), r(85.0, 120.0)]);
         assert_eq!(got, vec![r(0.0, 80.0), r(85.0, 120.0)]);
+    }
+
+    #[test]
+    fn a_sentence_tail_stamped_in_the_next_turn_goes_back_to_its_speaker() {
+        let texts = [
+            "for",
+            "the",
+            "back",
+            "end",
+            "role.",
+            "I",
+            "will",
+            "send",
+            "it",
+            "tomorrow.",
+        ];
+        let mut clusters = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        reattach_sentence_tails(&mut clusters, &texts);
+        assert_eq!(clusters, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_turn_after_a_finished_sentence_or_a_long_tail_is_left_alone() {
+        // The previous turn ended its sentence: the next speaker's short reply stays theirs.
+        let texts = ["We", "ship", "Monday.", "Sounds", "good.", "Thanks"];
+        let mut clusters = [0, 0, 0, 1, 1, 1];
+        reattach_sentence_tails(&mut clusters, &texts);
+        assert_eq!(clusters, [0, 0, 0, 1, 1, 1]);
+        // Three words before the full stop are a sentence of their own, not a tail.
+        let texts = ["and", "then", "we", "start", "right", "away."];
+        let mut clusters = [0, 0, 1, 1, 1, 1];
+        reattach_sentence_tails(&mut clusters, &texts);
+        assert_eq!(clusters, [0, 0, 1, 1, 1, 1]);
     }
 
     #[test]
