@@ -21,10 +21,11 @@ use std::process::ExitCode;
 
 pub use error::CliError;
 
-/// Logs on stderr: warnings and errors by default, more with `-v`/`-vv` or `RUST_LOG`.
+/// Logs on stderr: errors by default (a failed recording is reported once, by the command), more
+/// with `-v` (warnings and progress of each step), `-vv` or `RUST_LOG`.
 pub fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "error",
         1 => "info",
         _ => "debug",
     };

@@ -256,6 +256,46 @@ fn given_a_corrupt_chunk_when_processed_then_the_recording_fails_with_the_index_
 }
 
 #[test]
+fn given_a_recording_without_speech_when_processed_then_it_fails_visibly_and_no_summary_is_stored()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let silence = dir.path().join("silence.m4a");
+    let encoded = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .args(["anullsrc=r=48000:cl=mono", "-t", "12", "-c:a", "aac"])
+        .arg(&silence)
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh apt)");
+    assert!(encoded.success());
+
+    let output = recorder(
+        &data,
+        &["process", silence.to_str().unwrap(), "--recording", "quiet"],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let last = stderr.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: recording quiet processing_failed") && last.contains("no speech"),
+        "{stderr}"
+    );
+    let report = stdout_json(&output);
+    assert_eq!(report["record"]["status"], "processing_failed", "{report}");
+    assert_eq!(
+        report["record"]["error"], "Summary.EmptyTranscript",
+        "{report}"
+    );
+    assert!(
+        report["summary"].is_null(),
+        "a failure stored as a summary: {report}"
+    );
+    let files = report["files"].to_string();
+    assert!(!files.contains("summary.json"), "{files}");
+}
+
+#[test]
 fn given_bad_input_when_processed_then_one_line_is_printed_and_the_exit_code_is_not_zero() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
