@@ -91,43 +91,90 @@ fn to_chrono(date: &aws_smithy_types::DateTime) -> Result<DateTime<Utc>, PortErr
     })
 }
 
+/// How a start tells a fresh execution from an idempotent replay (see the module docs).
+#[derive(Clone)]
+pub(crate) struct SkewCheck {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) tolerance: Duration,
+}
+
+impl Default for SkewCheck {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            tolerance: DEFAULT_SKEW_TOLERANCE,
+        }
+    }
+}
+
+/// `StartExecution` of `name` with the canonical JSON `body` (and the caller's X-Ray
+/// `trace_header`, which is not part of the input), shared by [`SfnWorkflowStarter`] and
+/// [`crate::executions::SfnExecutions`].
+pub(crate) async fn start_body(
+    client: &Client,
+    state_machine_arn: &str,
+    name: &str,
+    body: String,
+    trace_header: Option<&str>,
+    skew: SkewCheck,
+) -> Result<StartOutcome, PortError> {
+    let sent_at = skew.clock.now();
+    let result = client
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(name)
+        .input(body)
+        .set_trace_header(trace_header.map(str::to_owned))
+        .send()
+        .await;
+    let output = match result {
+        Ok(output) => output,
+        Err(err) => {
+            return match err.as_service_error() {
+                Some(StartExecutionError::ExecutionAlreadyExists(_)) => Err(PortError::Conflict {
+                    what: format!("execution {name} already exists with other input or has closed"),
+                }),
+                _ => Err(from_sdk(service::SFN, err)),
+            };
+        }
+    };
+    let execution_arn = output.execution_arn().to_owned();
+    let started = to_chrono(output.start_date())?;
+    let tolerance = TimeDelta::from_std(skew.tolerance).unwrap_or(TimeDelta::MAX);
+    if started < sent_at - tolerance {
+        tracing::info!(execution = name, %execution_arn, "execution was already running");
+        Ok(StartOutcome::AlreadyRunning { execution_arn })
+    } else {
+        tracing::info!(execution = name, %execution_arn, "execution started");
+        Ok(StartOutcome::Started { execution_arn })
+    }
+}
+
 #[async_trait]
 impl WorkflowStarter for SfnWorkflowStarter {
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError> {
+        self.start_traced(name, input, None).await
+    }
+
+    async fn start_traced(
+        &self,
+        name: &str,
+        input: &ProcessingInput,
+        trace_header: Option<&str>,
+    ) -> Result<StartOutcome, PortError> {
         let body = canonical_input(input)?;
-        let sent_at = self.clock.now();
-        let result = self
-            .client
-            .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
-            .name(name)
-            .input(body)
-            .send()
-            .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(err) => {
-                return match err.as_service_error() {
-                    Some(StartExecutionError::ExecutionAlreadyExists(_)) => {
-                        Err(PortError::Conflict {
-                            what: format!(
-                                "execution {name} already exists with other input or has closed"
-                            ),
-                        })
-                    }
-                    _ => Err(from_sdk(service::SFN, err)),
-                };
-            }
+        let skew = SkewCheck {
+            clock: Arc::clone(&self.clock),
+            tolerance: self.skew_tolerance,
         };
-        let execution_arn = output.execution_arn().to_owned();
-        let started = to_chrono(output.start_date())?;
-        let tolerance = TimeDelta::from_std(self.skew_tolerance).unwrap_or(TimeDelta::MAX);
-        if started < sent_at - tolerance {
-            tracing::info!(execution = name, %execution_arn, "execution was already running");
-            Ok(StartOutcome::AlreadyRunning { execution_arn })
-        } else {
-            tracing::info!(execution = name, %execution_arn, "execution started");
-            Ok(StartOutcome::Started { execution_arn })
-        }
+        start_body(
+            &self.client,
+            &self.state_machine_arn,
+            name,
+            body,
+            trace_header,
+            skew,
+        )
+        .await
     }
 }

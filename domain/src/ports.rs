@@ -289,6 +289,19 @@ pub trait WorkflowStarter: Send + Sync {
     /// Starts the execution `name` with `input` serialized canonically. Same name and input while
     /// open → `AlreadyRunning`; same name with other input, or a closed execution → `Conflict`.
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError>;
+
+    /// [`start`](Self::start), joining the caller's X-Ray trace: `trace_header` is the caller's
+    /// `Root=…;Parent=…;Sampled=…`. It is not part of the input, so a retried start from another
+    /// invocation (another trace) is still the same execution. Starters without tracing ignore it.
+    async fn start_traced(
+        &self,
+        name: &str,
+        input: &ProcessingInput,
+        trace_header: Option<&str>,
+    ) -> Result<StartOutcome, PortError> {
+        let _ = trace_header;
+        self.start(name, input).await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

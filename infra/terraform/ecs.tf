@@ -62,28 +62,53 @@ resource "aws_ecs_task_definition" "worker" {
     name = "scratch"
   }
 
-  container_definitions = jsonencode([{
-    name                   = "worker"
-    image                  = "${aws_ecr_repository.worker.repository_url}:${var.worker_image_tag}"
-    essential              = true
-    readonlyRootFilesystem = true
-    privileged             = false
-    user                   = "10001"
-    stopTimeout            = 120 # Fargate's maximum; see var.worker_drain_seconds
-    environment = concat(
-      [for k, v in local.worker_environment : { name = k, value = v }],
-      [{ name = "TMPDIR", value = "/scratch" }, { name = "TRANSCRIBE_OUTPUT_KMS_KEY", value = aws_kms_key.main.arn }],
-    )
-    mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = aws_cloudwatch_log_group.worker.name
-        awslogs-region        = local.region
-        awslogs-stream-prefix = "worker"
+  container_definitions = jsonencode([
+    {
+      name                   = "worker"
+      image                  = "${aws_ecr_repository.worker.repository_url}:${var.worker_image_tag}"
+      essential              = true
+      readonlyRootFilesystem = true
+      privileged             = false
+      user                   = "10001"
+      stopTimeout            = 120 # Fargate's maximum; see var.worker_drain_seconds
+      environment = concat(
+        [for k, v in local.worker_environment : { name = k, value = v }],
+        [{ name = "TMPDIR", value = "/scratch" }, { name = "TRANSCRIBE_OUTPUT_KMS_KEY", value = aws_kms_key.main.arn }],
+        # X-Ray: segments to the daemon sidecar; the execution's trace is looked up on the state machine.
+        [{ name = "AWS_XRAY_DAEMON_ADDRESS", value = "127.0.0.1:2000" }, { name = "STATE_MACHINE_ARN", value = aws_sfn_state_machine.processing.arn }],
+      )
+      dependsOn   = [{ containerName = "xray-daemon", condition = "START" }]
+      mountPoints = [{ sourceVolume = "scratch", containerPath = "/scratch", readOnly = false }]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.worker.name
+          awslogs-region        = local.region
+          awslogs-stream-prefix = "worker"
+        }
       }
-    }
-  }])
+    },
+    {
+      # The X-Ray daemon: receives the worker's segments on UDP 2000 (same task network
+      # namespace) and uploads them with the task role (AWSXRayDaemonWriteAccess).
+      name                   = "xray-daemon"
+      image                  = var.xray_daemon_image
+      essential              = false
+      readonlyRootFilesystem = true
+      privileged             = false
+      cpu                    = 32
+      memoryReservation      = 256
+      portMappings           = [{ containerPort = 2000, protocol = "udp" }]
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.worker.name
+          awslogs-region        = local.region
+          awslogs-stream-prefix = "xray"
+        }
+      }
+    },
+  ])
 }
 
 resource "aws_security_group" "worker" {

@@ -235,6 +235,16 @@ data "aws_iam_policy_document" "worker_task" {
     resources = ["*"]
   }
   statement {
+    sid       = "FindExecutionTrace"
+    actions   = ["states:ListExecutions"]
+    resources = [aws_sfn_state_machine.processing.arn]
+  }
+  statement {
+    sid       = "ReadExecutionTrace"
+    actions   = ["states:DescribeExecution"]
+    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"]
+  }
+  statement {
     sid       = "Transcribe"
     actions   = ["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"]
     resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]

@@ -133,3 +133,9 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "xray_daemon_image" {
+  description = "The X-Ray daemon sidecar image of the worker task (the worker sends its task segments to it over UDP)."
+  type        = string
+  default     = "public.ecr.aws/xray/aws-xray-daemon:3.x"
+}

@@ -28,6 +28,7 @@ use tracing::{info, warn};
 
 use crate::Ports;
 use crate::error::LambdaError;
+use crate::invocation;
 use crate::metrics::Metric;
 
 /// Re-reads after a lost transition before giving up with a retryable error. Each lost race means
@@ -178,7 +179,13 @@ pub async fn check(ports: &Ports, recording: &RecordingId) -> Result<Completion,
                 )
                 .await?
             {
-                info!(recording_id = %recording, chunk_count = expected, "recording complete; won the start");
+                info!(
+                    event = "recording_complete",
+                    recording_id = %recording,
+                    expected_chunk_count = expected,
+                    recorded_chunks = chunks.len(),
+                    "recording complete; won the start"
+                );
                 let mut ready = record;
                 ready.status = RecordingStatus::ReadyForProcessing;
                 ready.execution_name = Some(recording.execution_name(ready.run));
@@ -225,7 +232,17 @@ pub async fn check(ports: &Ports, recording: &RecordingId) -> Result<Completion,
             if record.status == RecordingStatus::Recording {
                 ports.metrics.count(Metric::SessionsWithMissingChunks, 1);
             }
-            warn!(recording_id = %recording, ?missing, ?failed, "recording has incomplete chunks");
+            warn!(
+                event = "recording_incomplete",
+                recording_id = %recording,
+                expected_chunk_count = expected,
+                recorded_chunks = chunks.len(),
+                missing_count = missing.len(),
+                failed_count = failed.len(),
+                ?missing,
+                ?failed,
+                "recording has incomplete chunks"
+            );
             return Ok(Completion::Incomplete { missing, failed });
         }
     }
@@ -268,13 +285,22 @@ async fn start_processing(
         .clone()
         .unwrap_or_else(|| recording.execution_name(record.run));
     let input = processing_input(ports, record, expected);
-    match ports.workflows.start(&name, &input).await {
+    // The invocation's trace goes with the start (not in the input: a retried start from another
+    // invocation must stay byte-equal), so the execution and its workers join this trace.
+    let trace = invocation::current_trace_header();
+    let trace_header = trace.as_ref().map(ToString::to_string);
+    let trace_id = trace.as_ref().map(|h| h.root.as_str());
+    match ports
+        .workflows
+        .start_traced(&name, &input, trace_header.as_deref())
+        .await
+    {
         Ok(StartOutcome::Started { execution_arn }) => {
             ports.metrics.count(Metric::SessionsStarted, 1);
-            info!(recording_id = %recording, execution_name = %name, %execution_arn, "processing started");
+            info!(event = "processing_started", recording_id = %recording, execution_name = %name, %execution_arn, trace_id, "processing started");
         }
         Ok(StartOutcome::AlreadyRunning { execution_arn }) => {
-            info!(recording_id = %recording, execution_name = %name, %execution_arn, "processing was already running");
+            info!(event = "processing_already_running", recording_id = %recording, execution_name = %name, %execution_arn, trace_id, "processing was already running");
         }
         Err(PortError::Conflict { what }) => {
             // The name exists with other input or is closed: it was started before and can never
@@ -386,7 +412,7 @@ async fn verify_checksums(
                     &reason,
                 )
                 .await?;
-            warn!(recording_id = %record.recording_id, chunk_index = %chunk.chunk_index, "chunk checksum mismatch");
+            warn!(event = "chunk_rejected", recording_id = %record.recording_id, chunk_index = %chunk.chunk_index, reason = "sha256 mismatch", "chunk checksum mismatch");
             failed.push(chunk.chunk_index.get());
         }
     }

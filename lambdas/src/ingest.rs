@@ -8,6 +8,8 @@
 //! Manifests go to [`handle_manifest`].
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use std::time::Instant;
+
 use chrono::SecondsFormat;
 use meeting_domain::PortError;
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
@@ -88,7 +90,7 @@ pub async fn handle_object_created(
     match parse_event_key(&created.detail.object.key) {
         Err(rejection) => {
             // The key is attacker-controlled: log its length, not its content.
-            warn!(reason = rejection.code(), detail = %rejection, key_len = created.detail.object.key.len(), "malformed object key; acknowledged");
+            warn!(event = "key_rejected", reason = rejection.code(), detail = %rejection, key_len = created.detail.object.key.len(), "malformed object key; acknowledged");
             ports.metrics.count(Metric::MalformedKeys, 1);
             Ok(IngestOutcome::MalformedKey {
                 reason: rejection.code(),
@@ -100,7 +102,7 @@ pub async fn handle_object_created(
 }
 
 fn invalid(ports: &Ports, key: &ChunkKey, reason: &'static str) -> IngestOutcome {
-    warn!(recording_id = %key.recording, chunk_index = %key.index, reason, "invalid chunk; acknowledged");
+    warn!(event = "chunk_rejected", recording_id = %key.recording, chunk_index = %key.index, reason, "invalid chunk; acknowledged");
     ports.metrics.count(Metric::InvalidChunks, 1);
     IngestOutcome::InvalidChunk { reason }
 }
@@ -110,6 +112,7 @@ async fn handle_chunk(
     created: &ObjectCreated,
     key: &ChunkKey,
 ) -> Result<IngestOutcome, LambdaError> {
+    let started = Instant::now();
     let max = ports.config.max_chunk_bytes;
     let size_ok = |size: u64| size > 0 && size <= max;
     if created.detail.object.size.is_some_and(|s| !size_ok(s)) {
@@ -176,7 +179,21 @@ async fn handle_chunk(
         RecordOutcome::Stale => Metric::StaleChunks,
     };
     ports.metrics.count(metric, 1);
-    info!(recording_id = %key.recording, chunk_index = %key.index, outcome = ?recorded, "chunk recorded");
+    // Upload-to-record latency: from S3's event time (the object's creation) to this write; the
+    // handler's own time is `duration_ms`.
+    let ingest_latency_ms = created
+        .time
+        .map(|t| (ports.clock.now() - t).num_milliseconds().max(0));
+    info!(
+        event = "chunk_recorded",
+        recording_id = %key.recording,
+        chunk_index = %key.index,
+        outcome = ?recorded,
+        file_size = size,
+        ingest_latency_ms,
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        "chunk recorded"
+    );
     ports.catalog.ensure(&key.user, &key.recording, now).await?;
     // Also after a duplicate: a redelivery is how a failed start after a won transition is retried.
     let completion = completion::check(ports, &key.recording).await?;

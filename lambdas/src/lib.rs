@@ -6,6 +6,8 @@
 //!   exactly `0..N`; exactly one caller wins the catalog transition and starts the workflow.
 //! * [`stream`]: the catalog DynamoDB stream handler (partial batch failures).
 //! * [`sweeper`]: the scheduled grace-period sweep.
+//! * [`logging`] and [`invocation`]: the JSON log format, and the request id and X-Ray trace
+//!   header each invocation's logs and StartExecution call carry.
 //!
 //! Everything runs over the port traits of `meeting_domain::ports`, bundled in [`Ports`].
 
@@ -19,6 +21,8 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod ingest;
+pub mod invocation;
+pub mod logging;
 pub mod metrics;
 #[cfg(feature = "lambda-bins")]
 pub mod runtime;

@@ -2,6 +2,7 @@
 //! configuration, SDK clients built once, and the mapping of [`LambdaError`] to the runtime's
 //! error report with a stable error type that says whether a retry can help.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use lambda_runtime::Diagnostic;
@@ -25,18 +26,12 @@ impl From<LambdaError> for Diagnostic {
     }
 }
 
-/// Initialises JSON logs (level from `RUST_LOG`, default `info`; ids are fields, payloads are
-/// never logged at INFO).
-pub fn init_logs() {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+pub use crate::logging::init_logs;
+
+/// Runs one invocation's `work` with its request id and X-Ray trace header (see
+/// [`crate::invocation`]).
+pub async fn traced<F: Future>(context: &lambda_runtime::Context, work: F) -> F::Output {
+    crate::invocation::run_traced(&context.request_id, context.xray_trace_id.as_deref(), work).await
 }
 
 fn required(name: &str) -> Result<String, LambdaError> {

@@ -150,3 +150,28 @@ async fn given_persistent_throttling_when_starting_then_retried_then_throttled()
     );
     assert_eq!(start.num_calls(), 3);
 }
+
+#[tokio::test]
+async fn given_a_trace_header_when_starting_then_it_is_sent_as_trace_header_and_the_input_is_unchanged()
+ {
+    let captured = Captured::<StartExecutionInput>::new();
+    let seen = captured.clone();
+    let start = mock!(Client::start_execution).then_compute_output(move |req| {
+        seen.push(req);
+        output_started_at(now())
+    });
+    let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&start]);
+    let header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    let starter = starter(client);
+    starter
+        .start_traced("rec_1", &input(), Some(header))
+        .await
+        .unwrap();
+    starter.start("rec_1", &input()).await.unwrap();
+
+    let requests = captured.all();
+    assert_eq!(requests[0].trace_header(), Some(header));
+    assert_eq!(requests[1].trace_header(), None);
+    assert_eq!(requests[0].input(), requests[1].input());
+}

@@ -4,7 +4,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use recorder_lambdas::runtime::{init_logs, ports_from_env};
+use recorder_lambdas::runtime::{init_logs, ports_from_env, traced};
 use recorder_lambdas::stream::handle_batch;
 
 #[tokio::main]
@@ -13,7 +13,9 @@ async fn main() -> Result<(), Error> {
     let ports = ports_from_env("catalog-stream-handler").await?;
     let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Event>| async move {
-        Ok::<DynamoDbEventResponse, Error>(handle_batch(ports, &event.payload).await)
+        Ok::<DynamoDbEventResponse, Error>(
+            traced(&event.context, handle_batch(ports, &event.payload)).await,
+        )
     }))
     .await
 }

@@ -5,7 +5,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use recorder_lambdas::LambdaError;
 use recorder_lambdas::ingest::handle_event;
-use recorder_lambdas::runtime::{init_logs, ports_from_env};
+use recorder_lambdas::runtime::{init_logs, ports_from_env, traced};
 use serde_json::Value;
 
 #[tokio::main]
@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let ports = &ports;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<EventBridgeEvent<Value>>| async move {
-            handle_event(ports, event.payload)
+            traced(&event.context, handle_event(ports, event.payload))
                 .await
                 .map(|_| ())
                 .map_err(|e: LambdaError| e)
