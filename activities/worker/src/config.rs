@@ -32,6 +32,9 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// `WORKER_DRAIN_SECONDS`: how long running tasks may finish after SIGTERM (default 90).
     pub drain: Duration,
+    /// `WORKER_HEARTBEAT_SECONDS`: seconds between a running task's heartbeats; `None` (unset)
+    /// means a third of the activity's `HeartbeatSeconds`.
+    pub heartbeat: Option<Duration>,
     /// `HOSTNAME`, or `activity-worker`.
     pub worker_name: String,
 }
@@ -95,12 +98,26 @@ impl WorkerSettings {
                 }
             },
         };
+        let heartbeat = match var(env::WORKER_HEARTBEAT_SECONDS) {
+            None => None,
+            Some(value) => match value.trim().parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Some(Duration::from_secs(seconds)),
+                _ => {
+                    return Err(StartupError::InvalidVar {
+                        var: env::WORKER_HEARTBEAT_SECONDS,
+                        value,
+                        reason: "expected whole seconds above zero".into(),
+                    });
+                }
+            },
+        };
         let worker_name = var(HOSTNAME).unwrap_or_else(|| "activity-worker".to_owned());
         Ok(Self {
             activity_arn_prefix,
             activities,
             concurrency,
             drain,
+            heartbeat,
             worker_name,
         })
     }
@@ -128,6 +145,7 @@ impl WorkerSettings {
             worker_name: self.worker_name.clone(),
             concurrency: self.concurrency,
             drain_deadline: self.drain,
+            heartbeat_interval: self.heartbeat,
             ..WorkerConfig::default()
         }
     }
@@ -159,6 +177,7 @@ mod tests {
                 activities: None,
                 concurrency: 1,
                 drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
+                heartbeat: None,
                 worker_name: "activity-worker".into(),
             }
         );
@@ -210,6 +229,40 @@ mod tests {
             ]);
             assert!(
                 matches!(result, Err(StartupError::InvalidVar { var, .. }) if var == env::WORKER_CONCURRENCY),
+                "{bad}: {result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn given_a_heartbeat_period_when_read_then_the_worker_heartbeats_at_that_period() {
+        let settings = read(&[
+            (env::ACTIVITY_ARN_PREFIX, PREFIX),
+            (env::WORKER_HEARTBEAT_SECONDS, " 2 "),
+        ])
+        .expect("settings");
+        assert_eq!(settings.heartbeat, Some(Duration::from_secs(2)));
+        assert_eq!(
+            settings.worker_config().heartbeat_interval,
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn given_no_heartbeat_period_when_read_then_the_contract_decides_it() {
+        let settings = read(&[(env::ACTIVITY_ARN_PREFIX, PREFIX)]).expect("settings");
+        assert_eq!(settings.worker_config().heartbeat_interval, None);
+    }
+
+    #[test]
+    fn given_a_zero_or_garbage_heartbeat_period_when_read_then_it_is_refused() {
+        for bad in ["0", "-1", "0.5", "often"] {
+            let result = read(&[
+                (env::ACTIVITY_ARN_PREFIX, PREFIX),
+                (env::WORKER_HEARTBEAT_SECONDS, bad),
+            ]);
+            assert!(
+                matches!(result, Err(StartupError::InvalidVar { var, .. }) if var == env::WORKER_HEARTBEAT_SECONDS),
                 "{bad}: {result:?}"
             );
         }
