@@ -22,6 +22,8 @@ pub(crate) mod service {
     pub(crate) const DYNAMODB: &str = "dynamodb";
     /// AWS Step Functions.
     pub(crate) const SFN: &str = "stepfunctions";
+    /// Amazon SQS.
+    pub(crate) const SQS: &str = "sqs";
 }
 
 /// Failures found by the adapters themselves (not reported by a service): stored data that does

@@ -26,9 +26,22 @@ use clap::{Args, Parser, Subcommand};
         recorder status                               every recording and its status\n  \
         recorder status sync-1                        one recording: missing chunks, error, cause, results\n  \
         recorder reprocess sync-1                     run the workflow again (run 1, 2, …)\n  \
+        recorder reprocess sync-1 --from summary      only summarize again, reusing media and transcript\n  \
+        recorder list --user local-user               a user's recordings, newest first\n  \
         recorder serve                                Step Functions API + watched folder data/inbox/\n  \
         recorder serve --no-workers & recorder worker the same, with the workers in their own process\n\n\
-        Exit codes: 0 completed, 1 the recording did not complete (status and cause on stderr),\n\
+        Operating a deployment on AWS (--backend aws; names from --terraform-outputs FILE, the\n\
+        flags or their environment variables, else the defaults of --prefix):\n  \
+        terraform -chdir=infra/terraform output -json > outputs.json\n  \
+        recorder --backend aws --terraform-outputs outputs.json status rec-1\n  \
+        recorder --backend aws list --user u-1 --status processing_failed\n  \
+        recorder --backend aws reprocess rec-1 --from summary   new run, stored media and transcript reused\n  \
+        recorder --backend aws reprocess rec-1 --redrive        RedriveExecution of the failed execution\n  \
+        recorder --backend aws dlq inspect                      what the dead-letter queues hold\n  \
+        recorder --backend aws dlq replay --limit 50            through the ingest handler; delete when handled\n  \
+        (runbook: cli/OPERATING.md)\n\n\
+        Exit codes: 0 completed, 1 the recording did not complete (status and cause on stderr) or\n\
+        dead letters still fail after `dlq replay`,\n\
         2 bad input or arguments, 3 a problem with this machine (tools, model, disk)."
 )]
 pub struct Cli {
@@ -44,6 +57,10 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Which backend the operator commands (status, list, reprocess, dlq) work on.
+    #[command(flatten)]
+    pub backend: BackendArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -55,9 +72,17 @@ pub enum Command {
     /// Process a meeting: a media file (any format FFmpeg reads) or a folder of chunk_NNN.mp4
     /// files, end to end; prints the transcript and the summary.
     Process(ProcessArgs),
-    /// Show the status of one recording, or of all recordings.
+    /// Show the status of one recording (catalog status, error and cause, the execution and its
+    /// state, missing and failed chunks), or of all recordings (local backend).
     Status(StatusArgs),
-    /// Process a completed or failed recording again (a new run with its own execution).
+    /// List the recordings of a user, newest first (the catalog's user index).
+    List(ListArgs),
+    /// Inspect or replay the dead-letter queues of a deployment (--backend aws).
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Process a completed or failed recording again: a new run with its own execution
+    /// (`{recording}--r{run}`), from the first stage or, with `--from`, resuming at a later one
+    /// with the outputs stored by earlier runs; or `--redrive` the failed execution (AWS).
     Reprocess(ReprocessArgs),
     /// Run the local backend as a service: the Step Functions API for workers and a watched
     /// folder for uploads.
@@ -118,6 +143,20 @@ pub struct StatusArgs {
 pub struct ReprocessArgs {
     /// The recording to process again.
     pub recording: String,
+
+    /// The first stage of the new run; the outputs of earlier stages stored by a previous run
+    /// are reused (media: recording.mp4 and the speech audio; transcription: transcript.json).
+    #[arg(long, value_enum, default_value_t = Stage::Media, conflicts_with = "redrive")]
+    pub from: Stage,
+
+    /// Instead of a new run, redrive the failed execution of the current run (Step Functions
+    /// RedriveExecution: it continues from the unsuccessful step). AWS only.
+    #[arg(long)]
+    pub redrive: bool,
+
+    /// AWS: wait until the new run finishes (polling the catalog) and exit 1 if it fails.
+    #[arg(long)]
+    pub wait: bool,
 
     /// Pipeline options.
     #[command(flatten)]
@@ -180,4 +219,127 @@ pub struct WorkerArgs {
     /// Name shown in the execution history for the tasks this worker runs.
     #[arg(long, default_value = "recorder-worker")]
     pub name: String,
+}
+
+/// Where operator commands find the recordings: this machine or a deployment on AWS.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Backend of status, list, reprocess and dlq")]
+pub struct BackendArgs {
+    /// `local` (the data directory) or `aws` (a deployment: DynamoDB, S3, Step Functions, SQS).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = BackendKind::Local,
+        env = "RECORDER_BACKEND"
+    )]
+    pub backend: BackendKind,
+
+    /// The JSON of `terraform output -json` for the deployment: bucket, tables, state machine
+    /// and dead-letter queues are read from it (flags and their variables take precedence).
+    #[arg(long, global = true, env = "RECORDER_TERRAFORM_OUTPUTS")]
+    pub terraform_outputs: Option<PathBuf>,
+
+    /// AWS region (default: the SDK's: AWS_REGION, the profile).
+    #[arg(long, global = true, env = "AWS_REGION")]
+    pub region: Option<String>,
+
+    /// AWS profile of the shared config/credentials files.
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Endpoint of an emulator (moto) instead of AWS.
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// The deployment's name prefix (Terraform `name_prefix`); names not given otherwise
+    /// derive from it (`{prefix}-catalog`, `{prefix}-chunks`, `{prefix}-processing`, …).
+    #[arg(long, global = true, env = "RECORDER_PREFIX", default_value = meeting_domain::deployment::DEFAULT_PREFIX)]
+    pub prefix: String,
+
+    /// The recordings bucket.
+    #[arg(long, global = true, env = "RECORDINGS_BUCKET")]
+    pub bucket: Option<String>,
+
+    /// The catalog table (default `{prefix}-catalog`).
+    #[arg(long, global = true, env = "CATALOG_TABLE")]
+    pub catalog_table: Option<String>,
+
+    /// The chunk table (default `{prefix}-chunks`).
+    #[arg(long, global = true, env = "CHUNK_TABLE")]
+    pub chunk_table: Option<String>,
+
+    /// The processing state machine (default: the one named `{prefix}-processing`).
+    #[arg(long, global = true, env = "STATE_MACHINE_ARN")]
+    pub state_machine_arn: Option<String>,
+
+    /// The EventBridge dead-letter queue (default: the queue named `{prefix}-events-dlq`).
+    #[arg(long, global = true, env = "RECORDER_EVENTS_DLQ_URL")]
+    pub events_dlq_url: Option<String>,
+
+    /// The Lambda dead-letter queue (default: the queue named `{prefix}-lambda-dlq`).
+    #[arg(long, global = true, env = "RECORDER_LAMBDA_DLQ_URL")]
+    pub lambda_dlq_url: Option<String>,
+}
+
+/// The backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum BackendKind {
+    /// The data directory on this machine.
+    #[default]
+    Local,
+    /// A deployment on AWS.
+    Aws,
+}
+
+/// The stage a reprocessing run starts at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// Everything again: join the chunks, transcribe, summarize.
+    Media,
+    /// Transcribe the stored speech audio again, then summarize.
+    Transcription,
+    /// Summarize the stored transcript again.
+    Summary,
+}
+
+/// `recorder list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The user.
+    #[arg(long)]
+    pub user: String,
+
+    /// Only recordings with this status (recording, incomplete_chunks, ready_for_processing,
+    /// processing, completed, processing_failed).
+    #[arg(long)]
+    pub status: Option<String>,
+
+    /// At most this many recordings.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+}
+
+/// `recorder dlq`.
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Show the messages of the dead-letter queues without removing them.
+    Inspect(DlqArgs),
+    /// Push each message's event through the ingest handler (idempotent: an already recorded
+    /// chunk is a no-op); delete a message only after it was handled. Messages that still fail
+    /// stay in the queue.
+    Replay(DlqArgs),
+}
+
+/// Options of `recorder dlq`.
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    /// Which queue: `events` (EventBridge target DLQ), `lambda` (Lambda DLQ and on-failure
+    /// destination), `all`, or a queue URL.
+    #[arg(long, default_value = "all")]
+    pub queue: String,
+
+    /// At most this many messages per queue.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
 }

@@ -1,20 +1,21 @@
-//! The commands. Each builds the local backend it needs, does its work and shuts it down.
+//! The pipeline commands on the local backend (`process`, `serve`) and what the operator
+//! commands of [`crate::operating`] share with them. Each builds the local backend it needs, does
+//! its work and shuts it down.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
-use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::keys::parse_key;
-use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore};
+use meeting_domain::ports::{Catalog, ObjectStore};
 use meeting_domain::{RecordingId, RecordingStatus, UserId};
-use recorder_local::runtime::{BUCKET, LocalBackend, LocalConfig, Workers, open_catalog};
+use recorder_local::runtime::{BUCKET, LocalBackend, LocalConfig, Workers};
 
-use crate::args::{PipelineArgs, ProcessArgs, ReprocessArgs, ServeArgs, StatusArgs};
+use crate::args::{PipelineArgs, ProcessArgs, ServeArgs};
 use crate::error::CliError;
 use crate::progress::{Progress, wait_for};
-use crate::report::{collect, render, render_line};
+use crate::report::{collect, render};
 
 /// Options every command sees.
 #[derive(Debug, Clone)]
@@ -38,7 +39,7 @@ fn config(global: &Global, grace_seconds: u64, workers: Workers) -> LocalConfig 
     }
 }
 
-fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> LocalConfig {
+pub(crate) fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> LocalConfig {
     config(
         global,
         pipeline.grace_seconds,
@@ -48,7 +49,7 @@ fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> LocalConfig {
     )
 }
 
-fn print_json(value: &impl serde::Serialize) {
+pub(crate) fn print_json(value: &impl serde::Serialize) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
@@ -83,7 +84,7 @@ fn default_recording_id(input: &Path) -> String {
 }
 
 /// Waits for the recording, prints its report, and turns a non-completed end into an error.
-async fn finish(
+pub(crate) async fn finish(
     global: &Global,
     backend: &LocalBackend,
     recording: &RecordingId,
@@ -173,164 +174,6 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
         return Err(e);
     }
     finish(global, &backend, &recording, 0, &mut progress).await
-}
-
-/// `recorder reprocess`.
-pub async fn reprocess(global: &Global, args: ReprocessArgs) -> Result<ExitCode, CliError> {
-    let recording =
-        RecordingId::new(&args.recording).map_err(|e| CliError::Usage(e.to_string()))?;
-    let backend = LocalBackend::start(pipeline_config(global, &args.pipeline)).await?;
-    let result = start_again(&backend, &recording).await;
-    let run = match result {
-        Ok(run) => run,
-        Err(e) => {
-            backend.shutdown().await;
-            return Err(e);
-        }
-    };
-    let mut progress = Progress::new(!global.json);
-    finish(global, &backend, &recording, run, &mut progress).await
-}
-
-/// Moves a finished recording back to `ready_for_processing` with the next run and starts it.
-async fn start_again(backend: &LocalBackend, recording: &RecordingId) -> Result<u32, CliError> {
-    let record = backend
-        .catalog()
-        .get(recording)
-        .await?
-        .ok_or_else(|| CliError::UnknownRecording(recording.to_string()))?;
-    if !matches!(
-        record.status,
-        RecordingStatus::Completed | RecordingStatus::ProcessingFailed
-    ) {
-        return Err(CliError::NotReprocessable {
-            recording: recording.to_string(),
-            status: record.status.to_string(),
-        });
-    }
-    let run = record.run + 1;
-    let patch = CatalogPatch {
-        execution_name: Some(recording.execution_name(run)),
-        run: Some(run),
-        error: Some(None),
-        cause: Some(None),
-        ..CatalogPatch::default()
-    };
-    let won = backend
-        .catalog()
-        .transition(
-            recording,
-            record.status,
-            RecordingStatus::ReadyForProcessing,
-            patch,
-            chrono::Utc::now(),
-        )
-        .await?;
-    if !won {
-        return Err(CliError::NotReprocessable {
-            recording: recording.to_string(),
-            status: "changing (another process moved it)".into(),
-        });
-    }
-    recorder_lambdas::completion::check(backend.ports(), recording).await?;
-    Ok(run)
-}
-
-/// The status of one recording, as printed by `status ID`.
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RecordingStatusView {
-    #[serde(flatten)]
-    record: CatalogRecord,
-    chunks_recorded: usize,
-    chunks_missing_now: Vec<u32>,
-    execution: String,
-}
-
-/// `recorder status`.
-pub async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode, CliError> {
-    let (catalog, chunks) = open_catalog(&global.data_dir)?;
-    let Some(id) = args.recording else {
-        let mut all = Vec::new();
-        for status in RecordingStatus::ALL {
-            all.extend(catalog.with_status(status).await?);
-        }
-        all.sort_by(|a, b| b.updated_at.cmp(&a.updated_at));
-        if global.json {
-            print_json(&all);
-        } else if all.is_empty() {
-            println!(
-                "no recordings in {} (try `recorder process FILE`)",
-                global.data_dir.display()
-            );
-        } else {
-            for record in &all {
-                println!("{}", render_line(record));
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
-    };
-    let recording = RecordingId::new(&id).map_err(|e| CliError::Usage(e.to_string()))?;
-    let record = catalog
-        .get(&recording)
-        .await?
-        .ok_or_else(|| CliError::UnknownRecording(id.clone()))?;
-    let recorded = chunks.chunks(&recording).await?;
-    let missing_now = record
-        .expected_chunk_count
-        .map(|n| recorder_lambdas::completion::assess(n, &recorded).missing)
-        .unwrap_or_default();
-    let execution = match (&record.execution_name, record.status) {
-        (None, _) => "not started".to_owned(),
-        (Some(name), RecordingStatus::Completed) => format!("{name}: succeeded"),
-        (Some(name), RecordingStatus::ProcessingFailed) => format!("{name}: failed"),
-        (Some(name), _) => format!(
-            "{name}: running, or interrupted if no `recorder` process is working on it (then `recorder reprocess` after it fails)"
-        ),
-    };
-    let view = RecordingStatusView {
-        record,
-        chunks_recorded: recorded.len(),
-        chunks_missing_now: missing_now,
-        execution,
-    };
-    if global.json {
-        print_json(&view);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let r = &view.record;
-    println!("recording   {} (user {})", r.recording_id, r.user_id);
-    println!("status      {}", r.status);
-    println!(
-        "chunks      {} recorded, expected {}",
-        view.chunks_recorded,
-        r.expected_chunk_count
-            .map_or_else(|| "unknown (no manifest yet)".to_owned(), |n| n.to_string())
-    );
-    if !r.missing_chunks.is_empty() {
-        println!("missing     {:?}", r.missing_chunks);
-    } else if !view.chunks_missing_now.is_empty() {
-        println!("missing now {:?}", view.chunks_missing_now);
-    }
-    if !r.failed_chunks.is_empty() {
-        println!("failed      {:?}", r.failed_chunks);
-    }
-    println!("run         {}", r.run);
-    println!("execution   {}", view.execution);
-    if let Some(error) = &r.error {
-        println!("error       {error}");
-    }
-    if let Some(cause) = &r.cause {
-        println!("cause       {cause}");
-    }
-    if let Some(results) = &r.results {
-        let path = |key: &str| crate::report::object_path(&global.data_dir, key);
-        println!("transcript  {}", path(&results.transcript_key).display());
-        println!("summary     {}", path(&results.summary_key).display());
-        println!("recording   {}", path(&results.recording_key).display());
-    }
-    println!("updated     {}", r.updated_at);
-    Ok(ExitCode::SUCCESS)
 }
 
 /// `recorder serve`.

@@ -26,7 +26,9 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     /// The recording is not in the catalog.
-    #[error("recording {0} does not exist in this data directory (see `recorder status`)")]
+    #[error(
+        "recording {0} is not in the catalog (see `recorder status` locally, `recorder list --user ID` on AWS)"
+    )]
     UnknownRecording(String),
     /// The recording exists already.
     #[error(
@@ -53,6 +55,27 @@ pub enum CliError {
         /// Error and cause.
         detail: String,
     },
+    /// The operation is not available on this backend.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The stored outputs a resumed run needs are missing.
+    #[error("recording {recording} cannot resume at the {stage} stage: {detail}")]
+    NotResumable {
+        /// The recording.
+        recording: String,
+        /// The requested stage.
+        stage: String,
+        /// What is missing.
+        detail: String,
+    },
+    /// Dead letters that could not be handled remain in their queue.
+    #[error(
+        "{count} dead-letter message(s) still fail and stay in the queue; fix the cause and replay again"
+    )]
+    DeadLettersRemain {
+        /// How many.
+        count: usize,
+    },
     /// The local backend failed.
     #[error(transparent)]
     Local(#[from] recorder_local::LocalError),
@@ -78,14 +101,16 @@ impl CliError {
     /// usage, 3 for environment problems (tools, model, storage).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::RecordingFailed { .. } => 1,
+            Self::RecordingFailed { .. } | Self::DeadLettersRemain { .. } => 1,
             Self::NoInput(_)
             | Self::NotMedia { .. }
             | Self::NoChunks(_)
             | Self::Usage(_)
             | Self::UnknownRecording(_)
             | Self::RecordingExists(_)
-            | Self::NotReprocessable { .. } => 2,
+            | Self::NotReprocessable { .. }
+            | Self::Unsupported(_)
+            | Self::NotResumable { .. } => 2,
             Self::Tool(_) | Self::Local(_) | Self::Port(_) | Self::Ingest(_) | Self::Io { .. } => 3,
         }
     }

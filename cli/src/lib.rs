@@ -1,17 +1,25 @@
-//! The `recorder` command-line tool over the local backend ([`recorder_local::runtime`]).
+//! The `recorder` command-line tool over the local backend ([`recorder_local::runtime`]), and the
+//! operator commands over either backend (`--backend local|aws`).
 //!
 //! - [`args`]: the command line;
 //! - [`chunker`]: a media file cut into chunks as the desktop client does, or a folder of chunks;
 //! - [`upload`]: chunks in random order with duplicates, then the manifest;
 //! - [`progress`]: waiting for the final status with a progress display;
 //! - [`report`]: result paths, transcript and summary as text or JSON;
-//! - [`commands`]: `process`, `status`, `reprocess`, `serve`;
+//! - [`commands`]: `process`, `serve`;
+//! - [`operating`]: `status`, `list`, `reprocess`, `dlq` on the chosen backend, over
+//!   [`operate`] (status, resume points, reprocess and redrive), [`dlq`] (dead-letter replay)
+//!   and [`aws`] (the deployment's names and clients);
 //! - [`worker`]: `worker`, the activity workers in their own process.
 
 pub mod args;
+pub mod aws;
 pub mod chunker;
 pub mod commands;
+pub mod dlq;
 pub mod error;
+pub mod operate;
+pub mod operating;
 pub mod progress;
 pub mod report;
 pub mod upload;
@@ -43,14 +51,17 @@ pub fn init_logging(verbose: u8) {
 /// # Errors
 /// A [`CliError`] whose message is the one line printed to the user.
 pub async fn run(cli: args::Cli) -> Result<ExitCode, CliError> {
+    let backend = cli.backend;
     let global = commands::Global {
         data_dir: cli.data_dir,
         json: cli.json,
     };
     match cli.command {
         args::Command::Process(a) => commands::process(&global, a).await,
-        args::Command::Status(a) => commands::status(&global, a).await,
-        args::Command::Reprocess(a) => commands::reprocess(&global, a).await,
+        args::Command::Status(a) => operating::status(&global, &backend, a).await,
+        args::Command::List(a) => operating::list(&global, &backend, a).await,
+        args::Command::Reprocess(a) => operating::reprocess(&global, &backend, a).await,
+        args::Command::Dlq(c) => operating::dlq(&global, &backend, c).await,
         args::Command::Serve(a) => commands::serve(&global, a).await,
         args::Command::Worker(a) => worker::run(&global, a).await,
     }

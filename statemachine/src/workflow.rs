@@ -1,6 +1,9 @@
 //! The processing workflow of a recording, written with the typed builder:
 //!
 //! ```text
+//! ResumeFrom (Choice): resume.from = summary → ReuseMediaForSummary → ReuseTranscript → Summarize
+//!                      resume.from = transcription → ReuseMediaForTranscription → StartTranscription
+//!                      otherwise (a full run) → PrepareMedia
 //! PrepareMedia → StartTranscription → CheckTranscription → TranscriptionStatus (Choice)
 //!     COMPLETED with transcript → Summarize → RecordResults → Succeeded
 //!     FAILED → TranscriptionFailed ─┐
@@ -8,6 +11,10 @@
 //!     otherwise → WaitForTranscription → CheckTranscription (poll loop)
 //! any task failure (after retries) → RecordFailure → Failed
 //! ```
+//!
+//! A reprocessing run may resume at a later stage: its input carries `resume` with the stored
+//! outputs of the skipped stages ([`WorkflowInput`]), and the Pass states copy them to where the
+//! later states read them (`$.media`, `$.transcription`).
 //!
 //! The status check runs before the first wait, so an engine that transcribes inside
 //! StartTranscription (the offline Whisper adapter) goes straight on. Payloads carry S3 keys and
@@ -18,7 +25,7 @@ use std::num::NonZeroU32;
 use asl::model::{ChoiceRule, ComparisonOperator};
 use meeting_domain::activity::ActivityContract;
 use meeting_domain::contracts::{
-    CheckTranscription, PrepareMedia, ProcessingInput, StartTranscription, Summarize,
+    CheckTranscription, PrepareMedia, StartTranscription, Summarize, WorkflowInput,
 };
 use meeting_domain::deployment::{DEFAULT_PREFIX, names};
 use serde_json::json;
@@ -87,6 +94,14 @@ impl Deployment {
 
 /// Name of every state, so tests and the local runtime can refer to them.
 pub mod states {
+    /// Routes a reprocessing run to the stage it resumes at.
+    pub const RESUME_FROM: &str = "ResumeFrom";
+    /// Copies the stored media output for a run resuming at the transcription.
+    pub const REUSE_MEDIA_FOR_TRANSCRIPTION: &str = "ReuseMediaForTranscription";
+    /// Copies the stored media output for a run resuming at the summary.
+    pub const REUSE_MEDIA_FOR_SUMMARY: &str = "ReuseMediaForSummary";
+    /// Copies the stored transcript key for a run resuming at the summary.
+    pub const REUSE_TRANSCRIPT: &str = "ReuseTranscript";
     /// Joins chunks, extracts audio.
     pub const PREPARE_MEDIA: &str = "PrepareMedia";
     /// Starts the transcription job.
@@ -153,9 +168,95 @@ fn dynamodb_retries() -> Vec<Retry> {
     ]
 }
 
-/// The JSON Schema of the execution input.
+/// The JSON Schema of the execution input ([`WorkflowInput`]: the processing input with an
+/// optional resume point).
 pub fn input_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(ProcessingInput)).unwrap_or_default()
+    serde_json::to_value(schemars::schema_for!(WorkflowInput)).unwrap_or_default()
+}
+
+/// `resume.from` equals `stage`, guarded so a full run (no `resume`) never reads a missing path.
+fn resumes_at(stage: &str, extra: Vec<ChoiceRule>) -> ChoiceRule {
+    let mut rules = vec![
+        ChoiceRule::compare("$.resume.from", ComparisonOperator::IsPresent, json!(true)),
+        ChoiceRule::compare(
+            "$.resume.from",
+            ComparisonOperator::StringEquals,
+            json!(stage),
+        ),
+        ChoiceRule::compare("$.resume.media", ComparisonOperator::IsPresent, json!(true)),
+    ];
+    rules.extend(extra);
+    ChoiceRule {
+        and: Some(rules),
+        ..ChoiceRule::default()
+    }
+}
+
+/// A Pass state's parameters copying the stored media output to `$.media`.
+fn reuse_media() -> PassOptions {
+    PassOptions {
+        comment: Some("Reuse the stored output of the media stage.".into()),
+        parameters: Some(json!({
+            "recordingKey.$": "$.resume.media.recordingKey",
+            "audioKey.$": "$.resume.media.audioKey",
+            "durationSeconds.$": "$.resume.media.durationSeconds",
+            "audioBytes.$": "$.resume.media.audioBytes",
+            "chunkOffsets.$": "$.resume.media.chunkOffsets",
+        })),
+        result_path: ResultPath::at("$.media"),
+        ..PassOptions::default()
+    }
+}
+
+/// The resume Choice and the Pass states that restore the outputs of skipped stages.
+fn resume_states(wf: &mut WorkflowBuilder) {
+    use states::*;
+    wf.choice(
+        RESUME_FROM,
+        vec![
+            resumes_at(
+                "summary",
+                vec![
+                    ChoiceRule::compare(
+                        "$.resume.transcriptKey",
+                        ComparisonOperator::IsPresent,
+                        json!(true),
+                    ),
+                    ChoiceRule::compare(
+                        "$.resume.transcriptKey",
+                        ComparisonOperator::IsString,
+                        json!(true),
+                    ),
+                ],
+            )
+            .with_next(REUSE_MEDIA_FOR_SUMMARY),
+            resumes_at("transcription", Vec::new()).with_next(REUSE_MEDIA_FOR_TRANSCRIPTION),
+        ],
+        Some(PREPARE_MEDIA),
+    );
+    wf.pass(
+        REUSE_MEDIA_FOR_TRANSCRIPTION,
+        reuse_media(),
+        Transition::next(START_TRANSCRIPTION),
+    );
+    wf.pass(
+        REUSE_MEDIA_FOR_SUMMARY,
+        reuse_media(),
+        Transition::next(REUSE_TRANSCRIPT),
+    );
+    wf.pass(
+        REUSE_TRANSCRIPT,
+        PassOptions {
+            comment: Some("Reuse the stored transcript, as a completed transcription.".into()),
+            parameters: Some(json!({
+                "status": "COMPLETED",
+                "transcriptKey.$": "$.resume.transcriptKey",
+            })),
+            result_path: ResultPath::at("$.transcription"),
+            ..PassOptions::default()
+        },
+        Transition::next(SUMMARIZE),
+    );
 }
 
 /// Builds and checks the processing workflow for a deployment.
@@ -167,6 +268,8 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
         "Meeting recorder: join chunks, transcribe with speaker labels, summarize, record results.",
     )
     .timeout_seconds(EXECUTION_TIMEOUT_SECONDS);
+
+    resume_states(&mut wf);
 
     wf.activity(
         PREPARE_MEDIA,
@@ -400,5 +503,78 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
         },
     );
 
-    wf.build(PREPARE_MEDIA, &input_schema())
+    wf.build(RESUME_FROM, &input_schema())
+}
+
+#[cfg(test)]
+mod tests {
+    use asl::model::State;
+
+    use super::*;
+
+    fn findings_after(mutate: impl FnOnce(&mut asl::model::StateMachine)) -> Vec<String> {
+        let workflow = processing_workflow(&Deployment::default()).expect("workflow builds");
+        let mut machine = workflow.machine.clone();
+        mutate(&mut machine);
+        crate::dataflow::check(&machine, &input_schema(), &workflow.task_schemas)
+            .into_iter()
+            .map(|f| f.to_string())
+            .collect()
+    }
+
+    fn resume_choice(machine: &mut asl::model::StateMachine) -> &mut Vec<ChoiceRule> {
+        match machine.states.get_mut(states::RESUME_FROM) {
+            Some(State::Choice(choice)) => &mut choice.choices,
+            other => panic!("ResumeFrom is not a Choice: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_run_and_every_resume_point_start_at_the_resume_choice() {
+        let workflow = processing_workflow(&Deployment::default()).expect("workflow builds");
+        assert_eq!(workflow.machine.start_at, states::RESUME_FROM);
+        let mut targets: Vec<String> = Vec::new();
+        if let Some(State::Choice(choice)) = workflow.machine.states.get(states::RESUME_FROM) {
+            targets.extend(choice.choices.iter().filter_map(|r| r.next.clone()));
+            targets.extend(choice.default.clone());
+        }
+        assert_eq!(
+            targets,
+            [
+                states::REUSE_MEDIA_FOR_SUMMARY,
+                states::REUSE_MEDIA_FOR_TRANSCRIPTION,
+                states::PREPARE_MEDIA
+            ]
+        );
+    }
+
+    #[test]
+    fn resuming_at_the_summary_without_proving_the_transcript_key_is_reported() {
+        let findings = findings_after(|m| {
+            let rules = resume_choice(m);
+            if let Some(and) = rules[0].and.as_mut() {
+                and.truncate(3);
+            }
+        });
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.contains("ReuseTranscript") && f.contains("$.resume.transcriptKey")),
+            "{findings:#?}"
+        );
+    }
+
+    #[test]
+    fn reading_resume_without_the_presence_guard_is_reported() {
+        let findings = findings_after(|m| {
+            let rules = resume_choice(m);
+            if let Some(and) = rules[1].and.as_mut() {
+                and.remove(0);
+            }
+        });
+        assert!(
+            findings.iter().any(|f| f.contains("$.resume")),
+            "{findings:#?}"
+        );
+    }
 }
