@@ -34,35 +34,35 @@ fn block_keys(hcl: &str, block: &str) -> BTreeSet<String> {
     keys
 }
 
-/// Every `NAME` constant of `meeting_domain::deployment::env`.
+/// Every `NAME` constant of `meeting_domain::deployment::env`, read from its source so a new
+/// variable cannot be left out of this check.
 fn code_env_names() -> BTreeSet<String> {
-    [
-        env::RECORDINGS_BUCKET,
-        env::CHUNK_TABLE,
-        env::CATALOG_TABLE,
-        env::STATE_MACHINE_ARN,
-        env::MAX_CHUNK_BYTES,
-        env::COMPLETION_GRACE_SECONDS,
-        env::METRICS_NAMESPACE,
-        env::ACTIVITY_ARN_PREFIX,
-        env::WORKER_ACTIVITIES,
-        env::WORKER_CONCURRENCY,
-        env::WORKER_DRAIN_SECONDS,
-        env::TRANSCRIBER,
-        env::SUMMARIZER,
-        env::BEDROCK_MODEL_ID,
-        env::MAX_SPEAKERS,
-        env::TRANSCRIBE_OUTPUT_KMS_KEY,
-        env::WHISPER_MODEL_PATH,
-        env::WHISPER_THREADS,
-        env::MEETING_RECORDER_CACHE,
-        env::OPENAI_BASE_URL,
-        env::OPENAI_MODEL,
-        env::OPENAI_API_KEY,
-    ]
-    .into_iter()
-    .map(str::to_owned)
-    .collect()
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src/deployment.rs");
+    let source = std::fs::read_to_string(&path).expect("domain/src/deployment.rs");
+    let module = source
+        .split_once("pub mod env {")
+        .map(|(_, rest)| rest)
+        .expect("the env module");
+    let names: BTreeSet<String> = module
+        .lines()
+        .map(str::trim)
+        .take_while(|line| *line != "}")
+        .filter_map(|line| line.strip_prefix("pub const "))
+        .filter_map(|line| line.split_once(": &str = \""))
+        .map(|(constant, value)| {
+            let value = value.trim_end_matches("\";");
+            assert_eq!(
+                constant, value,
+                "env constant {constant} names another variable"
+            );
+            value.to_owned()
+        })
+        .collect();
+    assert!(
+        names.contains(env::ACTIVITY_ARN_PREFIX) && names.contains(env::RECORDINGS_BUCKET),
+        "the env module was not read: {names:?}"
+    );
+    names
 }
 
 #[test]
