@@ -1,5 +1,5 @@
 //! Step Functions executions as an operator sees them: one execution described by name, the
-//! trail of its history (states entered, failures), a start with a [`WorkflowInput`] (a
+//! trail of its history (states entered, failures), a start with a [`ProcessingInput`] (a
 //! reprocessing run that may resume at a later stage) and `RedriveExecution`.
 //!
 //! Kept apart from [`crate::SfnWorkflowStarter`], which the Lambdas use: these calls are made by
@@ -13,7 +13,7 @@ use aws_sdk_sfn::operation::redrive_execution::RedriveExecutionError;
 use aws_sdk_sfn::types::{HistoryEvent, HistoryEventType};
 use chrono::{DateTime, Utc};
 use meeting_domain::PortError;
-use meeting_domain::contracts::WorkflowInput;
+use meeting_domain::contracts::ProcessingInput;
 use meeting_domain::ports::StartOutcome;
 
 use crate::error::{from_sdk, service};
@@ -204,12 +204,9 @@ impl SfnExecutions {
     pub async fn start(
         &self,
         name: &str,
-        input: &WorkflowInput,
+        input: &ProcessingInput,
     ) -> Result<StartOutcome, PortError> {
-        let body = serde_json::to_string(input).map_err(|err| PortError::Rejected {
-            service: service::SFN,
-            source: Box::new(err),
-        })?;
+        let body = crate::workflow_starter::canonical_input(input)?;
         crate::workflow_starter::start_body(
             &self.client,
             &self.state_machine_arn,

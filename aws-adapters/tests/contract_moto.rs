@@ -270,6 +270,7 @@ async fn step_functions_on_moto_honours_name_idempotency() {
         chunk_count: 3,
         run: 0,
         options: ProcessingOptions::default(),
+        resume: None,
     };
 
     let first = starter.start(&rec.execution_name(0), &input).await.unwrap();

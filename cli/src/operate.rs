@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use meeting_domain::contracts::{
-    CatalogRecord, ChunkStatus, MediaOutput, ProcessingOptions, ResumePoint, ResumeStage,
-    Transcript, WorkflowInput, output_files, processed_prefix,
+    CatalogRecord, ChunkStatus, MediaOutput, ProcessingInput, ProcessingOptions, ResumePoint,
+    ResumeStage, Transcript, output_files, processed_prefix,
 };
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore, StartOutcome};
 use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
@@ -39,7 +39,7 @@ pub trait ExecutionControl: Send + Sync {
     /// The history of `name` reduced to states entered and failures, oldest first.
     async fn trail(&self, name: &str) -> Result<Vec<TrailEvent>, CliError>;
     /// `StartExecution` of `name` with `input`.
-    async fn start(&self, name: &str, input: &WorkflowInput) -> Result<StartOutcome, CliError>;
+    async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, CliError>;
     /// `RedriveExecution` of `name`.
     async fn redrive(&self, name: &str) -> Result<(), CliError>;
     /// Why `describe` may know nothing (shown when it returns `None`).
@@ -57,7 +57,7 @@ impl ExecutionControl for recorder_aws::SfnExecutions {
     async fn trail(&self, name: &str) -> Result<Vec<TrailEvent>, CliError> {
         Ok(recorder_aws::SfnExecutions::trail(self, name).await?)
     }
-    async fn start(&self, name: &str, input: &WorkflowInput) -> Result<StartOutcome, CliError> {
+    async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, CliError> {
         Ok(recorder_aws::SfnExecutions::start(self, name, input).await?)
     }
     async fn redrive(&self, name: &str) -> Result<(), CliError> {
@@ -141,31 +141,12 @@ impl ExecutionControl for LocalExecutions {
             .collect())
     }
 
-    async fn start(&self, name: &str, input: &WorkflowInput) -> Result<StartOutcome, CliError> {
-        let text = serde_json::to_string(input).map_err(|e| {
-            CliError::Port(PortError::Rejected {
-                service: "local step functions",
-                source: Box::new(e),
-            })
-        })?;
-        match self.engine.start_execution_reporting(
-            &self.state_machine_arn,
-            Some(name),
-            Some(&text),
-        ) {
-            Ok((execution, true)) => Ok(StartOutcome::Started {
-                execution_arn: execution.arn.clone(),
-            }),
-            Ok((execution, false)) => Ok(StartOutcome::AlreadyRunning {
-                execution_arn: execution.arn.clone(),
-            }),
-            Err(e) if e.code == "ExecutionAlreadyExists" => {
-                Err(CliError::Port(PortError::Conflict {
-                    what: format!("execution {name}: {}", e.message),
-                }))
-            }
-            Err(e) => Err(engine_error(e)),
-        }
+    async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, CliError> {
+        // The same starter the local backend's ingest uses: one canonical input, one mapping of
+        // "already exists".
+        let starter =
+            asl_engine::LocalWorkflowStarter::new(self.engine.clone(), &self.state_machine_arn);
+        Ok(meeting_domain::ports::WorkflowStarter::start(&starter, name, input).await?)
     }
 
     async fn redrive(&self, _name: &str) -> Result<(), CliError> {
@@ -198,7 +179,7 @@ impl ExecutionControl for DetachedExecutions {
     async fn trail(&self, _name: &str) -> Result<Vec<TrailEvent>, CliError> {
         Ok(Vec::new())
     }
-    async fn start(&self, _name: &str, _input: &WorkflowInput) -> Result<StartOutcome, CliError> {
+    async fn start(&self, _name: &str, _input: &ProcessingInput) -> Result<StartOutcome, CliError> {
         Err(CliError::Unsupported(
             "no local engine is running in this command".into(),
         ))
@@ -548,7 +529,7 @@ impl Operator {
         let resume = self.resume_point(&record, stage).await?;
         let run = record.run + 1;
         let name = recording.execution_name(run);
-        let input = WorkflowInput {
+        let input = ProcessingInput {
             user_id: record.user_id.clone(),
             recording_id: recording.clone(),
             bucket: self.bucket.clone(),

@@ -124,6 +124,7 @@ async fn completed_recording(d: &Deployment, id: &str) -> RecordingId {
         chunk_count: 2,
         run: 0,
         options: ProcessingOptions::default(),
+        resume: None,
     };
     meeting_domain::ports::WorkflowStarter::start(
         &SfnWorkflowStarter::new(d.sfn.clone(), &d.state_machine),

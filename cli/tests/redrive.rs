@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use meeting_domain::contracts::{CatalogRecord, WorkflowInput};
+use meeting_domain::contracts::{CatalogRecord, ProcessingInput};
 use meeting_domain::ports::StartOutcome;
 use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
 use recorder_aws::executions::{ExecutionInfo, TrailEvent};
@@ -52,7 +52,7 @@ impl ExecutionControl for ScriptedExecutions {
     async fn trail(&self, _name: &str) -> Result<Vec<TrailEvent>, CliError> {
         Ok(self.trail.clone())
     }
-    async fn start(&self, name: &str, _input: &WorkflowInput) -> Result<StartOutcome, CliError> {
+    async fn start(&self, name: &str, _input: &ProcessingInput) -> Result<StartOutcome, CliError> {
         Err(CliError::Port(PortError::Conflict {
             what: format!("execution {name} exists"),
         }))

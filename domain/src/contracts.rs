@@ -37,46 +37,10 @@ pub struct ProcessingInput {
     pub run: u32,
     /// Options for the transcription stage.
     pub options: ProcessingOptions,
-}
-
-/// What the processing workflow accepts as execution input: the fields of [`ProcessingInput`]
-/// in the same order, plus, for a reprocessing run that skips stages, where to resume and the
-/// stored outputs of the skipped stages. Without `resume` it serializes byte-identical to the
-/// [`ProcessingInput`] it was made from. (A separate type rather than a new field so that the
-/// struct literals of [`ProcessingInput`] elsewhere keep compiling.)
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct WorkflowInput {
-    /// Owner of the recording.
-    pub user_id: UserId,
-    /// The recording.
-    pub recording_id: RecordingId,
-    /// Bucket holding the chunks and receiving the outputs.
-    pub bucket: String,
-    /// Number of chunks; the chunks are exactly indices `0..chunkCount`.
-    #[schemars(range(min = 1, max = 100_000))]
-    pub chunk_count: u32,
-    /// 0 for the first run; reprocessing runs count up and get their own execution name.
-    pub run: u32,
-    /// Options for the transcription stage.
-    pub options: ProcessingOptions,
-    /// Where a reprocessing run starts; absent for a full run.
+    /// Where a reprocessing run starts, with the stored outputs of the stages it skips; absent
+    /// for a full run (and then not serialized, so a first run's input is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumePoint>,
-}
-
-impl From<ProcessingInput> for WorkflowInput {
-    fn from(input: ProcessingInput) -> Self {
-        Self {
-            user_id: input.user_id,
-            recording_id: input.recording_id,
-            bucket: input.bucket,
-            chunk_count: input.chunk_count,
-            run: input.run,
-            options: input.options,
-            resume: None,
-        }
-    }
 }
 
 /// The stage a reprocessing run resumes at (a full run starts at the media stage and needs no
@@ -846,20 +810,9 @@ mod tests {
     }
 
     #[test]
-    fn a_workflow_input_without_resume_serializes_as_the_processing_input() {
-        let input: ProcessingInput = serde_json::from_str(
-            r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":1,"options":{}}"#,
-        )
-        .unwrap();
-        let plain = serde_json::to_string(&input).unwrap();
-        let wrapped = serde_json::to_string(&WorkflowInput::from(input)).unwrap();
-        assert_eq!(wrapped, plain);
-    }
-
-    #[test]
-    fn a_workflow_input_with_resume_round_trips_flat() {
+    fn a_processing_input_with_resume_round_trips_flat() {
         let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":2,"options":{},"resume":{"from":"summary","media":{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[]},"transcriptKey":"k3"}}"#;
-        let input: WorkflowInput = serde_json::from_str(json).unwrap();
+        let input: ProcessingInput = serde_json::from_str(json).unwrap();
         let resume = input.resume.as_ref().unwrap();
         assert_eq!(resume.from, ResumeStage::Summary);
         assert_eq!(resume.transcript_key.as_deref(), Some("k3"));

@@ -132,6 +132,7 @@ pub fn processing_input(
         chunk_count,
         run: record.run,
         options: ProcessingOptions::default(),
+        resume: None,
     }
 }
 

@@ -13,7 +13,7 @@
 //! ```
 //!
 //! A reprocessing run may resume at a later stage: its input carries `resume` with the stored
-//! outputs of the skipped stages ([`WorkflowInput`]), and the Pass states copy them to where the
+//! outputs of the skipped stages ([`ProcessingInput`]), and the Pass states copy them to where the
 //! later states read them (`$.media`, `$.transcription`).
 //!
 //! The status check runs before the first wait, so an engine that transcribes inside
@@ -25,7 +25,7 @@ use std::num::NonZeroU32;
 use asl::model::{ChoiceRule, ComparisonOperator};
 use meeting_domain::activity::ActivityContract;
 use meeting_domain::contracts::{
-    CheckTranscription, PrepareMedia, StartTranscription, Summarize, WorkflowInput,
+    CheckTranscription, PrepareMedia, ProcessingInput, StartTranscription, Summarize,
 };
 use meeting_domain::deployment::{DEFAULT_PREFIX, names};
 use serde_json::json;
@@ -168,10 +168,10 @@ fn dynamodb_retries() -> Vec<Retry> {
     ]
 }
 
-/// The JSON Schema of the execution input ([`WorkflowInput`]: the processing input with an
+/// The JSON Schema of the execution input ([`ProcessingInput`]: the processing input with an
 /// optional resume point).
 pub fn input_schema() -> serde_json::Value {
-    serde_json::to_value(schemars::schema_for!(WorkflowInput)).unwrap_or_default()
+    serde_json::to_value(schemars::schema_for!(ProcessingInput)).unwrap_or_default()
 }
 
 /// `resume.from` equals `stage`, guarded so a full run (no `resume`) never reads a missing path.

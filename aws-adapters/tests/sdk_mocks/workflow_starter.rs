@@ -40,6 +40,7 @@ fn input() -> ProcessingInput {
         chunk_count: 3,
         run: 0,
         options: ProcessingOptions::default(),
+        resume: None,
     }
 }
 

@@ -14,6 +14,7 @@ fn input(run: u32) -> ProcessingInput {
         chunk_count: 3,
         run,
         options: ProcessingOptions::default(),
+        resume: None,
     }
 }
 

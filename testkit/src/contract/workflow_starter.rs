@@ -20,6 +20,7 @@ pub fn input(recording: &RecordingId, chunk_count: u32) -> ProcessingInput {
         chunk_count,
         run: 0,
         options: ProcessingOptions::default(),
+        resume: None,
     }
 }
 
