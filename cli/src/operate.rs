@@ -569,6 +569,12 @@ impl Operator {
                 return Err(e);
             }
         };
+        self.mark_processing(recording).await?;
+        Ok((run, arn))
+    }
+
+    /// The claimed recording runs: `ready_for_processing` → `processing`.
+    async fn mark_processing(&self, recording: &RecordingId) -> Result<(), CliError> {
         self.catalog
             .transition(
                 recording,
@@ -578,7 +584,7 @@ impl Operator {
                 chrono::Utc::now(),
             )
             .await?;
-        Ok((run, arn))
+        Ok(())
     }
 
     /// Makes a failed start visible instead of leaving the recording `ready_for_processing`.
@@ -684,15 +690,7 @@ impl Operator {
             return Err(e);
         }
         if claimed {
-            self.catalog
-                .transition(
-                    recording,
-                    RecordingStatus::ReadyForProcessing,
-                    RecordingStatus::Processing,
-                    CatalogPatch::default(),
-                    chrono::Utc::now(),
-                )
-                .await?;
+            self.mark_processing(recording).await?;
         }
         Ok(execution.arn)
     }
