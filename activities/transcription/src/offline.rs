@@ -22,7 +22,7 @@ const TURN_BREAK_SECONDS: f64 = 2.0;
 /// regions: cancellation is checked between chunks (about 5 s of CPU each at a real-time factor
 /// of 0.06), and long silences never reach Whisper.
 const MAX_CHUNK_SECONDS: f64 = 90.0;
-/// Longest sentence tail (in words) moved back to the speaker whose sentence it ends.
+/// Longest sentence tail or head (in words) moved to the speaker whose sentence it belongs to.
 const MAX_TAIL_WORDS: usize = 2;
 /// Audio kept around each chunk so word edges are not clipped.
 const CHUNK_PAD_SECONDS: f64 = 0.2;
@@ -202,11 +202,13 @@ pub fn transcribe_pcm(
     })
 }
 
-/// Whisper sometimes opens a segment with the last word or two of the previous sentence, and
-/// stamps them inside the next speaker's speech ("…for the back end" / "role. I will send…"). A
-/// sentence does not change speakers: when a turn starts with at most [`MAX_TAIL_WORDS`] words
-/// ending a sentence, and the previous turn stopped mid-sentence, those words go back to the
-/// previous speaker.
+/// Whisper's word times are loose at turn boundaries, so the first or last word or two of a
+/// sentence can land in the other speaker's speech: "…for the back end" / "role. I will send…",
+/// or "…by Friday. We" / "decided to ship…". A sentence does not change speakers:
+/// - a turn that starts with at most [`MAX_TAIL_WORDS`] words ending a sentence, after a turn that
+///   stopped mid-sentence, gives them back to the previous speaker;
+/// - a turn that ends with at most [`MAX_TAIL_WORDS`] words after its last full stop, before a
+///   turn that continues in lower case, gives them to the next speaker.
 fn reattach_sentence_tails(clusters: &mut [usize], texts: &[&str]) {
     let ends_sentence = |text: &str| text.trim_end().ends_with(['.', '?', '!']);
     for i in 1..clusters.len().min(texts.len()) {
@@ -219,6 +221,21 @@ fn reattach_sentence_tails(clusters: &mut [usize], texts: &[&str]) {
             .find(|&j| ends_sentence(texts[j]));
         if let Some(last) = tail_end {
             clusters[i..=last].fill(before);
+        }
+    }
+    let continues = |text: &str| text.chars().next().is_some_and(char::is_lowercase);
+    for i in 1..clusters.len().min(texts.len()) {
+        let (before, here) = (clusters[i - 1], clusters[i]);
+        if before == here || !continues(texts[i]) {
+            continue;
+        }
+        let head_start = (i.saturating_sub(MAX_TAIL_WORDS + 1)..i)
+            .rev()
+            .take_while(|&j| clusters[j] == before)
+            .find(|&j| ends_sentence(texts[j]))
+            .map(|full_stop| full_stop + 1);
+        if let Some(first) = head_start.filter(|&first| first < i) {
+            clusters[first..i].fill(here);
         }
     }
 }
@@ -254,6 +271,21 @@ mod tests {
         let mut clusters = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
         reattach_sentence_tails(&mut clusters, &texts);
         assert_eq!(clusters, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn a_sentence_head_stamped_in_the_previous_turn_goes_to_its_speaker() {
+        let texts = [
+            "the", "budget", "by", "Friday.", "We", "decided", "to", "ship.",
+        ];
+        let mut clusters = [0, 0, 0, 0, 0, 1, 1, 1];
+        reattach_sentence_tails(&mut clusters, &texts);
+        assert_eq!(clusters, [0, 0, 0, 0, 1, 1, 1, 1]);
+        // A next turn in upper case starts its own sentence: nothing moves.
+        let texts = ["by", "Friday.", "Thanks", "Alice.", "Sure."];
+        let mut clusters = [0, 0, 0, 0, 1];
+        reattach_sentence_tails(&mut clusters, &texts);
+        assert_eq!(clusters, [0, 0, 0, 0, 1]);
     }
 
     #[test]
