@@ -123,6 +123,9 @@ fn chunk_item(chunk: &ChunkRecord, reupload_count: u32) -> Item {
     if let Some(sha256) = &chunk.sha256 {
         item.insert(attr::SHA256.to_owned(), s(sha256));
     }
+    if let Some(trace) = &chunk.trace_header {
+        item.insert(attr::TRACE_HEADER.to_owned(), s(trace));
+    }
     item
 }
 
@@ -166,6 +169,7 @@ pub(crate) fn decode_chunk(item: &Item) -> Result<ChunkRecord, AdapterError> {
         status,
         reupload_count: get_n(item, attr::REUPLOAD_COUNT)?,
         last_error: opt_s(item, attr::LAST_ERROR)?.map(str::to_owned),
+        trace_header: opt_s(item, attr::TRACE_HEADER)?.map(str::to_owned),
     })
 }
 
@@ -360,6 +364,7 @@ mod tests {
             status: ChunkStatus::Validated,
             reupload_count: 2,
             last_error: None,
+            trace_header: Some("Root=1-6a5b0000-0123456789abcdef01234567;Sampled=1".into()),
         };
         assert_eq!(decode_chunk(&chunk_item(&chunk, 2)), Ok(chunk));
     }

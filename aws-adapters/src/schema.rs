@@ -68,6 +68,8 @@ pub mod chunk_attr {
     pub const LAST_ERROR: &str = "lastError";
     /// Hex SHA-256 of the object.
     pub const SHA256: &str = "sha256";
+    /// X-Ray trace header of the invocation that recorded the chunk.
+    pub const TRACE_HEADER: &str = "traceHeader";
 }
 
 /// Attribute names of the catalog.

@@ -783,6 +783,10 @@ pub struct ChunkRecord {
     /// Why the chunk failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// X-Ray trace header of the invocation that recorded the chunk. The execution joins the
+    /// trace of the recording's first chunk, so the recording is one trace from that chunk on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_header: Option<String>,
 }
 
 #[cfg(test)]

@@ -143,7 +143,10 @@ pub async fn check(ports: &Ports, recording: &RecordingId) -> Result<Completion,
             return Ok(Completion::UnknownRecording);
         };
         match record.status {
-            RecordingStatus::ReadyForProcessing => return start_processing(ports, &record).await,
+            RecordingStatus::ReadyForProcessing => {
+                let chunks = ports.chunks.chunks(recording).await?;
+                return start_processing(ports, &record, &chunks).await;
+            }
             RecordingStatus::Processing
             | RecordingStatus::Completed
             | RecordingStatus::ProcessingFailed => return Ok(Completion::AlreadyStarted),
@@ -190,7 +193,7 @@ pub async fn check(ports: &Ports, recording: &RecordingId) -> Result<Completion,
                 let mut ready = record;
                 ready.status = RecordingStatus::ReadyForProcessing;
                 ready.execution_name = Some(recording.execution_name(ready.run));
-                return start_processing(ports, &ready).await;
+                return start_processing(ports, &ready, &chunks).await;
             }
             continue;
         }
@@ -267,9 +270,20 @@ fn grace_passed(ports: &Ports, record: &CatalogRecord) -> bool {
 
 /// Starts (or re-drives) the execution of a `ready_for_processing` recording, then moves it to
 /// `processing`.
+/// The trace header recorded with the recording's earliest uploaded chunk, if any.
+fn first_chunk_trace(chunks: &[ChunkRecord]) -> Option<recorder_observability::TraceHeader> {
+    chunks
+        .iter()
+        .filter(|c| c.trace_header.is_some())
+        .min_by(|a, b| a.uploaded_at.cmp(&b.uploaded_at))
+        .and_then(|c| c.trace_header.as_deref())
+        .and_then(|raw| recorder_observability::TraceHeader::parse(raw).ok())
+}
+
 async fn start_processing(
     ports: &Ports,
     record: &CatalogRecord,
+    chunks: &[ChunkRecord],
 ) -> Result<Completion, LambdaError> {
     let recording = &record.recording_id;
     let Some(expected) = record.expected_chunk_count else {
@@ -286,9 +300,10 @@ async fn start_processing(
         .clone()
         .unwrap_or_else(|| recording.execution_name(record.run));
     let input = processing_input(ports, record, expected);
-    // The invocation's trace goes with the start (not in the input: a retried start from another
-    // invocation must stay byte-equal), so the execution and its workers join this trace.
-    let trace = invocation::current_trace_header();
+    // The trace goes with the start (not in the input: a retried start from another invocation
+    // must stay byte-equal), so the execution and its workers join it: the trace of the
+    // recording's first chunk when it was recorded under one, else this invocation's.
+    let trace = first_chunk_trace(chunks).or_else(invocation::current_trace_header);
     let trace_header = trace.as_ref().map(ToString::to_string);
     let trace_id = trace.as_ref().map(|h| h.root.as_str());
     match ports

@@ -170,6 +170,7 @@ async fn handle_chunk(
         status: ChunkStatus::Validated,
         reupload_count: 0,
         last_error: None,
+        trace_header: crate::invocation::current_trace_header().map(|h| h.to_string()),
     };
     let recorded = ports.chunks.record(&record).await?;
     let metric = match &recorded {

@@ -1,6 +1,6 @@
-//! The invocation's X-Ray trace header reaches StartExecution (`traceHeader`), so the execution
-//! and its workers join the trace of the chunk that completed the recording; the execution
-//! input stays the canonical, trace-free one.
+//! The X-Ray trace header reaches StartExecution (`traceHeader`), so the execution and its
+//! workers join the trace of the recording's first chunk (or, for chunks recorded without one,
+//! of the invocation that completed it); the execution input stays the canonical, trace-free one.
 
 mod common;
 
@@ -102,8 +102,33 @@ async fn a_redelivery_from_another_trace_restarts_with_the_same_input() {
         .await
         .unwrap();
 
-    // THEN the retry carries trace B and starts the execution once
+    // THEN the retry still carries the first chunk's trace A and starts the execution once
     let headers = recorder.headers.lock().unwrap().clone();
-    assert_eq!(headers, [Some(HEADER.to_owned()), Some(other.to_owned())]);
+    assert_eq!(headers, [Some(HEADER.to_owned()), Some(HEADER.to_owned())]);
     assert_eq!(world.workflows.started().len(), 1);
+}
+
+#[tokio::test]
+async fn given_chunks_recorded_in_several_traces_when_the_recording_completes_then_the_start_joins_the_first_chunks_trace()
+ {
+    // GIVEN chunk 0 recorded in trace A
+    let (world, recorder) = recording_world();
+    world.set_expected("u", "rec_1", 2).await;
+    let first = world.upload_chunk("u", "rec_1", 0, b"chunk").await;
+    run_traced("req-a", Some(HEADER), world.deliver(first))
+        .await
+        .unwrap();
+
+    // WHEN chunk 1 completes the recording in trace B
+    let other = "Root=1-5759e988-000000000000000000000002;Parent=0000000000000002;Sampled=1";
+    let last = world.upload_chunk("u", "rec_1", 1, b"chunk").await;
+    run_traced("req-b", Some(other), world.deliver(last))
+        .await
+        .unwrap();
+
+    // THEN the execution starts in trace A: the recording is one trace from its first chunk
+    assert_eq!(
+        recorder.headers.lock().unwrap().clone(),
+        [Some(HEADER.to_owned())]
+    );
 }

@@ -30,6 +30,7 @@ fn chunk(etag: &str, size: u64, sequencer: &str) -> ChunkRecord {
         status: ChunkStatus::Validated,
         reupload_count: 0,
         last_error: None,
+        trace_header: None,
     }
 }
 

@@ -41,6 +41,10 @@ pub fn chunk(
         status: ChunkStatus::Validated,
         reupload_count: 0,
         last_error: None,
+        // Every adapter must store it: the execution joins the first chunk's trace.
+        trace_header: Some(format!(
+            "Root=1-6a5b0000-{index:024x};Parent=53995c3f42cd8ad8;Sampled=1"
+        )),
     }
 }
 
