@@ -8,8 +8,8 @@
 //! recording's execution and sends a segment, child of that header's parent, to the daemon.
 //!
 //! Failure marks: an ERROR event inside the span sets `fault`; the runtime's `task reported`
-//! event carries `result` (`Succeeded`, `Failed { .. }`, …) and a result other than `Succeeded`
-//! sets `error`. The result text goes to the segment metadata.
+//! event carries `succeeded` (a bool) and `result` (`Succeeded`, `Failed { .. }`, …): a task that
+//! did not succeed sets `error`, and the result text goes to the segment metadata.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -37,8 +37,11 @@ const QUEUE_CAPACITY: usize = 1024;
 /// The span field naming the recording whose trace a span joins.
 pub const RECORDING_FIELD: &str = "recording_id";
 
-/// The event field holding a task's result.
+/// The event field holding a task's result, as text.
 const RESULT_FIELD: &str = "result";
+
+/// The event field telling whether the task succeeded.
+const SUCCEEDED_FIELD: &str = "succeeded";
 
 /// Finds the trace a recording's work belongs to.
 #[async_trait]
@@ -63,6 +66,8 @@ pub struct FinishedSpan {
     pub fault: bool,
     /// The `result` field of an event inside it, if any.
     pub result: Option<String>,
+    /// The `succeeded` field of an event inside it, if any.
+    pub succeeded: Option<bool>,
 }
 
 #[derive(Default)]
@@ -110,6 +115,7 @@ where
             end: SystemTime::now(),
             fault: false,
             result: None,
+            succeeded: None,
         });
     }
 
@@ -138,6 +144,9 @@ where
             event.record(&mut fields);
             if let Some(result) = fields.0.remove(RESULT_FIELD) {
                 data.result = Some(result);
+            }
+            if let Some(succeeded) = fields.0.remove(SUCCEEDED_FIELD) {
+                data.succeeded = Some(succeeded == "true");
             }
             return;
         }
@@ -196,7 +205,7 @@ impl SegmentExporter {
         segment.parent_id.clone_from(&header.parent);
         segment.origin = Some("AWS::ECS::Container".to_owned());
         segment.fault = span.fault;
-        segment.error = span.result.as_deref().is_some_and(|r| r != "Succeeded");
+        segment.error = span.succeeded == Some(false);
         for (key, value) in &span.fields {
             segment
                 .annotations
@@ -321,7 +330,7 @@ mod tests {
             let inner = tracing::info_span!("ffmpeg");
             let _inner = inner.enter();
             tracing::error!("ffmpeg crashed");
-            tracing::info!(result = ?"Failed", "task reported");
+            tracing::info!(result = ?"Failed", succeeded = false, "task reported");
         });
         assert_eq!(spans.len(), 1);
         let span = &spans[0];
@@ -329,6 +338,7 @@ mod tests {
         assert_eq!(span.fields["recording_id"], "rec_1");
         assert!(span.fault);
         assert_eq!(span.result.as_deref(), Some("\"Failed\""));
+        assert_eq!(span.succeeded, Some(false));
         assert!(span.end >= span.start);
     }
 
@@ -353,6 +363,7 @@ mod tests {
             end: start,
             fault: false,
             result: Some("Succeeded".to_owned()),
+            succeeded: Some(true),
         }
     }
 
@@ -414,6 +425,7 @@ mod tests {
         let exporter = SegmentExporter::new(lookup(HEADER), client, "w");
         let mut span = finished("rec_1");
         span.result = Some("Failed { error: \"Media.InvalidChunk\" }".to_owned());
+        span.succeeded = Some(false);
         let header = TraceHeader::parse(HEADER).unwrap();
         let segment = exporter.segment(&span, &header);
         assert!(segment.error);

@@ -587,7 +587,8 @@ async fn report(
         };
         return match result {
             Ok(result) => {
-                info!(?result, "task reported");
+                let succeeded = matches!(result, TaskResult::Succeeded);
+                info!(?result, succeeded, "task reported");
                 result
             }
             Err(e) if e.task_is_gone() => {
