@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use meeting_domain::contracts::{
-    CatalogRecord, ChunkStatus, MediaOutput, ProcessingInput, ProcessingOptions, ResumePoint,
-    ResumeStage, Transcript, output_files, processed_prefix,
+    CatalogRecord, ChunkStatus, MediaOutput, ProcessingInput, ResumePoint, ResumeStage, Transcript,
+    output_files, processed_prefix,
 };
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore, StartOutcome};
 use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
@@ -530,13 +530,9 @@ impl Operator {
         let run = record.run + 1;
         let name = recording.execution_name(run);
         let input = ProcessingInput {
-            user_id: record.user_id.clone(),
-            recording_id: recording.clone(),
-            bucket: self.bucket.clone(),
-            chunk_count,
             run,
-            options: ProcessingOptions::default(),
             resume,
+            ..ProcessingInput::for_record(&record, self.bucket.clone(), chunk_count)
         };
         let patch = CatalogPatch {
             execution_name: Some(name.clone()),

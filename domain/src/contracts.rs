@@ -43,6 +43,23 @@ pub struct ProcessingInput {
     pub resume: Option<ResumePoint>,
 }
 
+impl ProcessingInput {
+    /// The canonical input of a full run of `record` (its current `run`, default options, no
+    /// resume point) over `chunk_count` chunks in `bucket`. No timestamps: a retried start with
+    /// the same record is byte-equal.
+    pub fn for_record(record: &CatalogRecord, bucket: impl Into<String>, chunk_count: u32) -> Self {
+        Self {
+            user_id: record.user_id.clone(),
+            recording_id: record.recording_id.clone(),
+            bucket: bucket.into(),
+            chunk_count,
+            run: record.run,
+            options: ProcessingOptions::default(),
+            resume: None,
+        }
+    }
+}
+
 /// The stage a reprocessing run resumes at (a full run starts at the media stage and needs no
 /// [`ResumePoint`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -18,7 +18,7 @@
 use std::collections::BTreeSet;
 
 use meeting_domain::contracts::{
-    CatalogRecord, ChunkManifest, ChunkRecord, ChunkStatus, ProcessingInput, ProcessingOptions,
+    CatalogRecord, ChunkManifest, ChunkRecord, ChunkStatus, ProcessingInput,
 };
 use meeting_domain::keys::manifest_key;
 use meeting_domain::ports::{CatalogPatch, StartOutcome};
@@ -125,15 +125,7 @@ pub fn processing_input(
     record: &CatalogRecord,
     chunk_count: u32,
 ) -> ProcessingInput {
-    ProcessingInput {
-        user_id: record.user_id.clone(),
-        recording_id: record.recording_id.clone(),
-        bucket: ports.config.bucket.clone(),
-        chunk_count,
-        run: record.run,
-        options: ProcessingOptions::default(),
-        resume: None,
-    }
+    ProcessingInput::for_record(record, ports.config.bucket.clone(), chunk_count)
 }
 
 /// Runs the completion check of one recording.

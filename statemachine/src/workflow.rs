@@ -25,7 +25,7 @@ use std::num::NonZeroU32;
 use asl::model::{ChoiceRule, ComparisonOperator};
 use meeting_domain::activity::ActivityContract;
 use meeting_domain::contracts::{
-    CheckTranscription, PrepareMedia, ProcessingInput, StartTranscription, Summarize,
+    CheckTranscription, PrepareMedia, ProcessingInput, ResumeStage, StartTranscription, Summarize,
 };
 use meeting_domain::deployment::{DEFAULT_PREFIX, names};
 use serde_json::json;
@@ -175,13 +175,13 @@ pub fn input_schema() -> serde_json::Value {
 }
 
 /// `resume.from` equals `stage`, guarded so a full run (no `resume`) never reads a missing path.
-fn resumes_at(stage: &str, extra: Vec<ChoiceRule>) -> ChoiceRule {
+fn resumes_at(stage: ResumeStage, extra: Vec<ChoiceRule>) -> ChoiceRule {
     let mut rules = vec![
         ChoiceRule::compare("$.resume.from", ComparisonOperator::IsPresent, json!(true)),
         ChoiceRule::compare(
             "$.resume.from",
             ComparisonOperator::StringEquals,
-            json!(stage),
+            json!(stage.as_str()),
         ),
         ChoiceRule::compare("$.resume.media", ComparisonOperator::IsPresent, json!(true)),
     ];
@@ -215,7 +215,7 @@ fn resume_states(wf: &mut WorkflowBuilder) {
         RESUME_FROM,
         vec![
             resumes_at(
-                "summary",
+                ResumeStage::Summary,
                 vec![
                     ChoiceRule::compare(
                         "$.resume.transcriptKey",
@@ -230,7 +230,8 @@ fn resume_states(wf: &mut WorkflowBuilder) {
                 ],
             )
             .with_next(REUSE_MEDIA_FOR_SUMMARY),
-            resumes_at("transcription", Vec::new()).with_next(REUSE_MEDIA_FOR_TRANSCRIPTION),
+            resumes_at(ResumeStage::Transcription, Vec::new())
+                .with_next(REUSE_MEDIA_FOR_TRANSCRIPTION),
         ],
         Some(PREPARE_MEDIA),
     );
