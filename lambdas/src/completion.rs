@@ -135,10 +135,7 @@ pub async fn check(ports: &Ports, recording: &RecordingId) -> Result<Completion,
             return Ok(Completion::UnknownRecording);
         };
         match record.status {
-            RecordingStatus::ReadyForProcessing => {
-                let chunks = ports.chunks.chunks(recording).await?;
-                return start_processing(ports, &record, &chunks).await;
-            }
+            RecordingStatus::ReadyForProcessing => return start_recorded(ports, &record).await,
             RecordingStatus::Processing
             | RecordingStatus::Completed
             | RecordingStatus::ProcessingFailed => return Ok(Completion::AlreadyStarted),
@@ -262,6 +259,20 @@ fn grace_passed(ports: &Ports, record: &CatalogRecord) -> bool {
 
 /// Starts (or re-drives) the execution of a `ready_for_processing` recording, then moves it to
 /// `processing`.
+/// Starts (again) the execution of a recording whose start was already won: one the catalog
+/// shows `ready_for_processing`, or `processing` when its execution was lost (the local engine
+/// keeps executions in memory). Same name, same canonical input, the first chunk's trace.
+///
+/// # Errors
+/// A [`LambdaError`] when the chunks cannot be read or the start fails.
+pub async fn start_recorded(
+    ports: &Ports,
+    record: &CatalogRecord,
+) -> Result<Completion, LambdaError> {
+    let chunks = ports.chunks.chunks(&record.recording_id).await?;
+    start_processing(ports, record, &chunks).await
+}
+
 /// The trace header recorded with the recording's earliest uploaded chunk, if any.
 fn first_chunk_trace(chunks: &[ChunkRecord]) -> Option<recorder_observability::TraceHeader> {
     chunks

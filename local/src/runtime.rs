@@ -445,36 +445,13 @@ async fn resume_interrupted(ports: &Ports, catalog: &SqliteCatalog) -> usize {
         };
         for record in records {
             let recording = record.recording_id.clone();
-            let result = match (status, record.expected_chunk_count) {
-                (RecordingStatus::ReadyForProcessing, _) => {
-                    recorder_lambdas::completion::check(ports, &recording)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
-                (_, Some(expected)) => {
-                    let name = record
-                        .execution_name
-                        .clone()
-                        .unwrap_or_else(|| recording.execution_name(record.run));
-                    let input =
-                        recorder_lambdas::completion::processing_input(ports, &record, expected);
-                    ports
-                        .workflows
-                        .start(&name, &input)
-                        .await
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
-                (_, None) => Err("it has no expected chunk count".to_owned()),
-            };
-            match result {
-                Ok(()) => {
+            match recorder_lambdas::completion::start_recorded(ports, &record).await {
+                Ok(completion) => {
                     resumed += 1;
-                    info!(recording_id = %recording, %status, "resumed processing after a restart");
+                    info!(recording_id = %recording, %status, ?completion, "resumed processing after a restart");
                 }
-                Err(reason) => {
-                    error!(recording_id = %recording, %status, %reason, "cannot resume processing after a restart; run `recorder reprocess`");
+                Err(e) => {
+                    error!(recording_id = %recording, %status, error = %e, "cannot resume processing after a restart; run `recorder reprocess`");
                 }
             }
         }
