@@ -204,28 +204,32 @@ fn vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
     ))
 }
 
+// Slaney's auditory toolbox mel scale (librosa `htk=False`): linear below 1 kHz, log above.
+/// Hz per mel in the linear part.
+const MEL_F_SP: f64 = 200.0 / 3.0;
+/// Where the log part starts, Hz.
+const MEL_MIN_LOG_HZ: f64 = 1000.0;
+/// Where the log part starts, mel.
+const MEL_MIN_LOG_MEL: f64 = MEL_MIN_LOG_HZ / MEL_F_SP;
+
+/// Log-step per mel in the log part (the natural log of 6.4 spread over 27 mel).
+fn mel_log_step() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
 fn hz_to_mel(hz: f64) -> f64 {
-    // Slaney's auditory toolbox scale (librosa `htk=False`): linear below 1 kHz, log above.
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if hz >= min_log_hz {
-        min_log_mel + (hz / min_log_hz).ln() / logstep
+    if hz >= MEL_MIN_LOG_HZ {
+        MEL_MIN_LOG_MEL + (hz / MEL_MIN_LOG_HZ).ln() / mel_log_step()
     } else {
-        hz / f_sp
+        hz / MEL_F_SP
     }
 }
 
 fn mel_to_hz(mel: f64) -> f64 {
-    let f_sp = 200.0 / 3.0;
-    let min_log_hz = 1000.0;
-    let min_log_mel = min_log_hz / f_sp;
-    let logstep = 6.4f64.ln() / 27.0;
-    if mel >= min_log_mel {
-        min_log_hz * (logstep * (mel - min_log_mel)).exp()
+    if mel >= MEL_MIN_LOG_MEL {
+        MEL_MIN_LOG_HZ * (mel_log_step() * (mel - MEL_MIN_LOG_MEL)).exp()
     } else {
-        f_sp * mel
+        MEL_F_SP * mel
     }
 }
 
