@@ -7,11 +7,12 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::error::DomainError;
 
 /// Longest accepted user or recording id. DynamoDB keys allow 2 KB; 128 keeps keys, execution
-/// names (Step Functions: 80 characters incl. run suffix, see [`RecordingId::execution_name`]) and
+/// names (Step Functions: 80 characters, see [`RecordingRef::execution_name`]) and
 /// log lines readable.
 pub const MAX_ID_LEN: usize = 128;
 
@@ -101,32 +102,100 @@ string_id!(
     "recording id"
 );
 
-impl RecordingId {
-    /// Step Functions execution name for this recording: the id itself for the first run, and
-    /// `{id}--r{run}` for deliberate reprocessing runs. Execution names are limited to 80
-    /// characters (Step Functions `StartExecution.name`), so long ids are shortened to a prefix plus
-    /// a stable hash, which keeps the name deterministic (the idempotency key) and unique.
+/// A recording as the system addresses it: ids are chosen by clients, so a recording id is only
+/// unique within its user. Every table key, execution name and job name is built from both.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordingRef {
+    /// The owner.
+    pub user_id: UserId,
+    /// The recording, unique within `user_id`.
+    pub recording_id: RecordingId,
+}
+
+/// `StartExecution.name` limit (Step Functions: 1–80 characters).
+const MAX_EXECUTION_NAME: usize = 80;
+
+/// Characters of the recording id kept in execution names, for people reading consoles and logs.
+const READABLE_PREFIX: usize = 40;
+
+/// Hex digits of SHA-256 in execution names: 96 bits, so two recordings' names collide with
+/// probability about 2^-48 after 2^24 recordings of one deployment.
+const NAME_HASH_HEX: usize = 24;
+
+impl RecordingRef {
+    /// The recording `recording` of `user`.
+    pub fn new(user: UserId, recording: RecordingId) -> Self {
+        Self {
+            user_id: user,
+            recording_id: recording,
+        }
+    }
+
+    /// The chunk table's partition key: `{userId}/{recordingId}`. Injective, since neither id can
+    /// hold a `/`.
+    pub fn storage_key(&self) -> String {
+        format!("{}/{}", self.user_id, self.recording_id)
+    }
+
+    /// Parses [`storage_key`](Self::storage_key).
+    pub fn parse_storage_key(key: &str) -> Result<Self, DomainError> {
+        let (user, recording) = key.split_once('/').ok_or_else(|| DomainError::InvalidId {
+            kind: "recording key",
+            reason: "expected {userId}/{recordingId}".to_owned(),
+        })?;
+        Ok(Self::new(UserId::new(user)?, RecordingId::new(recording)?))
+    }
+
+    /// The Step Functions execution name of processing run `run`:
+    /// `{recording id, at most 40 characters}-r{run}-{24 hex digits}`, the digits being the
+    /// SHA-256 of user, recording and run. Deterministic (it is the idempotency key of the start),
+    /// at most 80 characters, and distinct for every (user, recording, run): `abc--r1` run 0 and
+    /// `abc` run 1, or the same recording id of two users, get different names.
     pub fn execution_name(&self, run: u32) -> String {
-        /// `StartExecution` name limit.
-        const MAX_EXECUTION_NAME: usize = 80;
-        let suffix = if run == 0 {
-            String::new()
-        } else {
-            format!("--r{run}")
-        };
-        let full = format!("{}{suffix}", self.0);
-        if full.len() <= MAX_EXECUTION_NAME {
-            return full;
+        let digest = Sha256::digest(format!(
+            "execution\n{}\n{}\n{run}",
+            self.user_id, self.recording_id
+        ));
+        let hash = hex_prefix(digest.as_slice(), NAME_HASH_HEX);
+        let id = self.recording_id.as_str();
+        let readable = &id[..id.len().min(READABLE_PREFIX)];
+        let name = format!("{readable}-r{run}-{hash}");
+        debug_assert!(name.len() <= MAX_EXECUTION_NAME);
+        name
+    }
+
+    /// The transcription job name of run `run`: `meeting-` and the execution name (Transcribe:
+    /// at most 200 characters of `[0-9a-zA-Z._-]`, unique per account and region).
+    pub fn transcription_job_name(&self, run: u32) -> String {
+        format!("meeting-{}", self.execution_name(run))
+    }
+
+    /// The run whose execution name is `name`, if `name` is one of this recording's names.
+    pub fn run_of_execution(&self, name: &str) -> Option<u32> {
+        let (head, _hash) = name.rsplit_once('-')?;
+        let (_, digits) = head.rsplit_once("-r")?;
+        let run: u32 = digits.parse().ok()?;
+        (self.execution_name(run) == name).then_some(run)
+    }
+}
+
+fn hex_prefix(bytes: &[u8], digits: usize) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(digits + 1);
+    for byte in bytes {
+        let _ = write!(out, "{byte:02x}");
+        if out.len() >= digits {
+            break;
         }
-        // FNV-1a 64: stable across builds and platforms, unlike std's SipHash with random keys.
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in self.0.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-        let tail = format!("-{hash:016x}{suffix}");
-        let keep = MAX_EXECUTION_NAME - tail.len();
-        format!("{}{tail}", &self.0[..keep])
+    }
+    out.truncate(digits);
+    out
+}
+
+impl fmt::Display for RecordingRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.user_id, self.recording_id)
     }
 }
 
@@ -204,18 +273,45 @@ mod tests {
         assert!(serde_json::from_str::<RecordingId>("\"../etc\"").is_err());
     }
 
+    fn rref(user: &str, recording: &str) -> RecordingRef {
+        RecordingRef::new(UserId::new(user).unwrap(), RecordingId::new(recording).unwrap())
+    }
+
     #[test]
-    fn execution_names_are_stable_short_and_distinct_per_run() {
-        let id = RecordingId::new("rec_1").unwrap();
-        assert_eq!(id.execution_name(0), "rec_1");
-        assert_eq!(id.execution_name(2), "rec_1--r2");
-        let long = RecordingId::new("a".repeat(128)).unwrap();
-        let other = RecordingId::new(format!("{}b", "a".repeat(127))).unwrap();
-        assert!(long.execution_name(0).len() <= 80);
-        assert!(long.execution_name(12).len() <= 80);
-        assert_eq!(long.execution_name(0), long.execution_name(0));
+    fn execution_names_are_stable_short_and_distinct_per_user_recording_and_run() {
+        let rec = rref("u1", "rec_1");
+        assert_eq!(rec.execution_name(0), rec.execution_name(0));
+        assert!(rec.execution_name(0).starts_with("rec_1-r0-"));
+        assert_ne!(rec.execution_name(0), rec.execution_name(1));
+        assert_ne!(rec.execution_name(0), rref("u2", "rec_1").execution_name(0));
+        // The collision of the old `{id}--r{run}` scheme: `abc--r1` run 0 against `abc` run 1.
+        assert_ne!(
+            rref("u", "abc--r1").execution_name(0),
+            rref("u", "abc").execution_name(1)
+        );
+        let long = rref(&"u".repeat(128), &"a".repeat(128));
+        let other = rref(&"u".repeat(128), &format!("{}b", "a".repeat(127)));
+        assert!(long.execution_name(u32::MAX).len() <= 80);
         assert_ne!(long.execution_name(0), other.execution_name(0));
-        assert_ne!(long.execution_name(0), long.execution_name(1));
+        assert!(long.transcription_job_name(u32::MAX).len() <= 200);
+    }
+
+    #[test]
+    fn a_name_tells_its_run_only_to_its_own_recording() {
+        let rec = rref("u1", "rec-r2-x");
+        let name = rec.execution_name(7);
+        assert_eq!(rec.run_of_execution(&name), Some(7));
+        assert_eq!(rref("u2", "rec-r2-x").run_of_execution(&name), None);
+        assert_eq!(rec.run_of_execution("rec-r2-x"), None);
+    }
+
+    #[test]
+    fn storage_keys_round_trip_and_cannot_be_forged_across_users() {
+        let rec = rref("alice", "r1");
+        assert_eq!(rec.storage_key(), "alice/r1");
+        assert_eq!(RecordingRef::parse_storage_key("alice/r1").unwrap(), rec);
+        assert!(RecordingRef::parse_storage_key("alice/r1/x").is_err());
+        assert!(RecordingRef::parse_storage_key("alice").is_err());
     }
 
     #[test]

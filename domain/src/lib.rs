@@ -16,5 +16,5 @@ pub mod sequencer;
 pub mod status;
 
 pub use error::{DomainError, PortError};
-pub use ids::{ChunkIndex, RecordingId, UserId};
+pub use ids::{ChunkIndex, RecordingId, RecordingRef, UserId};
 pub use status::RecordingStatus;
