@@ -85,7 +85,7 @@ impl Activity for StartTranscriptionActivity {
         input: InputOf<Self>,
         ctx: &TaskContext,
     ) -> Result<OutputOf<Self>, Failure<ErrorOf<Self>>> {
-        let name = job_name(&input.recording_id, input.run);
+        let name = job_name(&input.user_id, &input.recording_id, input.run);
         let started = self
             .service
             .start(&name, &input, &ctx.cancel)

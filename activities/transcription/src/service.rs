@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use meeting_domain::contracts::{
     CheckTranscriptionInput, StartTranscriptionInput, Transcript, output_files, processed_prefix,
 };
-use meeting_domain::ids::RecordingId;
+use meeting_domain::ids::{RecordingId, RecordingRef, UserId};
 use meeting_domain::ports::ObjectStore;
 use tokio_util::sync::CancellationToken;
 
@@ -20,13 +20,12 @@ use crate::recognizer::Transcriber;
 /// Default language when the recording's options name none.
 pub const DEFAULT_LANGUAGE: &str = "en-US";
 
-/// The deterministic job name of a recording's run: `meeting-{id}` for the first run,
-/// `meeting-{id}--r{run}` for reprocessing. Built on [`RecordingId::execution_name`] (at most 80
-/// characters of `[A-Za-z0-9_-]`), well inside Transcribe's 200-character
-/// `TranscriptionJobName` pattern `^[0-9a-zA-Z._-]+`. A restarted activity derives the same
-/// name and so resumes the same job.
-pub fn job_name(recording: &RecordingId, run: u32) -> String {
-    format!("meeting-{}", recording.execution_name(run))
+/// The deterministic job name of a recording's run ([`RecordingRef::transcription_job_name`]:
+/// scoped by user, recording and run, at most 88 characters of `[A-Za-z0-9_-]`, well inside
+/// Transcribe's 200-character `TranscriptionJobName` pattern `^[0-9a-zA-Z._-]+`). A restarted
+/// activity derives the same name and so resumes the same job.
+pub fn job_name(user: &UserId, recording: &RecordingId, run: u32) -> String {
+    RecordingRef::new(user.clone(), recording.clone()).transcription_job_name(run)
 }
 
 /// What `start` did.
