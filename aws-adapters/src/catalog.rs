@@ -1,8 +1,8 @@
 //! [`Catalog`] on DynamoDB: one item per recording (see [`crate::schema`]).
 //!
 //! Every status change is an `UpdateItem` conditional on `#status = :from`, so of two racing
-//! callers exactly one wins. The sparse sweeper-index attribute `awaitingCompletion` is written in
-//! the same update: present while the status awaits completion, removed when it moves on.
+//! callers exactly one wins. The sparse sweeper-index attributes (`sweepShard`, `sweepAt`) are
+//! written in the same update when the patch says when to look next.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
@@ -10,15 +10,13 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, Utc};
-use meeting_domain::contracts::{CatalogRecord, RecordingResults};
+use meeting_domain::contracts::{CatalogRecord, EndSignal, RecordingResults};
 use meeting_domain::ports::{Catalog, CatalogPatch};
-use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{PortError, RecordingId, RecordingRef, RecordingStatus, UserId};
 
 use crate::error::{AdapterError, from_sdk, service};
 use crate::item::{Item, get_n, get_s, n, n_list, opt_m, opt_n, opt_n_list, opt_s, s};
-use crate::schema::{
-    CATALOG_AWAITING_INDEX, CATALOG_USER_INDEX, catalog_attr as attr, results_attr,
-};
+use crate::schema::{CATALOG_SWEEP_INDEX, CATALOG_USER_INDEX, catalog_attr as attr, results_attr};
 
 /// Largest `Limit` we ask DynamoDB for in one page (a page also stops at 1 MB).
 const MAX_QUERY_LIMIT: usize = 1000;
@@ -45,12 +43,13 @@ impl DynamoDbCatalog {
         }
     }
 
-    async fn get_item(&self, recording: &RecordingId) -> Result<Option<Item>, PortError> {
+    async fn get_item(&self, recording: &RecordingRef) -> Result<Option<Item>, PortError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(attr::RECORDING_ID, s(recording.as_str()))
+            .key(attr::USER_ID, s(recording.user_id.as_str()))
+            .key(attr::RECORDING_ID, s(recording.recording_id.as_str()))
             .consistent_read(true)
             .send()
             .await
@@ -121,11 +120,22 @@ pub(crate) fn decode_catalog(item: &Item) -> Result<CatalogRecord, AdapterError>
             reason: err.to_string(),
         }
     };
-    let status_name = get_s(item, attr::STATUS)?;
-    let status = RecordingStatus::parse(status_name).ok_or_else(|| AdapterError::Invalid {
-        attribute: attr::STATUS,
-        reason: format!("unknown recording status {status_name:?}"),
-    })?;
+    // An item the client created (with `expectedChunkCount`, before the first chunk) has no
+    // status yet: it is a recording in progress, not corrupt data.
+    let status = match opt_s(item, attr::STATUS)? {
+        None => RecordingStatus::Recording,
+        Some(name) => RecordingStatus::parse(name).ok_or_else(|| AdapterError::Invalid {
+            attribute: attr::STATUS,
+            reason: format!("unknown recording status {name:?}"),
+        })?,
+    };
+    let end_signal = match opt_s(item, attr::END_SIGNAL)? {
+        None => None,
+        Some(name) => Some(EndSignal::parse(name).ok_or_else(|| AdapterError::Invalid {
+            attribute: attr::END_SIGNAL,
+            reason: format!("unknown end signal {name:?}"),
+        })?),
+    };
     let results = match opt_m(item, attr::RESULTS)? {
         None => None,
         Some(map) => Some(RecordingResults {
@@ -143,6 +153,7 @@ pub(crate) fn decode_catalog(item: &Item) -> Result<CatalogRecord, AdapterError>
         status,
         expected_chunk_count: opt_n(item, attr::EXPECTED_CHUNK_COUNT)?,
         stopped_at: opt_s(item, attr::STOPPED_AT)?.map(str::to_owned),
+        end_signal,
         missing_chunks: opt_n_list(item, attr::MISSING_CHUNKS)?,
         failed_chunks: opt_n_list(item, attr::FAILED_CHUNKS)?,
         execution_name: opt_s(item, attr::EXECUTION_NAME)?.map(str::to_owned),
@@ -150,7 +161,8 @@ pub(crate) fn decode_catalog(item: &Item) -> Result<CatalogRecord, AdapterError>
         error: opt_s(item, attr::ERROR)?.map(str::to_owned),
         cause: opt_s(item, attr::CAUSE)?.map(str::to_owned),
         results,
-        updated_at: get_s(item, attr::UPDATED_AT)?.to_owned(),
+        sweep_at: opt_s(item, attr::SWEEP_AT)?.map(str::to_owned),
+        updated_at: opt_s(item, attr::UPDATED_AT)?.unwrap_or_default().to_owned(),
     })
 }
 
@@ -227,6 +239,20 @@ impl Update {
         }
     }
 
+    /// The sweeper-index attributes: both set, or both removed.
+    fn set_sweep(&mut self, sweep_at: Option<DateTime<Utc>>) {
+        match sweep_at {
+            Some(at) => {
+                self.set(attr::SWEEP_SHARD, s(attr::SWEEP_SHARD_VALUE));
+                self.set(attr::SWEEP_AT, s(timestamp(at)));
+            }
+            None => {
+                self.remove(attr::SWEEP_SHARD);
+                self.remove(attr::SWEEP_AT);
+            }
+        }
+    }
+
     fn expression(&self) -> String {
         let mut expression = format!("SET {}", self.set.join(", "));
         if !self.remove.is_empty() {
@@ -237,9 +263,53 @@ impl Update {
     }
 }
 
+impl DynamoDbCatalog {
+    /// Gives a record the client created (no status) the fields of a new recording, keeping what
+    /// the client wrote. Conditional on the status still being absent.
+    async fn adopt(
+        &self,
+        recording: &RecordingRef,
+        now: DateTime<Utc>,
+        sweep_at: DateTime<Utc>,
+    ) -> Result<Option<CatalogRecord>, PortError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::USER_ID, s(recording.user_id.as_str()))
+            .key(attr::RECORDING_ID, s(recording.recording_id.as_str()))
+            .update_expression(
+                "SET #status = :recording, #updated = :now, #run = if_not_exists(#run, :zero), \
+                 #shard = if_not_exists(#shard, :shard), #sweepAt = if_not_exists(#sweepAt, :sweepAt)",
+            )
+            .condition_expression("attribute_exists(#rid) AND attribute_not_exists(#status)")
+            .expression_attribute_names("#rid", attr::RECORDING_ID)
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#updated", attr::UPDATED_AT)
+            .expression_attribute_names("#run", attr::RUN)
+            .expression_attribute_names("#shard", attr::SWEEP_SHARD)
+            .expression_attribute_names("#sweepAt", attr::SWEEP_AT)
+            .expression_attribute_values(":recording", s(RecordingStatus::Recording.as_str()))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":shard", s(attr::SWEEP_SHARD_VALUE))
+            .expression_attribute_values(":sweepAt", s(timestamp(sweep_at)))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output.attributes.as_ref().map(decode).transpose(),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(None),
+                _ => Err(from_sdk(service::DYNAMODB, err)),
+            },
+        }
+    }
+}
+
 #[async_trait]
 impl Catalog for DynamoDbCatalog {
-    async fn get(&self, recording: &RecordingId) -> Result<Option<CatalogRecord>, PortError> {
+    async fn get(&self, recording: &RecordingRef) -> Result<Option<CatalogRecord>, PortError> {
         self.get_item(recording)
             .await?
             .as_ref()
@@ -249,24 +319,26 @@ impl Catalog for DynamoDbCatalog {
 
     async fn ensure(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         now: DateTime<Utc>,
+        sweep_at: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
-        let fresh = CatalogRecord::new_recording(user, recording, now);
+        let mut fresh = CatalogRecord::new_recording(recording, now);
+        fresh.sweep_at = Some(timestamp(sweep_at));
         let item = Item::from([
-            (attr::RECORDING_ID.to_owned(), s(recording.as_str())),
-            (attr::USER_ID.to_owned(), s(user.as_str())),
+            (attr::USER_ID.to_owned(), s(recording.user_id.as_str())),
+            (
+                attr::RECORDING_ID.to_owned(),
+                s(recording.recording_id.as_str()),
+            ),
             (
                 attr::STATUS.to_owned(),
                 s(RecordingStatus::Recording.as_str()),
             ),
             (attr::RUN.to_owned(), n(0)),
             (attr::UPDATED_AT.to_owned(), s(&fresh.updated_at)),
-            (
-                attr::AWAITING_COMPLETION.to_owned(),
-                s(attr::AWAITING_VALUE),
-            ),
+            (attr::SWEEP_SHARD.to_owned(), s(attr::SWEEP_SHARD_VALUE)),
+            (attr::SWEEP_AT.to_owned(), s(timestamp(sweep_at))),
         ]);
         for _ in 0..MAX_ENSURE_ROUNDS {
             let result = self
@@ -294,8 +366,12 @@ impl Catalog for DynamoDbCatalog {
                 Some(item) => Some(item),
                 None => self.get_item(recording).await?,
             };
-            if let Some(item) = stored {
+            let Some(item) = stored else { continue };
+            if item.contains_key(attr::STATUS) {
                 return decode(&item);
+            }
+            if let Some(adopted) = self.adopt(recording, now, sweep_at).await? {
+                return Ok(adopted);
             }
         }
         Err(PortError::Conflict {
@@ -305,42 +381,42 @@ impl Catalog for DynamoDbCatalog {
 
     async fn set_expected_count(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         count: u32,
+        signal: EndSignal,
         now: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
         let now = timestamp(now);
-        // One upsert: creates the record in `recording` when it is missing, and stores the count
-        // only if none is stored yet. A record without a count can only be `recording` (every
-        // later status needs the count), so the sweeper attribute is set with it.
+        // One upsert: creates the record in `recording` when it is missing, stores the count only
+        // if none (or the same) is stored, keeps the first `stoppedAt`, and lets a manifest
+        // replace a client end signal but not the reverse.
+        let signal_clause = match signal {
+            EndSignal::Manifest => "#signal = :signal",
+            EndSignal::Client => "#signal = if_not_exists(#signal, :signal)",
+        };
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(attr::RECORDING_ID, s(recording.as_str()))
-            .update_expression(
-                "SET #count = :count, #stopped = :now, #updated = :now, \
-                 #uid = if_not_exists(#uid, :uid), #status = if_not_exists(#status, :recording), \
-                 #run = if_not_exists(#run, :zero), #await = if_not_exists(#await, :await)",
-            )
-            .condition_expression(
-                "attribute_not_exists(#count) AND \
-                 (attribute_not_exists(#status) OR #status = :recording)",
-            )
+            .key(attr::USER_ID, s(recording.user_id.as_str()))
+            .key(attr::RECORDING_ID, s(recording.recording_id.as_str()))
+            .update_expression(format!(
+                "SET #count = :count, #stopped = if_not_exists(#stopped, :now), #updated = :now, \
+                 #status = if_not_exists(#status, :recording), #run = if_not_exists(#run, :zero), \
+                 {signal_clause}"
+            ))
+            .condition_expression("attribute_not_exists(#count) OR #count = :count")
             .expression_attribute_names("#count", attr::EXPECTED_CHUNK_COUNT)
             .expression_attribute_names("#stopped", attr::STOPPED_AT)
             .expression_attribute_names("#updated", attr::UPDATED_AT)
-            .expression_attribute_names("#uid", attr::USER_ID)
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#run", attr::RUN)
-            .expression_attribute_names("#await", attr::AWAITING_COMPLETION)
+            .expression_attribute_names("#signal", attr::END_SIGNAL)
             .expression_attribute_values(":count", n(count))
             .expression_attribute_values(":now", s(&now))
-            .expression_attribute_values(":uid", s(user.as_str()))
             .expression_attribute_values(":recording", s(RecordingStatus::Recording.as_str()))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":await", s(attr::AWAITING_VALUE))
+            .expression_attribute_values(":signal", s(signal.as_str()))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -379,17 +455,14 @@ impl Catalog for DynamoDbCatalog {
                 ),
             }),
             None => Err(PortError::Conflict {
-                what: format!(
-                    "recording {recording} is {} and cannot take an expected chunk count",
-                    stored.status
-                ),
+                what: format!("recording {recording} changed while its count was written"),
             }),
         }
     }
 
     async fn transition(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         from: RecordingStatus,
         to: RecordingStatus,
         patch: CatalogPatch,
@@ -402,10 +475,8 @@ impl Catalog for DynamoDbCatalog {
         let mut update = Update::default();
         update.set(attr::STATUS, s(to.as_str()));
         update.set(attr::UPDATED_AT, s(timestamp(now)));
-        if to.awaits_completion() {
-            update.set(attr::AWAITING_COMPLETION, s(attr::AWAITING_VALUE));
-        } else {
-            update.remove(attr::AWAITING_COMPLETION);
+        if let Some(sweep_at) = patch.sweep_at {
+            update.set_sweep(sweep_at);
         }
         if let Some(missing) = &patch.missing_chunks {
             update.set_list(attr::MISSING_CHUNKS, missing);
@@ -429,12 +500,18 @@ impl Catalog for DynamoDbCatalog {
             update.set(attr::RESULTS, results_value(results));
         }
         let status = update.name(attr::STATUS);
-        let condition = format!("{status} = :from");
+        // A stored item without status is a `recording` (created by the client).
+        let condition = if from == RecordingStatus::Recording {
+            format!("attribute_exists({rid}) AND ({status} = :from OR attribute_not_exists({status}))", rid = update.name(attr::RECORDING_ID))
+        } else {
+            format!("{status} = :from")
+        };
         let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(attr::RECORDING_ID, s(recording.as_str()))
+            .key(attr::USER_ID, s(recording.user_id.as_str()))
+            .key(attr::RECORDING_ID, s(recording.recording_id.as_str()))
             .update_expression(update.expression())
             .condition_expression(condition)
             .expression_attribute_values(":from", s(from.as_str()));
@@ -453,32 +530,59 @@ impl Catalog for DynamoDbCatalog {
         }
     }
 
-    async fn awaiting_completion(
+    async fn set_sweep_at(
         &self,
-        stopped_before: DateTime<Utc>,
+        recording: &RecordingRef,
+        sweep_at: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError> {
+        let mut update = Update::default();
+        update.set_sweep(sweep_at);
+        let rid = update.name(attr::RECORDING_ID);
+        let expression = match sweep_at {
+            Some(_) => update.expression(),
+            None => format!("REMOVE {}", update.remove.join(", ")),
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(attr::USER_ID, s(recording.user_id.as_str()))
+            .key(attr::RECORDING_ID, s(recording.recording_id.as_str()))
+            .update_expression(expression)
+            .condition_expression(format!("attribute_exists({rid})"));
+        for (placeholder, name) in update.names {
+            request = request.expression_attribute_names(placeholder, name);
+        }
+        for (placeholder, value) in update.values {
+            request = request.expression_attribute_values(placeholder, value);
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(()),
+                _ => Err(from_sdk(service::DYNAMODB, err)),
+            },
+        }
+    }
+
+    async fn due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<CatalogRecord>, PortError> {
         self.query_index(
             IndexQuery {
-                index: CATALOG_AWAITING_INDEX,
-                key_condition: "#await = :await AND #stopped <= :before",
-                // The index is maintained with the status; the filter makes the answer exact even
-                // for an item an operator edited by hand.
-                filter: Some("#status IN (:recording, :incomplete) AND attribute_exists(#count)"),
+                index: CATALOG_SWEEP_INDEX,
+                key_condition: "#shard = :due AND #at <= :now",
+                filter: None,
                 forward: true,
-                names: &[
-                    ("#await", attr::AWAITING_COMPLETION),
-                    ("#stopped", attr::STOPPED_AT),
-                    ("#status", attr::STATUS),
-                    ("#count", attr::EXPECTED_CHUNK_COUNT),
-                ],
+                names: &[("#shard", attr::SWEEP_SHARD), ("#at", attr::SWEEP_AT)],
                 values: &[
-                    (":await", s(attr::AWAITING_VALUE)),
-                    (":before", s(timestamp(stopped_before))),
-                    (":recording", s(RecordingStatus::Recording.as_str())),
-                    (":incomplete", s(RecordingStatus::IncompleteChunks.as_str())),
+                    (":due", s(attr::SWEEP_SHARD_VALUE)),
+                    (":now", s(timestamp(now))),
                 ],
             },
-            usize::MAX,
+            limit,
         )
         .await
     }
@@ -551,6 +655,19 @@ mod tests {
         assert_eq!(record.failed_chunks, vec![2]);
         assert_eq!(record.results, Some(results));
         assert_eq!(record.run, 1);
+    }
+
+    #[test]
+    fn an_item_the_client_created_is_a_recording_not_corrupt_data() {
+        let item = Item::from([
+            (attr::RECORDING_ID.to_owned(), s("rec_1")),
+            (attr::USER_ID.to_owned(), s("user_1")),
+            (attr::EXPECTED_CHUNK_COUNT.to_owned(), n(4)),
+        ]);
+        let record = decode_catalog(&item).unwrap();
+        assert_eq!(record.status, RecordingStatus::Recording);
+        assert_eq!(record.expected_chunk_count, Some(4));
+        assert_eq!(record.stopped_at, None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
-use meeting_domain::{ChunkIndex, PortError, RecordingId, UserId};
+use meeting_domain::{ChunkIndex, PortError, RecordingId, RecordingRef, UserId};
 
 use crate::error::{AdapterError, from_sdk, service};
 use crate::item::{Item, get_n, get_s, n, opt_s, s};
@@ -83,14 +83,14 @@ impl DynamoDbChunkTable {
 
     async fn get_item(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         index: ChunkIndex,
     ) -> Result<Option<Item>, PortError> {
         let output = self
             .client
             .get_item()
             .table_name(&self.table)
-            .key(attr::RECORDING_ID, s(recording.as_str()))
+            .key(attr::RECORDING_KEY, s(recording.storage_key()))
             .key(attr::CHUNK_INDEX, n(index))
             .consistent_read(true)
             .send()
@@ -100,9 +100,13 @@ impl DynamoDbChunkTable {
     }
 }
 
-/// The item of `chunk` as first recorded or as a replacement: validated, no error.
+/// The item of `chunk` as first recorded or as a replacement, with the chunk's own verdict.
 fn chunk_item(chunk: &ChunkRecord, reupload_count: u32) -> Item {
     let mut item = Item::from([
+        (
+            attr::RECORDING_KEY.to_owned(),
+            s(chunk.recording().storage_key()),
+        ),
         (
             attr::RECORDING_ID.to_owned(),
             s(chunk.recording_id.as_str()),
@@ -114,12 +118,12 @@ fn chunk_item(chunk: &ChunkRecord, reupload_count: u32) -> Item {
         (attr::FILE_SIZE.to_owned(), n(chunk.file_size)),
         (attr::ETAG.to_owned(), s(&chunk.etag)),
         (attr::SEQUENCER.to_owned(), s(&chunk.sequencer)),
-        (
-            attr::STATUS.to_owned(),
-            s(status_name(ChunkStatus::Validated)),
-        ),
+        (attr::STATUS.to_owned(), s(status_name(chunk.status))),
         (attr::REUPLOAD_COUNT.to_owned(), n(reupload_count)),
     ]);
+    if let Some(reason) = &chunk.last_error {
+        item.insert(attr::LAST_ERROR.to_owned(), s(reason));
+    }
     if let Some(sha256) = &chunk.sha256 {
         item.insert(attr::SHA256.to_owned(), s(sha256));
     }
@@ -189,8 +193,8 @@ impl ChunkTable for DynamoDbChunkTable {
                     let inserted = self
                         .conditional_put(
                             chunk_item(chunk, 0),
-                            "attribute_not_exists(#rid)",
-                            &[("#rid", attr::RECORDING_ID)],
+                            "attribute_not_exists(#rkey)",
+                            &[("#rkey", attr::RECORDING_KEY)],
                             &[],
                         )
                         .await?;
@@ -200,7 +204,7 @@ impl ChunkTable for DynamoDbChunkTable {
                         // The item was not returned with the failed condition: read it.
                         Some(None) => {
                             match self
-                                .get_item(&chunk.recording_id, chunk.chunk_index)
+                                .get_item(&chunk.recording(), chunk.chunk_index)
                                 .await?
                             {
                                 Some(item) => decode(&item)?,
@@ -247,14 +251,14 @@ impl ChunkTable for DynamoDbChunkTable {
         })
     }
 
-    async fn chunks(&self, recording: &RecordingId) -> Result<Vec<ChunkRecord>, PortError> {
+    async fn chunks(&self, recording: &RecordingRef) -> Result<Vec<ChunkRecord>, PortError> {
         let mut pages = self
             .client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("#rid = :rid")
-            .expression_attribute_names("#rid", attr::RECORDING_ID)
-            .expression_attribute_values(":rid", s(recording.as_str()))
+            .key_condition_expression("#rkey = :rkey")
+            .expression_attribute_names("#rkey", attr::RECORDING_KEY)
+            .expression_attribute_values(":rkey", s(recording.storage_key()))
             .consistent_read(true)
             .into_paginator()
             .send();
@@ -270,7 +274,7 @@ impl ChunkTable for DynamoDbChunkTable {
 
     async fn mark_failed(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         index: ChunkIndex,
         etag: &str,
         reason: &str,
@@ -279,7 +283,7 @@ impl ChunkTable for DynamoDbChunkTable {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(attr::RECORDING_ID, s(recording.as_str()))
+            .key(attr::RECORDING_KEY, s(recording.storage_key()))
             .key(attr::CHUNK_INDEX, n(index))
             .update_expression("SET #status = :failed, #lastError = :reason")
             .condition_expression("#etag = :etag")

@@ -4,31 +4,34 @@
 //!
 //! ```text
 //! Chunk table (one item per chunk)                      billing: PAY_PER_REQUEST
-//!   key      recordingId (S, HASH)  chunkIndex (N, RANGE)
+//!   key      recordingKey (S, HASH) = "{userId}/{recordingId}"  chunkIndex (N, RANGE)
 //!   GSI      userId-uploadedAt      userId (S, HASH)  uploadedAt (S, RANGE)   projection ALL
-//!   attrs    userId S, uploadedAt S (RFC 3339), s3Key S, fileSize N, etag S, sequencer S,
-//!            status S (validated|failed), reuploadCount N, lastError S?, sha256 S?
+//!   attrs    recordingId S, userId S, uploadedAt S (RFC 3339), s3Key S, fileSize N, etag S,
+//!            sequencer S, status S (validated|failed), reuploadCount N, lastError S?, sha256 S?
 //!
 //! Catalog (one item per recording)                      billing: PAY_PER_REQUEST
-//!   key      recordingId (S, HASH)
+//!   key      userId (S, HASH)  recordingId (S, RANGE)
 //!   stream   NEW_AND_OLD_IMAGES (drives the completion detector on expectedChunkCount writes)
 //!   GSI      userId-updatedAt       userId (S, HASH)  updatedAt (S, RANGE)    projection ALL
-//!   GSI      awaitingCompletion-stoppedAt                                     projection ALL
-//!            awaitingCompletion (S, HASH)  stoppedAt (S, RANGE)
-//!            sparse: `awaitingCompletion` = "1" exists only while status is recording or
-//!            incomplete_chunks, `stoppedAt` only once the expected count is known, so the index
-//!            holds exactly the sweeper's work list.
-//!   attrs    userId S, status S, expectedChunkCount N?, stoppedAt S?, missingChunks L<N>?,
-//!            failedChunks L<N>?, executionName S?, run N, error S?, cause S?,
-//!            results M? {recordingKey S, audioKey S, transcriptKey S, summaryKey S,
-//!            durationSeconds N}, updatedAt S (RFC 3339), awaitingCompletion S?
+//!   GSI      sweep-due              sweepShard (S, HASH)  sweepAt (S, RANGE)  projection ALL
+//!            sparse: `sweepShard` = "due" and `sweepAt` exist only while somebody must still
+//!            look at the recording (see the sweeper), so the index is the sweeper's work list.
+//!   attrs    status S (absent on an item the client created: read as recording),
+//!            expectedChunkCount N?, stoppedAt S?, endSignal S? (client|manifest),
+//!            missingChunks L<N>?, failedChunks L<N>?, executionName S?, run N, error S?,
+//!            cause S?, results M? {recordingKey S, audioKey S, transcriptKey S, summaryKey S,
+//!            durationSeconds N}, updatedAt S (RFC 3339), sweepShard S?, sweepAt S?
 //! ```
 //!
+//! Recording ids are chosen by clients, so every key is scoped by the user: the catalog's
+//! partition key is the user id (an IAM condition on `dynamodb:LeadingKeys` confines a client to
+//! its own items) and the chunk table's is `{userId}/{recordingId}`.
+//!
 //! Why a sparse index for the sweeper instead of a scan: a scan reads (and bills) every recording
-//! ever made on every sweep; the sparse index holds only recordings still waiting for chunks, so
-//! a sweep costs in proportion to the work it finds. Its single partition value takes one write
-//! per recording entering or leaving the waiting state, far below the 1,000 writes/s a DynamoDB
-//! partition accepts.
+//! ever made on every sweep; the sparse index holds only recordings someone must look at, in the
+//! order they are due, so a sweep reads a bounded page of exactly its work. Its single partition
+//! value takes a few writes per recording, far below the 1,000 writes/s a DynamoDB partition
+//! accepts.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
@@ -44,7 +47,9 @@ use crate::error::{from_sdk, service};
 
 /// Attribute names of the chunk table (camelCase, as in the seed).
 pub mod chunk_attr {
-    /// Partition key.
+    /// Partition key: `{userId}/{recordingId}` (recording ids are unique per user only).
+    pub const RECORDING_KEY: &str = "recordingKey";
+    /// The recording id.
     pub const RECORDING_ID: &str = "recordingId";
     /// Sort key.
     pub const CHUNK_INDEX: &str = "chunkIndex";
@@ -74,16 +79,19 @@ pub mod chunk_attr {
 
 /// Attribute names of the catalog.
 pub mod catalog_attr {
-    /// Partition key.
+    /// Sort key (recording ids are unique per user only).
     pub const RECORDING_ID: &str = "recordingId";
-    /// Owner; user-index partition key.
+    /// Partition key, and the user index's partition key. A client's IAM policy can restrict it
+    /// to its own items with `dynamodb:LeadingKeys`.
     pub const USER_ID: &str = "userId";
     /// Recording status (wire name).
     pub const STATUS: &str = "status";
     /// Expected number of chunks.
     pub const EXPECTED_CHUNK_COUNT: &str = "expectedChunkCount";
-    /// When the end became known; sweeper-index sort key.
+    /// When the end became known.
     pub const STOPPED_AT: &str = "stoppedAt";
+    /// `client` or `manifest`: how the end became known.
+    pub const END_SIGNAL: &str = "endSignal";
     /// Missing indices.
     pub const MISSING_CHUNKS: &str = "missingChunks";
     /// Failed indices.
@@ -100,10 +108,14 @@ pub mod catalog_attr {
     pub const RESULTS: &str = "results";
     /// Last change; user-index sort key.
     pub const UPDATED_AT: &str = "updatedAt";
-    /// Sweeper-index partition key, present only while the recording awaits completion.
-    pub const AWAITING_COMPLETION: &str = "awaitingCompletion";
-    /// The only value of [`AWAITING_COMPLETION`].
-    pub const AWAITING_VALUE: &str = "1";
+    /// Sweeper-index partition key, present only while someone must still look at the
+    /// recording (always with [`SWEEP_AT`]).
+    pub const SWEEP_SHARD: &str = "sweepShard";
+    /// The only value of [`SWEEP_SHARD`]. One partition: a sweep reads it in `sweepAt` order, and
+    /// its write rate (a few writes per recording) is far below a partition's 1,000 WCU/s.
+    pub const SWEEP_SHARD_VALUE: &str = "due";
+    /// When the sweeper looks at the recording next; sweeper-index sort key.
+    pub const SWEEP_AT: &str = "sweepAt";
 }
 
 /// Attribute names inside the catalog's `results` map.
@@ -125,7 +137,7 @@ pub const CHUNK_USER_INDEX: &str = "userId-uploadedAt";
 /// The catalog's user index.
 pub const CATALOG_USER_INDEX: &str = "userId-updatedAt";
 /// The catalog's sparse sweeper index.
-pub const CATALOG_AWAITING_INDEX: &str = "awaitingCompletion-stoppedAt";
+pub const CATALOG_SWEEP_INDEX: &str = "sweep-due";
 
 fn key(name: &str, key_type: KeyType) -> Result<KeySchemaElement, PortError> {
     KeySchemaElement::builder()
@@ -173,11 +185,11 @@ pub async fn create_chunk_table(client: &Client, name: &str) -> Result<(), PortE
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(RECORDING_ID, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(RECORDING_KEY, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(CHUNK_INDEX, ScalarAttributeType::N)?)
         .attribute_definitions(attribute(USER_ID, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(UPLOADED_AT, ScalarAttributeType::S)?)
-        .key_schema(key(RECORDING_ID, KeyType::Hash)?)
+        .key_schema(key(RECORDING_KEY, KeyType::Hash)?)
         .key_schema(key(CHUNK_INDEX, KeyType::Range)?)
         .global_secondary_indexes(gsi(CHUNK_USER_INDEX, USER_ID, UPLOADED_AT)?)
         .send()
@@ -197,15 +209,12 @@ pub async fn create_catalog_table(client: &Client, name: &str) -> Result<(), Por
         .attribute_definitions(attribute(RECORDING_ID, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(USER_ID, ScalarAttributeType::S)?)
         .attribute_definitions(attribute(UPDATED_AT, ScalarAttributeType::S)?)
-        .attribute_definitions(attribute(AWAITING_COMPLETION, ScalarAttributeType::S)?)
-        .attribute_definitions(attribute(STOPPED_AT, ScalarAttributeType::S)?)
-        .key_schema(key(RECORDING_ID, KeyType::Hash)?)
+        .attribute_definitions(attribute(SWEEP_SHARD, ScalarAttributeType::S)?)
+        .attribute_definitions(attribute(SWEEP_AT, ScalarAttributeType::S)?)
+        .key_schema(key(USER_ID, KeyType::Hash)?)
+        .key_schema(key(RECORDING_ID, KeyType::Range)?)
         .global_secondary_indexes(gsi(CATALOG_USER_INDEX, USER_ID, UPDATED_AT)?)
-        .global_secondary_indexes(gsi(
-            CATALOG_AWAITING_INDEX,
-            AWAITING_COMPLETION,
-            STOPPED_AT,
-        )?)
+        .global_secondary_indexes(gsi(CATALOG_SWEEP_INDEX, SWEEP_SHARD, SWEEP_AT)?)
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)

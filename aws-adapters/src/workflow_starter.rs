@@ -25,7 +25,9 @@ use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use chrono::{DateTime, TimeDelta, Utc};
 use meeting_domain::PortError;
 use meeting_domain::contracts::ProcessingInput;
-use meeting_domain::ports::{Clock, StartOutcome, SystemClock, WorkflowStarter};
+use meeting_domain::ports::{
+    Clock, ExecutionState, ExecutionStatus, StartOutcome, SystemClock, WorkflowStarter,
+};
 
 use crate::error::{AdapterError, from_sdk, service};
 
@@ -152,6 +154,23 @@ pub(crate) async fn start_body(
 
 #[async_trait]
 impl WorkflowStarter for SfnWorkflowStarter {
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, PortError> {
+        let executions =
+            crate::executions::SfnExecutions::new(self.client.clone(), &self.state_machine_arn);
+        let Some(info) = executions.describe(name).await? else {
+            return Ok(None);
+        };
+        let status = ExecutionStatus::parse(&info.status).ok_or_else(|| PortError::Corrupt {
+            service: service::SFN,
+            detail: format!("execution {name} has unknown status {:?}", info.status),
+        })?;
+        Ok(Some(ExecutionState {
+            status,
+            error: info.error,
+            cause: info.cause,
+        }))
+    }
+
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError> {
         self.start_traced(name, input, None).await
     }

@@ -11,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::activity::{ActivityContract, ActivityErrorName};
-use crate::ids::{ChunkIndex, RecordingId, UserId};
+use crate::ids::{ChunkIndex, RecordingId, RecordingRef, UserId};
 use crate::status::RecordingStatus;
 
 // ---------------------------------------------------------------------------------------------
@@ -41,6 +41,11 @@ pub struct ProcessingInput {
     /// for a full run (and then not serialized, so a first run's input is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumePoint>,
+    /// The manifest whose per-chunk SHA-256 the media stage verifies while it streams the chunks
+    /// (when the recording's end signal was a manifest); null otherwise. Always serialized, so
+    /// the workflow's paths can read it.
+    #[serde(default)]
+    pub manifest_key: Option<String>,
 }
 
 impl ProcessingInput {
@@ -56,6 +61,7 @@ impl ProcessingInput {
             run: record.run,
             options: ProcessingOptions::default(),
             resume: None,
+            manifest_key: None,
         }
     }
 }
@@ -707,6 +713,10 @@ pub struct CatalogRecord {
     /// When the end of the recording became known (RFC 3339); the grace period runs from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<String>,
+    /// How the end became known: a manifest (whose checksums the media stage verifies) or an
+    /// `expectedChunkCount` the client wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_signal: Option<EndSignal>,
     /// Indices missing when the status is `incomplete_chunks`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_chunks: Vec<u32>,
@@ -728,19 +738,52 @@ pub struct CatalogRecord {
     /// Results when completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub results: Option<RecordingResults>,
+    /// When the sweeper looks at this recording next (RFC 3339); absent once nobody needs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_at: Option<String>,
     /// Last change (RFC 3339).
     pub updated_at: String,
 }
 
+/// How the end of a recording became known (seed options A and B).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EndSignal {
+    /// The client wrote `expectedChunkCount` to the catalog item (option A).
+    Client,
+    /// The client uploaded `manifest.json` (option B).
+    Manifest,
+}
+
+impl EndSignal {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Manifest => "manifest",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "client" => Some(Self::Client),
+            "manifest" => Some(Self::Manifest),
+            _ => None,
+        }
+    }
+}
+
 impl CatalogRecord {
     /// The record of a recording seen for the first time: status `recording`, nothing known yet.
-    pub fn new_recording(user: &UserId, recording: &RecordingId, now: DateTime<Utc>) -> Self {
+    pub fn new_recording(recording: &RecordingRef, now: DateTime<Utc>) -> Self {
         Self {
-            user_id: user.clone(),
-            recording_id: recording.clone(),
+            user_id: recording.user_id.clone(),
+            recording_id: recording.recording_id.clone(),
             status: RecordingStatus::Recording,
             expected_chunk_count: None,
             stopped_at: None,
+            end_signal: None,
             missing_chunks: Vec::new(),
             failed_chunks: Vec::new(),
             execution_name: None,
@@ -748,8 +791,14 @@ impl CatalogRecord {
             error: None,
             cause: None,
             results: None,
+            sweep_at: None,
             updated_at: timestamp(now),
         }
+    }
+
+    /// The recording this record describes.
+    pub fn recording(&self) -> RecordingRef {
+        RecordingRef::new(self.user_id.clone(), self.recording_id.clone())
     }
 }
 
@@ -765,7 +814,8 @@ pub fn timestamp(time: DateTime<Utc>) -> String {
 pub enum ChunkStatus {
     /// Recorded and checked (exists, size, MP4 signature).
     Validated,
-    /// Rejected (checksum mismatch against the manifest); `lastError` says why.
+    /// Rejected (empty, too large, not an MP4, gone, or a checksum that does not match the
+    /// manifest); `lastError` says why.
     Failed,
 }
 
@@ -804,6 +854,13 @@ pub struct ChunkRecord {
     /// trace of the recording's first chunk, so the recording is one trace from that chunk on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_header: Option<String>,
+}
+
+impl ChunkRecord {
+    /// The recording this chunk belongs to.
+    pub fn recording(&self) -> RecordingRef {
+        RecordingRef::new(self.user_id.clone(), self.recording_id.clone())
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,12 @@ pub mod env {
     pub const COMPLETION_GRACE_SECONDS: &str = "COMPLETION_GRACE_SECONDS";
     /// CloudWatch metric namespace for embedded-metric-format metrics.
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+    /// Seconds after which a recording that never completed is retired with a final status.
+    pub const GIVE_UP_AFTER_SECONDS: &str = "GIVE_UP_AFTER_SECONDS";
+    /// Recordings one sweep examines at most.
+    pub const SWEEP_LIMIT: &str = "SWEEP_LIMIT";
+    /// Seconds after which a `processing` recording is reconciled with DescribeExecution.
+    pub const PROCESSING_STALE_SECONDS: &str = "PROCESSING_STALE_SECONDS";
     /// Prefix of the activity ARNs (`arn:aws:states:{region}:{account}:activity:{prefix}`); the
     /// worker appends each activity's name.
     pub const ACTIVITY_ARN_PREFIX: &str = "ACTIVITY_ARN_PREFIX";

@@ -12,7 +12,8 @@ use chrono::{DateTime, Utc};
 
 use crate::contracts::{CatalogRecord, ChunkRecord, ProcessingInput, RecordingResults};
 use crate::error::PortError;
-use crate::ids::{ChunkIndex, RecordingId, UserId};
+use crate::contracts::EndSignal;
+use crate::ids::{ChunkIndex, RecordingRef, UserId};
 use crate::status::RecordingStatus;
 
 /// Wall-clock time, injected so tests control it.
@@ -119,21 +120,23 @@ pub enum RecordOutcome {
 #[async_trait]
 pub trait ChunkTable: Send + Sync {
     /// Records a chunk with a conditional write so that the first writer wins and a redelivery is
-    /// a no-op. For an existing index: same ETag+size → `Duplicate`; otherwise the item is
-    /// replaced only if `chunk.sequencer` is newer than the stored one (S3 sequencers of the same
-    /// key compare after right-padding the shorter with `0`) → `Replaced`, else `Stale`. Replacing
-    /// resets the status to `validated`, increments `reuploadCount` and is itself conditional on the
-    /// stored sequencer, so two racing re-uploads cannot both win.
+    /// a no-op. The item takes the chunk's `status` and `lastError` (a rejected chunk is recorded
+    /// as `failed` with its reason, so it is reported, not "missing"). For an existing index: same
+    /// ETag+size → `Duplicate`; otherwise the item is replaced only if `chunk.sequencer` is newer
+    /// than the stored one (S3 sequencers of the same key compare after right-padding the shorter
+    /// with `0`) → `Replaced`, else `Stale`. Replacing brings the new upload's own verdict,
+    /// increments `reuploadCount` and is itself conditional on the stored sequencer, so two racing
+    /// re-uploads cannot both win.
     async fn record(&self, chunk: &ChunkRecord) -> Result<RecordOutcome, PortError>;
 
     /// Every chunk of a recording, ordered by index (strongly consistent read).
-    async fn chunks(&self, recording: &RecordingId) -> Result<Vec<ChunkRecord>, PortError>;
+    async fn chunks(&self, recording: &RecordingRef) -> Result<Vec<ChunkRecord>, PortError>;
 
     /// Marks a chunk failed with a reason, if its ETag is still `etag` (a later re-upload is not
     /// marked by an old verdict). Returns whether the item was updated.
     async fn mark_failed(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         index: ChunkIndex,
         etag: &str,
         reason: &str,
@@ -170,6 +173,9 @@ pub struct CatalogPatch {
     pub cause: Option<Option<String>>,
     /// Results.
     pub results: Option<RecordingResults>,
+    /// When the sweeper looks at the recording next (`Some(None)` takes it off the sweeper's
+    /// index).
+    pub sweep_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl CatalogPatch {
@@ -183,6 +189,7 @@ impl CatalogPatch {
             error,
             cause,
             results,
+            sweep_at,
         } = self;
         if let Some(v) = missing_chunks {
             record.missing_chunks = v;
@@ -205,32 +212,40 @@ impl CatalogPatch {
         if let Some(v) = results {
             record.results = Some(v);
         }
+        if let Some(v) = sweep_at {
+            record.sweep_at = v.map(crate::contracts::timestamp);
+        }
     }
 }
 
-/// The recording catalog (partition `recordingId`; index on `userId`/`updatedAt`).
+/// The recording catalog (partition `userId`, sort `recordingId`; index on `userId`/`updatedAt`;
+/// sparse index `sweep-due` on `sweepAt`, holding only the recordings someone must still look at).
 #[async_trait]
 pub trait Catalog: Send + Sync {
     /// The record of a recording (strongly consistent read).
-    async fn get(&self, recording: &RecordingId) -> Result<Option<CatalogRecord>, PortError>;
+    async fn get(&self, recording: &RecordingRef) -> Result<Option<CatalogRecord>, PortError>;
 
-    /// Creates the record with status `recording` if it does not exist (conditional put), and
-    /// returns the stored record either way.
+    /// Creates the record with status `recording` and `sweepAt = sweep_at` if it does not exist
+    /// (conditional put). A record that exists without a status (the client created the item,
+    /// e.g. with `expectedChunkCount`, before the first chunk arrived) is adopted: it gets status
+    /// `recording` and, if it has none, `sweepAt`. Returns the stored record.
     async fn ensure(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         now: DateTime<Utc>,
+        sweep_at: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError>;
 
-    /// Stores the expected chunk count and `stoppedAt` (creating the record if needed). Idempotent
-    /// for the same count; a different count than the one stored is a `Conflict` (the first end
-    /// signal wins, a contradicting one is reported, never silently applied).
+    /// Stores the expected chunk count, `stoppedAt` (only if absent) and the end signal
+    /// (`manifest` replaces `client`, never the reverse), creating the record if needed (with
+    /// status `recording`). Idempotent for the same count; a different count than the one stored is
+    /// a `Conflict` (the first end signal wins, a contradicting one is reported, never silently
+    /// applied).
     async fn set_expected_count(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         count: u32,
+        signal: EndSignal,
         now: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError>;
 
@@ -240,18 +255,28 @@ pub trait Catalog: Send + Sync {
     /// any write.
     async fn transition(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         from: RecordingStatus,
         to: RecordingStatus,
         patch: CatalogPatch,
         now: DateTime<Utc>,
     ) -> Result<bool, PortError>;
 
-    /// Recordings whose status is `recording` or `incomplete_chunks`, with a known expected count
-    /// and `stoppedAt` at or before `stopped_before`: the sweeper's work list.
-    async fn awaiting_completion(
+    /// Sets (`Some`) or clears (`None`) when the sweeper looks at the recording next, whatever its
+    /// status. Nothing happens to a recording that does not exist.
+    async fn set_sweep_at(
         &self,
-        stopped_before: DateTime<Utc>,
+        recording: &RecordingRef,
+        sweep_at: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError>;
+
+    /// Recordings whose `sweepAt` is at or before `now`, earliest first, at most `limit`: the
+    /// sweeper's work for one run. Bounded by design: each examined recording is rescheduled or
+    /// taken off the index, so the next run continues where this one stopped.
+    async fn due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<CatalogRecord>, PortError>;
 
     /// Recordings of a user, newest first, optionally only those with `status`.
@@ -283,9 +308,66 @@ pub enum StartOutcome {
     },
 }
 
+/// How an execution stands (DescribeExecution).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// Still running.
+    Running,
+    /// Ended successfully.
+    Succeeded,
+    /// Ended with an error.
+    Failed,
+    /// Ran past its `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped by StopExecution.
+    Aborted,
+}
+
+impl ExecutionStatus {
+    /// The Step Functions name (`RUNNING`, `SUCCEEDED`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "RUNNING",
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Aborted => "ABORTED",
+        }
+    }
+
+    /// Parses a Step Functions status name (`PENDING_REDRIVE` counts as failed: the run ended
+    /// failed and waits for an operator's redrive).
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "RUNNING" => Self::Running,
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" | "PENDING_REDRIVE" => Self::Failed,
+            "TIMED_OUT" => Self::TimedOut,
+            "ABORTED" => Self::Aborted,
+            _ => return None,
+        })
+    }
+}
+
+/// What DescribeExecution says of one execution.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecutionState {
+    /// Its status.
+    pub status: ExecutionStatus,
+    /// Error name, when it failed.
+    pub error: Option<String>,
+    /// Cause, when it failed.
+    pub cause: Option<String>,
+}
+
 /// Starts processing executions (Step Functions, the local engine).
 #[async_trait]
 pub trait WorkflowStarter: Send + Sync {
+    /// The state of execution `name`, `None` when no execution has that name (DescribeExecution
+    /// `ExecutionDoesNotExist`). The sweeper's reconciler uses it for recordings whose status
+    /// change event never arrived.
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, PortError>;
+
     /// Starts the execution `name` with `input` serialized canonically. Same name and input while
     /// open → `AlreadyRunning`; same name with other input, or a closed execution → `Conflict`.
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError>;

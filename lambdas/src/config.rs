@@ -15,6 +15,24 @@ pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 512 * 1024 * 1024;
 /// minutes, well past EventBridge's usual delivery delay of seconds to a minute or more.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(15 * 60);
 
+/// Default age after which a recording that never completed is retired: 7 days. A client that
+/// lost its network for a day or two can still finish the upload; after a week nobody is waiting.
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Default recordings examined per sweep: 500. The sweeper Lambda has 60 s; a check costs a few
+/// DynamoDB calls of ~10 ms, so 500 fit with room for throttling retries. What is left waits for
+/// the next sweep (every 5 minutes), earliest first.
+pub const DEFAULT_SWEEP_LIMIT: usize = 500;
+
+/// Default age of a `processing` recording before the sweeper asks Step Functions about its
+/// execution: the workflow's 8-hour `TimeoutSeconds` plus one hour, so the status-change event
+/// (at least once, possibly late) normally settles it first and the reconciler is the safety net.
+pub const DEFAULT_PROCESSING_STALE: Duration = Duration::from_secs(9 * 3600);
+
+/// The longest accepted duration setting: 10 years. chrono's arithmetic on timestamps overflows
+/// (and panics) past about 262,000 years; nothing here is meant to wait longer than this.
+pub const MAX_DURATION_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
 /// Default CloudWatch namespace of the embedded metrics.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "MeetingRecorder";
 
@@ -29,6 +47,12 @@ pub struct IngestConfig {
     pub grace: Duration,
     /// CloudWatch namespace of the metrics.
     pub metrics_namespace: String,
+    /// Age after which a recording that never completed is retired with a final status.
+    pub give_up_after: Duration,
+    /// Recordings one sweep examines at most.
+    pub sweep_limit: usize,
+    /// Age of a `processing` recording before the sweeper reconciles it with its execution.
+    pub processing_stale: Duration,
 }
 
 impl IngestConfig {
@@ -39,7 +63,18 @@ impl IngestConfig {
             max_chunk_bytes: DEFAULT_MAX_CHUNK_BYTES,
             grace: DEFAULT_GRACE,
             metrics_namespace: DEFAULT_METRICS_NAMESPACE.to_owned(),
+            give_up_after: DEFAULT_GIVE_UP_AFTER,
+            sweep_limit: DEFAULT_SWEEP_LIMIT,
+            processing_stale: DEFAULT_PROCESSING_STALE,
         }
+    }
+
+    /// `duration` after `at`, saturating at chrono's maximum instead of panicking.
+    pub fn after(at: chrono::DateTime<chrono::Utc>, duration: Duration) -> chrono::DateTime<chrono::Utc> {
+        chrono::Duration::from_std(duration)
+            .ok()
+            .and_then(|d| at.checked_add_signed(d))
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 
     /// Reads the configuration through `var` (e.g. `|k| std::env::var(k).ok()`).
@@ -62,10 +97,33 @@ impl IngestConfig {
                 env::MAX_CHUNK_BYTES
             )));
         }
-        let grace = Duration::from_secs(number(
-            env::COMPLETION_GRACE_SECONDS,
-            DEFAULT_GRACE.as_secs(),
-        )?);
+        let seconds = |name: &str, default: Duration| -> Result<Duration, LambdaError> {
+            let value = number(name, default.as_secs())?;
+            if value == 0 || value > MAX_DURATION_SECONDS {
+                return Err(LambdaError::Config(format!(
+                    "{name}={value} is outside 1..={MAX_DURATION_SECONDS} seconds"
+                )));
+            }
+            Ok(Duration::from_secs(value))
+        };
+        let grace = seconds(env::COMPLETION_GRACE_SECONDS, DEFAULT_GRACE)?;
+        let give_up_after = seconds(env::GIVE_UP_AFTER_SECONDS, DEFAULT_GIVE_UP_AFTER)?;
+        let processing_stale = seconds(env::PROCESSING_STALE_SECONDS, DEFAULT_PROCESSING_STALE)?;
+        let sweep_limit = number(env::SWEEP_LIMIT, DEFAULT_SWEEP_LIMIT as u64)?;
+        // DynamoDB Query returns at most 1 MB a page; 10,000 records is far past one sweep's time.
+        if !(1..=10_000).contains(&sweep_limit) {
+            return Err(LambdaError::Config(format!(
+                "{}={sweep_limit} is outside 1..=10000",
+                env::SWEEP_LIMIT
+            )));
+        }
+        if give_up_after <= grace {
+            return Err(LambdaError::Config(format!(
+                "{} must be longer than {}",
+                env::GIVE_UP_AFTER_SECONDS,
+                env::COMPLETION_GRACE_SECONDS
+            )));
+        }
         let metrics_namespace =
             var(env::METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned());
         Ok(Self {
@@ -73,6 +131,9 @@ impl IngestConfig {
             max_chunk_bytes,
             grace,
             metrics_namespace,
+            give_up_after,
+            sweep_limit: usize::try_from(sweep_limit).unwrap_or(DEFAULT_SWEEP_LIMIT),
+            processing_stale,
         })
     }
 
@@ -99,6 +160,32 @@ mod tests {
         assert_eq!(config.bucket, "b");
         assert_eq!(config.max_chunk_bytes, 1000);
         assert_eq!(config.grace, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn durations_out_of_range_are_config_errors_not_panics() {
+        for (name, value) in [
+            (env::COMPLETION_GRACE_SECONDS, "18446744073709551615"),
+            (env::COMPLETION_GRACE_SECONDS, "99999999999999"),
+            (env::GIVE_UP_AFTER_SECONDS, "0"),
+            (env::SWEEP_LIMIT, "0"),
+            (env::PROCESSING_STALE_SECONDS, "-5"),
+        ] {
+            let vars = HashMap::from([(env::RECORDINGS_BUCKET, "b"), (name, value)]);
+            let read = IngestConfig::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));
+            assert!(matches!(read, Err(LambdaError::Config(_))), "{name}={value}: {read:?}");
+        }
+    }
+
+    #[test]
+    fn giving_up_before_the_grace_period_ends_is_refused() {
+        let vars = HashMap::from([
+            (env::RECORDINGS_BUCKET, "b"),
+            (env::COMPLETION_GRACE_SECONDS, "600"),
+            (env::GIVE_UP_AFTER_SECONDS, "300"),
+        ]);
+        let read = IngestConfig::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));
+        assert!(matches!(read, Err(LambdaError::Config(_))), "{read:?}");
     }
 
     #[test]

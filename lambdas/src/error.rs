@@ -2,7 +2,7 @@
 //! EventBridge / the stream retries the event) or permanent (the event can never succeed; it goes
 //! to the dead-letter queue after the platform's retries).
 
-use meeting_domain::{PortError, RecordingId};
+use meeting_domain::{PortError, RecordingRef};
 
 /// Everything that can go wrong while handling an event.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum LambdaError {
     #[error("recording {recording} received a contradicting expected chunk count: {detail}")]
     ExpectedCountConflict {
         /// The recording.
-        recording: RecordingId,
+        recording: RecordingRef,
         /// The conflict reported by the catalog.
         detail: String,
     },
@@ -40,7 +40,7 @@ pub enum LambdaError {
     )]
     Contention {
         /// The recording.
-        recording: RecordingId,
+        recording: RecordingRef,
         /// How many times we re-read it.
         attempts: u32,
     },

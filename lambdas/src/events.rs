@@ -181,6 +181,8 @@ impl CatalogImage {
 /// A catalog change that may complete a recording.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExpectedCountWritten {
+    /// User id as stored (validated by the caller).
+    pub user_id: String,
     /// Recording id as stored (validated by the caller).
     pub recording_id: String,
     /// The count written.
@@ -200,10 +202,11 @@ pub fn expected_count_written(record: &EventRecord) -> Option<ExpectedCountWritt
     if old.expected_chunk_count == Some(count) {
         return None;
     }
-    let recording_id = new
-        .recording_id
-        .or_else(|| CatalogImage::from_item(&record.change.keys).recording_id)?;
+    let keys = CatalogImage::from_item(&record.change.keys);
+    let recording_id = new.recording_id.or(keys.recording_id)?;
+    let user_id = new.user_id.or(keys.user_id)?;
     Some(ExpectedCountWritten {
+        user_id,
         recording_id,
         expected_chunk_count: count,
     })

@@ -6,29 +6,33 @@
 //! size bounds from the event → HeadObject (exists, size) → ranged read of the first bytes (MP4
 //! `ftyp` box at offset 4) → conditional chunk-table write → catalog record → completion check.
 //! Manifests go to [`handle_manifest`].
+//!
+//! A chunk that fails a check is not dropped: it is written to the chunk table as `failed` with
+//! its reason, so the recording reports it as rejected (with the reason) instead of "missing",
+//! and a later upload of the same key replaces it (newer sequencer). An object S3 will not show
+//! us (404, or 403 for a role without `s3:ListBucket`, which is how S3 answers for an absent key)
+//! is rejected the same way, never retried into the dead-letter queue.
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use std::time::Instant;
 
 use chrono::SecondsFormat;
-use meeting_domain::PortError;
-use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
+use meeting_domain::contracts::{ChunkRecord, ChunkStatus, EndSignal};
+use meeting_domain::{PortError, RecordingRef};
 use meeting_domain::keys::{ChunkKey, ManifestKey, RecordingKey, chunk_key, parse_event_key};
 use meeting_domain::ports::RecordOutcome;
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
 use crate::Ports;
-use crate::completion::{self, Completion};
+use crate::completion::{self, Completion, MAX_MANIFEST_BYTES};
+use crate::config::IngestConfig;
 use crate::error::LambdaError;
 use crate::events::{ObjectCreated, S3Notification, parse_s3_notification};
 use crate::metrics::Metric;
 
 /// Bytes read to sniff the container: a 4-byte box size then the box type `ftyp`.
 const SNIFF_BYTES: u64 = 8;
-
-/// Largest manifest read: 100,000 chunk entries of ~120 bytes fit well within 16 MiB.
-const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// What handling one notification did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,10 +46,13 @@ pub enum IngestOutcome {
         /// Stable reason code.
         reason: &'static str,
     },
-    /// The object is not an acceptable chunk (empty, too large, gone, not MP4): acknowledged.
+    /// The object is not an acceptable chunk (empty, too large, gone, not MP4): recorded as a
+    /// failed chunk with the reason, and the completion check ran.
     InvalidChunk {
         /// Why.
         reason: &'static str,
+        /// What the completion check found.
+        completion: Completion,
     },
     /// A chunk was written (or found already written) and the completion check ran.
     Chunk {
@@ -101,11 +108,8 @@ pub async fn handle_object_created(
     }
 }
 
-fn invalid(ports: &Ports, key: &ChunkKey, reason: &'static str) -> IngestOutcome {
-    warn!(event = "chunk_rejected", recording_id = %key.recording, chunk_index = %key.index, reason, "invalid chunk; acknowledged");
-    ports.metrics.count(Metric::InvalidChunks, 1);
-    IngestOutcome::InvalidChunk { reason }
-}
+/// Reason of a chunk that S3 will not show us.
+const GONE: &str = "object does not exist or is not readable (S3 answered 404, or 403 as it does for an absent key)";
 
 async fn handle_chunk(
     ports: &Ports,
@@ -115,63 +119,34 @@ async fn handle_chunk(
     let started = Instant::now();
     let max = ports.config.max_chunk_bytes;
     let size_ok = |size: u64| size > 0 && size <= max;
-    if created.detail.object.size.is_some_and(|s| !size_ok(s)) {
-        return Ok(invalid(ports, key, "size out of bounds"));
-    }
     let s3_key = chunk_key(&key.user, &key.recording, key.index);
-    let bucket = &ports.config.bucket;
-    let Some(meta) = ports.objects.head(bucket, &s3_key).await? else {
-        return Ok(invalid(ports, key, "object does not exist"));
-    };
-    let etag = created.etag();
-    let etag = if etag.is_empty() {
-        meta.etag.clone()
-    } else {
-        etag
-    };
-    // The event describes one version; HeadObject the current one. Use its size and checksum
-    // only when it is still that version.
-    let same_version = meta.etag == etag;
-    let size = created.detail.object.size.unwrap_or(meta.size);
-    if !size_ok(size) || (same_version && !size_ok(meta.size)) {
-        return Ok(invalid(ports, key, "size out of bounds"));
-    }
-    let head = match ports
-        .objects
-        .get_range(bucket, &s3_key, 0, SNIFF_BYTES)
-        .await
-    {
-        Ok(bytes) => bytes,
-        Err(PortError::NotFound { .. }) => return Ok(invalid(ports, key, "object does not exist")),
-        Err(e) => return Err(e.into()),
-    };
-    if head.len() < 8 || &head[4..8] != b"ftyp" {
-        return Ok(invalid(ports, key, "not an MP4 (no ftyp box at offset 4)"));
-    }
     let now = ports.clock.now();
     let uploaded_at = created
         .time
         .unwrap_or(now)
         .to_rfc3339_opts(SecondsFormat::Millis, true);
-    let record = ChunkRecord {
+    let mut record = ChunkRecord {
         recording_id: key.recording.clone(),
         chunk_index: key.index,
         user_id: key.user.clone(),
         uploaded_at,
-        s3_key,
-        file_size: size,
-        etag,
+        s3_key: s3_key.clone(),
+        file_size: created.detail.object.size.unwrap_or(0),
+        etag: created.etag(),
         sequencer: created.sequencer(),
-        sha256: if same_version {
-            meta.sha256.clone()
-        } else {
-            None
-        },
+        sha256: None,
         status: ChunkStatus::Validated,
         reupload_count: 0,
         last_error: None,
         trace_header: crate::invocation::current_trace_header().map(|h| h.to_string()),
     };
+    let verdict = validate_chunk(ports, created, &s3_key, size_ok, &mut record).await?;
+    if let Err(reason) = verdict {
+        record.status = ChunkStatus::Failed;
+        record.last_error = Some(reason.to_owned());
+        warn!(event = "chunk_rejected", user_id = %key.user, recording_id = %key.recording, chunk_index = %key.index, reason, "invalid chunk; recorded as rejected");
+        ports.metrics.count(Metric::InvalidChunks, 1);
+    }
     let recorded = ports.chunks.record(&record).await?;
     let metric = match &recorded {
         RecordOutcome::Inserted => Metric::ChunksRecorded,
@@ -187,21 +162,80 @@ async fn handle_chunk(
         .map(|t| (ports.clock.now() - t).num_milliseconds().max(0));
     info!(
         event = "chunk_recorded",
+        user_id = %key.user,
         recording_id = %key.recording,
         chunk_index = %key.index,
         outcome = ?recorded,
-        file_size = size,
+        status = ?record.status,
+        file_size = record.file_size,
         ingest_latency_ms,
         duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         "chunk recorded"
     );
-    ports.catalog.ensure(&key.user, &key.recording, now).await?;
+    let recording = RecordingRef::new(key.user.clone(), key.recording.clone());
+    ports
+        .catalog
+        .ensure(&recording, now, IngestConfig::after(now, ports.config.give_up_after))
+        .await?;
     // Also after a duplicate: a redelivery is how a failed start after a won transition is retried.
-    let completion = completion::check(ports, &key.recording).await?;
-    Ok(IngestOutcome::Chunk {
-        recorded,
-        completion,
+    let completion = completion::check(ports, &recording).await?;
+    Ok(match verdict {
+        Ok(()) => IngestOutcome::Chunk {
+            recorded,
+            completion,
+        },
+        Err(reason) => IngestOutcome::InvalidChunk { reason, completion },
     })
+}
+
+/// Checks the object behind a chunk event: size, existence, MP4 signature. Fills in what
+/// HeadObject tells (ETag, size, stored SHA-256) and returns the reason when the chunk is not
+/// acceptable. Only a retryable failure of S3 is an error.
+async fn validate_chunk(
+    ports: &Ports,
+    created: &ObjectCreated,
+    s3_key: &str,
+    size_ok: impl Fn(u64) -> bool,
+    record: &mut ChunkRecord,
+) -> Result<Result<(), &'static str>, LambdaError> {
+    if created.detail.object.size.is_some_and(|s| !size_ok(s)) {
+        return Ok(Err("size out of bounds (empty, or larger than MAX_CHUNK_BYTES)"));
+    }
+    let bucket = &ports.config.bucket;
+    let meta = match ports.objects.head(bucket, s3_key).await {
+        Ok(Some(meta)) => meta,
+        Ok(None) | Err(PortError::NotFound { .. } | PortError::AccessDenied { .. }) => {
+            return Ok(Err(GONE));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if record.etag.is_empty() {
+        record.etag.clone_from(&meta.etag);
+    }
+    // The event describes one version; HeadObject the current one. Use its size and checksum
+    // only when it is still that version.
+    let same_version = meta.etag == record.etag;
+    let size = created.detail.object.size.unwrap_or(meta.size);
+    record.file_size = size;
+    if same_version {
+        record.sha256.clone_from(&meta.sha256);
+    }
+    if !size_ok(size) || (same_version && !size_ok(meta.size)) {
+        return Ok(Err("size out of bounds (empty, or larger than MAX_CHUNK_BYTES)"));
+    }
+    let head = match ports
+        .objects
+        .get_range(bucket, s3_key, 0, SNIFF_BYTES)
+        .await
+    {
+        Ok(bytes) => bytes,
+        Err(PortError::NotFound { .. } | PortError::AccessDenied { .. }) => return Ok(Err(GONE)),
+        Err(e) => return Err(e.into()),
+    };
+    if head.len() < 8 || &head[4..8] != b"ftyp" {
+        return Ok(Err("not an MP4 (no ftyp box at offset 4)"));
+    }
+    Ok(Ok(()))
 }
 
 /// Applies a manifest (the end marker): stores its expected count, then checks completion.
@@ -222,26 +256,30 @@ pub async fn handle_manifest(
             detail: format!("larger than {MAX_MANIFEST_BYTES} bytes"),
         });
     }
-    let Some(manifest) = completion::load_manifest(ports, &key.user, &key.recording).await? else {
-        warn!(recording_id = %key.recording, "manifest announced but gone; acknowledged");
+    let recording = RecordingRef::new(key.user.clone(), key.recording.clone());
+    let Some(manifest) = completion::load_manifest(ports, &recording).await? else {
+        // Deleted after upload (or not readable): without a count there is nothing to apply.
+        // The recording is not lost: the sweeper retires it with `Chunks.NoEndSignal` unless
+        // another end signal arrives.
+        warn!(user_id = %key.user, recording_id = %key.recording, "manifest announced but gone; acknowledged");
         return Ok(IngestOutcome::IgnoredEvent);
     };
     let count = manifest.expected_chunk_count;
     match ports
         .catalog
-        .set_expected_count(&key.user, &key.recording, count, ports.clock.now())
+        .set_expected_count(&recording, count, EndSignal::Manifest, ports.clock.now())
         .await
     {
         Ok(_) => {}
         Err(PortError::Conflict { what }) => {
             return Err(LambdaError::ExpectedCountConflict {
-                recording: key.recording.clone(),
+                recording,
                 detail: what,
             });
         }
         Err(e) => return Err(e.into()),
     }
-    info!(recording_id = %key.recording, expected_chunk_count = count, "manifest applied");
-    let completion = completion::check(ports, &key.recording).await?;
+    info!(user_id = %key.user, recording_id = %key.recording, expected_chunk_count = count, "manifest applied");
+    let completion = completion::check(ports, &recording).await?;
     Ok(IngestOutcome::Manifest { completion })
 }

@@ -5,7 +5,9 @@
 //! * [`completion`]: the Session Completion Detector: complete means the validated indices are
 //!   exactly `0..N`; exactly one caller wins the catalog transition and starts the workflow.
 //! * [`stream`]: the catalog DynamoDB stream handler (partial batch failures).
-//! * [`sweeper`]: the scheduled grace-period sweep.
+//! * [`sweeper`]: the scheduled sweep that leaves no recording waiting forever.
+//! * [`execution_status`]: Step Functions status changes of runs that ended without settling
+//!   their recording (timed out, aborted, failed outside the Catch).
 //! * [`logging`] and [`invocation`]: the JSON log format, and the request id and X-Ray trace
 //!   header each invocation's logs and StartExecution call carry.
 //!
@@ -20,6 +22,7 @@ pub mod completion;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod execution_status;
 pub mod ingest;
 pub mod invocation;
 pub mod logging;

@@ -27,6 +27,11 @@ pub enum Metric {
     SessionsStarted,
     /// A recording became `incomplete_chunks`.
     SessionsWithMissingChunks,
+    /// An execution ended outside the workflow's own failure handling (timed out, aborted, or
+    /// failed before RecordFailure) and its failure was written to the catalog.
+    ExecutionFailuresRecorded,
+    /// A recording that never completed was retired by the sweeper.
+    RecordingsRetired,
 }
 
 impl Metric {
@@ -41,6 +46,8 @@ impl Metric {
             Self::InvalidChunks => "InvalidChunks",
             Self::SessionsStarted => "SessionsStarted",
             Self::SessionsWithMissingChunks => "SessionsWithMissingChunks",
+            Self::ExecutionFailuresRecorded => "ExecutionFailuresRecorded",
+            Self::RecordingsRetired => "RecordingsRetired",
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use meeting_domain::RecordingId;
+use meeting_domain::{RecordingId, RecordingRef, UserId};
 use tracing::{error, warn};
 
 use crate::Ports;
@@ -19,15 +19,18 @@ pub async fn handle_batch(ports: &Ports, event: &Event) -> DynamoDbEventResponse
         let Some(written) = expected_count_written(record) else {
             continue;
         };
-        let recording = match RecordingId::new(written.recording_id.as_str()) {
-            Ok(id) => id,
-            Err(e) => {
-                warn!(error = %e, "catalog item with an invalid recording id; skipped");
+        let recording = match (
+            UserId::new(written.user_id.as_str()),
+            RecordingId::new(written.recording_id.as_str()),
+        ) {
+            (Ok(user), Ok(id)) => RecordingRef::new(user, id),
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "catalog item with an invalid user or recording id; skipped");
                 continue;
             }
         };
         if let Err(e) = completion::check(ports, &recording).await {
-            error!(recording_id = %recording, error = %e, retryable = e.is_retryable(), "completion check failed");
+            error!(user_id = %recording.user_id, recording_id = %recording.recording_id, error = %e, retryable = e.is_retryable(), "completion check failed");
             let mut failure = DynamoDbBatchItemFailure::default();
             failure.item_identifier = record.change.sequence_number.clone();
             response.batch_item_failures.push(failure);

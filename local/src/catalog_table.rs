@@ -18,13 +18,13 @@ use asl_engine::resources::dynamodb::{
 use async_trait::async_trait;
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::Catalog;
-use meeting_domain::{PortError, RecordingId};
+use meeting_domain::{PortError, RecordingId, RecordingRef, UserId};
 use serde_json::{Map, Number, Value, json};
 
 use crate::sqlite::SqliteCatalog;
 
-/// The partition key attribute of the catalog.
-const KEY: &str = "recordingId";
+/// The key attributes of the catalog: partition `userId`, sort `recordingId`.
+const KEYS: [&str; 2] = ["userId", "recordingId"];
 
 /// Compare-and-swap attempts before giving up; each failed swap means another writer made
 /// progress on the same recording, which happens a handful of times at most.
@@ -67,7 +67,7 @@ impl CatalogTableAdapter {
     /// A one-item table holding `record` (or nothing).
     async fn scratch(&self, record: Option<&CatalogRecord>) -> Result<MemoryTables, StatesError> {
         let tables = MemoryTables::new();
-        tables.create_table(&self.table_name, &[KEY]);
+        tables.create_table(&self.table_name, &KEYS);
         if let Some(record) = record {
             let put = json!({"TableName": self.table_name, "Item": to_item(record)?});
             tables.put_item(&put).await?;
@@ -79,7 +79,7 @@ impl CatalogTableAdapter {
     async fn write(
         &self,
         request: &Value,
-        id: &RecordingId,
+        id: &RecordingRef,
         put: bool,
     ) -> Result<Value, StatesError> {
         for _ in 0..MAX_ATTEMPTS {
@@ -101,10 +101,10 @@ impl CatalogTableAdapter {
                 ));
             };
             let after = from_item(item)?;
-            if after.recording_id != *id {
+            if after.recording() != *id {
                 return Err(StatesError::new(
                     DYNAMODB_EXCEPTION,
-                    "the item's recordingId does not match the key",
+                    "the item's userId and recordingId do not match the key",
                 ));
             }
             if before.as_ref() == Some(&after) {
@@ -135,20 +135,26 @@ fn port_error(e: PortError) -> StatesError {
     StatesError::new(name, e.to_string())
 }
 
-/// The recording id named by a request's `Key` (or a put's `Item`).
-fn recording_of(request: &Value, field: &str) -> Result<RecordingId, StatesError> {
-    let raw = request
-        .get(field)
-        .and_then(|k| k.get(KEY))
-        .and_then(|v| v.get("S"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            StatesError::new(
-                DYNAMODB_EXCEPTION,
-                format!("{field}.{KEY} must be a string attribute"),
-            )
-        })?;
-    RecordingId::new(raw).map_err(|e| StatesError::new(DYNAMODB_EXCEPTION, e.to_string()))
+/// The recording named by a request's `Key` (or a put's `Item`).
+fn recording_of(request: &Value, field: &str) -> Result<RecordingRef, StatesError> {
+    let attribute = |name: &str| {
+        request
+            .get(field)
+            .and_then(|k| k.get(name))
+            .and_then(|v| v.get("S"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                StatesError::new(
+                    DYNAMODB_EXCEPTION,
+                    format!("{field}.{name} must be a string attribute"),
+                )
+            })
+    };
+    let invalid = |e: meeting_domain::DomainError| StatesError::new(DYNAMODB_EXCEPTION, e.to_string());
+    Ok(RecordingRef::new(
+        UserId::new(attribute(KEYS[0])?).map_err(invalid)?,
+        RecordingId::new(attribute(KEYS[1])?).map_err(invalid)?,
+    ))
 }
 
 /// DynamoDB attribute value of a JSON value.
@@ -260,9 +266,9 @@ pub fn is_condition_failure(error: &StatesError) -> bool {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
-    use meeting_domain::contracts::RecordingResults;
+    use meeting_domain::contracts::{EndSignal, RecordingResults};
     use meeting_domain::ports::CatalogPatch;
-    use meeting_domain::{RecordingStatus, UserId};
+    use meeting_domain::RecordingStatus;
 
     use super::*;
     use crate::sqlite::Database;
@@ -271,11 +277,11 @@ mod tests {
 
     async fn catalog_with(
         status: RecordingStatus,
-    ) -> (CatalogTableAdapter, SqliteCatalog, RecordingId) {
+    ) -> (CatalogTableAdapter, SqliteCatalog, RecordingRef) {
         let catalog = SqliteCatalog::new(Database::in_memory().unwrap());
-        let (user, id) = (UserId::new("u1").unwrap(), RecordingId::new("r1").unwrap());
+        let id = RecordingRef::new(UserId::new("u1").unwrap(), RecordingId::new("r1").unwrap());
         catalog
-            .set_expected_count(&user, &id, 3, Utc::now())
+            .set_expected_count(&id, 3, EndSignal::Client, Utc::now())
             .await
             .unwrap();
         let path = [
@@ -306,7 +312,7 @@ mod tests {
     fn record_results_request() -> Value {
         json!({
             "TableName": TABLE,
-            "Key": {"recordingId": {"S": "r1"}},
+            "Key": {"userId": {"S": "u1"}, "recordingId": {"S": "r1"}},
             "UpdateExpression": "SET #status = :completed, #results = :results, #updatedAt = :now REMOVE #error, #cause",
             "ConditionExpression": "#status IN (:ready, :processing)",
             "ExpressionAttributeNames": {"#status": "status", "#results": "results", "#updatedAt": "updatedAt", "#error": "error", "#cause": "cause"},
@@ -365,6 +371,20 @@ mod tests {
             .unwrap_err();
         assert!(is_condition_failure(&error), "{error:?}");
         assert_eq!(catalog.get(&id).await.unwrap(), before);
+    }
+
+    #[tokio::test]
+    async fn given_the_same_recording_id_of_another_user_when_results_are_recorded_then_only_that_users_item_changes()
+     {
+        let (adapter, catalog, id) = catalog_with(RecordingStatus::Processing).await;
+        let mut request = record_results_request();
+        request["Key"]["userId"] = json!({"S": "u2"});
+        let error = adapter.update_item(&request).await.unwrap_err();
+        assert!(is_condition_failure(&error), "{error:?}");
+        assert_eq!(
+            catalog.get(&id).await.unwrap().map(|r| r.status),
+            Some(RecordingStatus::Processing)
+        );
     }
 
     #[tokio::test]

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
-use meeting_domain::contracts::{CatalogRecord, ChunkRecord, ChunkStatus};
+use meeting_domain::contracts::{CatalogRecord, ChunkRecord, ChunkStatus, EndSignal};
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, RecordOutcome};
 use meeting_domain::sequencer::compare_sequencers;
-use meeting_domain::{ChunkIndex, PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{ChunkIndex, PortError, RecordingRef, RecordingStatus, UserId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::error::LocalError;
@@ -23,27 +23,55 @@ const SERVICE: &str = "local database";
 /// (retryable), in milliseconds.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// Recording ids are unique per user only, so both tables are keyed by user and recording.
+/// `sweep_at` mirrors the catalog's sparse `sweep-due` index.
 const SCHEMA: &str = "
 PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS chunks (
+CREATE TABLE IF NOT EXISTS chunk_items (
+    user_id      TEXT NOT NULL,
     recording_id TEXT NOT NULL,
     chunk_index  INTEGER NOT NULL,
-    user_id      TEXT NOT NULL,
     uploaded_at  TEXT NOT NULL,
     record       TEXT NOT NULL,
-    PRIMARY KEY (recording_id, chunk_index)
+    PRIMARY KEY (user_id, recording_id, chunk_index)
 );
-CREATE INDEX IF NOT EXISTS chunks_by_user ON chunks (user_id, uploaded_at);
-CREATE TABLE IF NOT EXISTS catalog (
-    recording_id TEXT PRIMARY KEY,
+CREATE INDEX IF NOT EXISTS chunk_items_by_user ON chunk_items (user_id, uploaded_at);
+CREATE TABLE IF NOT EXISTS recordings (
     user_id      TEXT NOT NULL,
+    recording_id TEXT NOT NULL,
     status       TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
-    record       TEXT NOT NULL
+    sweep_at     TEXT,
+    record       TEXT NOT NULL,
+    PRIMARY KEY (user_id, recording_id)
 );
-CREATE INDEX IF NOT EXISTS catalog_by_user ON catalog (user_id, updated_at);
-CREATE INDEX IF NOT EXISTS catalog_by_status ON catalog (status);
+CREATE INDEX IF NOT EXISTS recordings_by_user ON recordings (user_id, updated_at);
+CREATE INDEX IF NOT EXISTS recordings_by_status ON recordings (status);
+CREATE INDEX IF NOT EXISTS recordings_due ON recordings (sweep_at) WHERE sweep_at IS NOT NULL;
 ";
+
+/// Data directories written before recordings were scoped by user keep their rows: they move
+/// into the scoped tables (the JSON record carries the user), and the old tables are dropped.
+const MIGRATE_UNSCOPED: &str = "
+INSERT OR IGNORE INTO chunk_items (user_id, recording_id, chunk_index, uploaded_at, record)
+    SELECT user_id, recording_id, chunk_index, uploaded_at, record FROM chunks;
+INSERT OR IGNORE INTO recordings (user_id, recording_id, status, updated_at, sweep_at, record)
+    SELECT user_id, recording_id, status, updated_at, NULL, record FROM catalog;
+DROP TABLE chunks;
+DROP TABLE catalog;
+";
+
+fn migrate(connection: &Connection) -> rusqlite::Result<()> {
+    let old: i64 = connection.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('chunks', 'catalog')",
+        [],
+        |row| row.get(0),
+    )?;
+    if old == 2 {
+        connection.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATE_UNSCOPED} COMMIT;"))?;
+    }
+    Ok(())
+}
 
 /// One SQLite database holding both tables.
 #[derive(Debug, Clone)]
@@ -95,6 +123,7 @@ impl Database {
             .busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
             .map_err(fail)?;
         connection.execute_batch(SCHEMA).map_err(fail)?;
+        migrate(&connection).map_err(fail)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             path: path.to_owned(),
@@ -180,8 +209,13 @@ impl ChunkTable for SqliteChunkTable {
                     .map_err(db_error)?;
                 let stored: Option<String> = tx
                     .query_row(
-                        "SELECT record FROM chunks WHERE recording_id = ?1 AND chunk_index = ?2",
-                        params![chunk.recording_id.as_str(), chunk.chunk_index.get()],
+                        "SELECT record FROM chunk_items
+                         WHERE user_id = ?1 AND recording_id = ?2 AND chunk_index = ?3",
+                        params![
+                            chunk.user_id.as_str(),
+                            chunk.recording_id.as_str(),
+                            chunk.chunk_index.get()
+                        ],
                         |row| row.get(0),
                     )
                     .optional()
@@ -190,9 +224,7 @@ impl ChunkTable for SqliteChunkTable {
                     None => (
                         RecordOutcome::Inserted,
                         ChunkRecord {
-                            status: ChunkStatus::Validated,
                             reupload_count: 0,
-                            last_error: None,
                             ..chunk
                         },
                     ),
@@ -211,16 +243,15 @@ impl ChunkTable for SqliteChunkTable {
                                 previous_etag: stored.etag.clone(),
                             },
                             ChunkRecord {
-                                status: ChunkStatus::Validated,
                                 reupload_count: stored.reupload_count + 1,
-                                last_error: None,
                                 ..chunk
                             },
                         )
                     }
                 };
                 tx.execute(
-                    "INSERT OR REPLACE INTO chunks (recording_id, chunk_index, user_id, uploaded_at, record)
+                    "INSERT OR REPLACE INTO chunk_items
+                         (recording_id, chunk_index, user_id, uploaded_at, record)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![
                         record.recording_id.as_str(),
@@ -237,17 +268,24 @@ impl ChunkTable for SqliteChunkTable {
             .await
     }
 
-    async fn chunks(&self, recording: &RecordingId) -> Result<Vec<ChunkRecord>, PortError> {
+    async fn chunks(&self, recording: &RecordingRef) -> Result<Vec<ChunkRecord>, PortError> {
         let recording = recording.clone();
         self.db
             .with(move |conn| {
                 let mut stmt = conn
                     .prepare(
-                        "SELECT record FROM chunks WHERE recording_id = ?1 ORDER BY chunk_index",
+                        "SELECT record FROM chunk_items WHERE user_id = ?1 AND recording_id = ?2
+                         ORDER BY chunk_index",
                     )
                     .map_err(db_error)?;
                 let rows = stmt
-                    .query_map(params![recording.as_str()], |row| row.get::<_, String>(0))
+                    .query_map(
+                        params![
+                            recording.user_id.as_str(),
+                            recording.recording_id.as_str()
+                        ],
+                        |row| row.get::<_, String>(0),
+                    )
                     .map_err(db_error)?;
                 rows.map(|r| r.map_err(db_error).and_then(|t| chunk_from_json(&t)))
                     .collect()
@@ -257,7 +295,7 @@ impl ChunkTable for SqliteChunkTable {
 
     async fn mark_failed(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         index: ChunkIndex,
         etag: &str,
         reason: &str,
@@ -270,8 +308,13 @@ impl ChunkTable for SqliteChunkTable {
                     .map_err(db_error)?;
                 let stored: Option<String> = tx
                     .query_row(
-                        "SELECT record FROM chunks WHERE recording_id = ?1 AND chunk_index = ?2",
-                        params![recording.as_str(), index.get()],
+                        "SELECT record FROM chunk_items
+                         WHERE user_id = ?1 AND recording_id = ?2 AND chunk_index = ?3",
+                        params![
+                            recording.user_id.as_str(),
+                            recording.recording_id.as_str(),
+                            index.get()
+                        ],
                         |row| row.get(0),
                     )
                     .optional()
@@ -286,8 +329,14 @@ impl ChunkTable for SqliteChunkTable {
                 record.status = ChunkStatus::Failed;
                 record.last_error = Some(reason);
                 tx.execute(
-                    "UPDATE chunks SET record = ?3 WHERE recording_id = ?1 AND chunk_index = ?2",
-                    params![recording.as_str(), index.get(), to_json(&record)?],
+                    "UPDATE chunk_items SET record = ?4
+                     WHERE user_id = ?1 AND recording_id = ?2 AND chunk_index = ?3",
+                    params![
+                        recording.user_id.as_str(),
+                        recording.recording_id.as_str(),
+                        index.get(),
+                        to_json(&record)?
+                    ],
                 )
                 .map_err(db_error)?;
                 tx.commit().map_err(db_error)?;
@@ -308,7 +357,7 @@ impl ChunkTable for SqliteChunkTable {
             .with(move |conn| {
                 let mut stmt = conn
                     .prepare(
-                        "SELECT record FROM chunks WHERE user_id = ?1 AND uploaded_at >= ?2
+                        "SELECT record FROM chunk_items WHERE user_id = ?1 AND uploaded_at >= ?2
                          ORDER BY uploaded_at DESC LIMIT ?3",
                     )
                     .map_err(db_error)?;
@@ -337,31 +386,16 @@ impl SqliteCatalog {
     }
 }
 
-fn fresh(user: &UserId, recording: &RecordingId, now: DateTime<Utc>) -> CatalogRecord {
-    CatalogRecord {
-        user_id: user.clone(),
-        recording_id: recording.clone(),
-        status: RecordingStatus::Recording,
-        expected_chunk_count: None,
-        stopped_at: None,
-        missing_chunks: Vec::new(),
-        failed_chunks: Vec::new(),
-        execution_name: None,
-        run: 0,
-        error: None,
-        cause: None,
-        results: None,
-        updated_at: timestamp(now),
-    }
-}
-
 fn load(
     tx: &rusqlite::Transaction<'_>,
-    recording: &RecordingId,
+    recording: &RecordingRef,
 ) -> Result<Option<CatalogRecord>, PortError> {
     tx.query_row(
-        "SELECT record FROM catalog WHERE recording_id = ?1",
-        params![recording.as_str()],
+        "SELECT record FROM recordings WHERE user_id = ?1 AND recording_id = ?2",
+        params![
+            recording.user_id.as_str(),
+            recording.recording_id.as_str()
+        ],
         |row| row.get::<_, String>(0),
     )
     .optional()
@@ -372,13 +406,15 @@ fn load(
 
 fn save(tx: &rusqlite::Transaction<'_>, record: &CatalogRecord) -> Result<(), PortError> {
     tx.execute(
-        "INSERT OR REPLACE INTO catalog (recording_id, user_id, status, updated_at, record)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO recordings
+             (user_id, recording_id, status, updated_at, sweep_at, record)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            record.recording_id.as_str(),
             record.user_id.as_str(),
+            record.recording_id.as_str(),
             record.status.as_str(),
             record.updated_at,
+            record.sweep_at,
             to_json(record)?
         ],
     )
@@ -388,7 +424,7 @@ fn save(tx: &rusqlite::Transaction<'_>, record: &CatalogRecord) -> Result<(), Po
 
 impl SqliteCatalog {
     /// Reads, changes and writes one record in one immediate transaction.
-    async fn update<T, F>(&self, recording: &RecordingId, change: F) -> Result<T, PortError>
+    async fn update<T, F>(&self, recording: &RecordingRef, change: F) -> Result<T, PortError>
     where
         T: Send + 'static,
         F: FnOnce(Option<CatalogRecord>) -> Result<(T, Option<CatalogRecord>), PortError>
@@ -414,7 +450,7 @@ impl SqliteCatalog {
     /// Replaces a whole record (used by the local engine's DynamoDB integration, which applies
     /// `UpdateItem` expressions to the item form of the record).
     pub async fn replace(&self, record: CatalogRecord) -> Result<(), PortError> {
-        let recording = record.recording_id.clone();
+        let recording = record.recording();
         self.update(&recording, move |_| Ok(((), Some(record))))
             .await
     }
@@ -427,7 +463,7 @@ impl SqliteCatalog {
         expected: Option<CatalogRecord>,
         new: CatalogRecord,
     ) -> Result<bool, PortError> {
-        let recording = new.recording_id.clone();
+        let recording = new.recording();
         self.update(&recording, move |stored| {
             if stored == expected {
                 Ok((true, Some(new)))
@@ -446,7 +482,7 @@ impl SqliteCatalog {
         self.db
             .with(move |conn| {
                 let mut stmt = conn
-                    .prepare("SELECT record FROM catalog WHERE status = ?1 ORDER BY updated_at")
+                    .prepare("SELECT record FROM recordings WHERE status = ?1 ORDER BY updated_at")
                     .map_err(db_error)?;
                 let rows = stmt
                     .query_map(params![status.as_str()], |row| row.get::<_, String>(0))
@@ -460,21 +496,22 @@ impl SqliteCatalog {
 
 #[async_trait]
 impl Catalog for SqliteCatalog {
-    async fn get(&self, recording: &RecordingId) -> Result<Option<CatalogRecord>, PortError> {
+    async fn get(&self, recording: &RecordingRef) -> Result<Option<CatalogRecord>, PortError> {
         self.update(recording, |stored| Ok((stored, None))).await
     }
 
     async fn ensure(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         now: DateTime<Utc>,
+        sweep_at: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
-        let (user, id) = (user.clone(), recording.clone());
+        let id = recording.clone();
         self.update(recording, move |stored| match stored {
             Some(record) => Ok((record, None)),
             None => {
-                let record = fresh(&user, &id, now);
+                let mut record = CatalogRecord::new_recording(&id, now);
+                record.sweep_at = Some(timestamp(sweep_at));
                 Ok((record.clone(), Some(record)))
             }
         })
@@ -483,33 +520,35 @@ impl Catalog for SqliteCatalog {
 
     async fn set_expected_count(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         count: u32,
+        signal: EndSignal,
         now: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
-        let (user, id) = (user.clone(), recording.clone());
+        let id = recording.clone();
         self.update(recording, move |stored| {
-            let mut record = stored.unwrap_or_else(|| fresh(&user, &id, now));
-            match record.expected_chunk_count {
-                Some(existing) if existing == count => Ok((record, None)),
-                Some(existing) => Err(PortError::Conflict {
+            let mut record = stored.unwrap_or_else(|| CatalogRecord::new_recording(&id, now));
+            if let Some(existing) = record.expected_chunk_count.filter(|e| *e != count) {
+                return Err(PortError::Conflict {
                     what: format!("recording {id} already expects {existing} chunks, not {count}"),
-                }),
-                None => {
-                    record.expected_chunk_count = Some(count);
-                    record.stopped_at = Some(timestamp(now));
-                    record.updated_at = timestamp(now);
-                    Ok((record.clone(), Some(record)))
-                }
+                });
             }
+            record.expected_chunk_count = Some(count);
+            if record.stopped_at.is_none() {
+                record.stopped_at = Some(timestamp(now));
+            }
+            if signal == EndSignal::Manifest || record.end_signal.is_none() {
+                record.end_signal = Some(signal);
+            }
+            record.updated_at = timestamp(now);
+            Ok((record.clone(), Some(record)))
         })
         .await
     }
 
     async fn transition(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         from: RecordingStatus,
         to: RecordingStatus,
         patch: CatalogPatch,
@@ -524,52 +563,50 @@ impl Catalog for SqliteCatalog {
                 return Ok((false, None));
             };
             record.status = to;
-            if let Some(v) = patch.missing_chunks {
-                record.missing_chunks = v;
-            }
-            if let Some(v) = patch.failed_chunks {
-                record.failed_chunks = v;
-            }
-            if let Some(v) = patch.execution_name {
-                record.execution_name = Some(v);
-            }
-            if let Some(v) = patch.run {
-                record.run = v;
-            }
-            if let Some(v) = patch.error {
-                record.error = v;
-            }
-            if let Some(v) = patch.cause {
-                record.cause = v;
-            }
-            if let Some(v) = patch.results {
-                record.results = Some(v);
-            }
+            patch.apply_to(&mut record);
             record.updated_at = timestamp(now);
             Ok((true, Some(record)))
         })
         .await
     }
 
-    async fn awaiting_completion(
+    async fn set_sweep_at(
         &self,
-        stopped_before: DateTime<Utc>,
+        recording: &RecordingRef,
+        sweep_at: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError> {
+        self.update(recording, move |stored| {
+            let Some(mut record) = stored else {
+                return Ok(((), None));
+            };
+            record.sweep_at = sweep_at.map(timestamp);
+            Ok(((), Some(record)))
+        })
+        .await
+    }
+
+    async fn due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<CatalogRecord>, PortError> {
-        let mut found = Vec::new();
-        for status in [
-            RecordingStatus::Recording,
-            RecordingStatus::IncompleteChunks,
-        ] {
-            found.extend(self.with_status(status).await?.into_iter().filter(|r| {
-                r.expected_chunk_count.is_some()
-                    && r.stopped_at
-                        .as_deref()
-                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                        .is_some_and(|t| t.with_timezone(&Utc) <= stopped_before)
-            }));
-        }
-        found.sort_by(|a, b| a.recording_id.cmp(&b.recording_id));
-        Ok(found)
+        let now = timestamp(now);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .with(move |conn| {
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT record FROM recordings WHERE sweep_at IS NOT NULL AND sweep_at <= ?1
+                         ORDER BY sweep_at, user_id, recording_id LIMIT ?2",
+                    )
+                    .map_err(db_error)?;
+                let rows = stmt
+                    .query_map(params![now, limit], |row| row.get::<_, String>(0))
+                    .map_err(db_error)?;
+                rows.map(|r| r.map_err(db_error).and_then(|t| catalog_from_json(&t)))
+                    .collect()
+            })
+            .await
     }
 
     async fn recordings_of_user(
@@ -584,7 +621,7 @@ impl Catalog for SqliteCatalog {
             .with(move |conn| {
                 let mut stmt = conn
                     .prepare(
-                        "SELECT record FROM catalog WHERE user_id = ?1 AND (?2 IS NULL OR status = ?2)
+                        "SELECT record FROM recordings WHERE user_id = ?1 AND (?2 IS NULL OR status = ?2)
                          ORDER BY updated_at DESC LIMIT ?3",
                     )
                     .map_err(db_error)?;
@@ -625,14 +662,47 @@ mod tests {
     async fn a_database_file_keeps_records_across_reopening() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("recorder.sqlite");
-        let user = UserId::new("u").unwrap();
-        let recording = RecordingId::new("r").unwrap();
+        let recording = RecordingRef::new(
+            UserId::new("u").unwrap(),
+            meeting_domain::RecordingId::new("r").unwrap(),
+        );
         SqliteCatalog::new(Database::open(&path).unwrap())
-            .set_expected_count(&user, &recording, 3, Utc::now())
+            .set_expected_count(&recording, 3, EndSignal::Client, Utc::now())
             .await
             .unwrap();
         let reopened = SqliteCatalog::new(Database::open(&path).unwrap());
         let record = reopened.get(&recording).await.unwrap().expect("persisted");
         assert_eq!(record.expected_chunk_count, Some(3));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_data_directory_from_before_user_scoping_keeps_its_recordings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("recorder.sqlite");
+        let record = CatalogRecord::new_recording(
+            &RecordingRef::new(
+                UserId::new("local").unwrap(),
+                meeting_domain::RecordingId::new("old").unwrap(),
+            ),
+            Utc::now(),
+        );
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE chunks (recording_id TEXT NOT NULL, chunk_index INTEGER NOT NULL,
+                     user_id TEXT NOT NULL, uploaded_at TEXT NOT NULL, record TEXT NOT NULL,
+                     PRIMARY KEY (recording_id, chunk_index));
+                 CREATE TABLE catalog (recording_id TEXT PRIMARY KEY, user_id TEXT NOT NULL,
+                     status TEXT NOT NULL, updated_at TEXT NOT NULL, record TEXT NOT NULL);",
+            )
+            .unwrap();
+            old.execute(
+                "INSERT INTO catalog VALUES ('old', 'local', 'recording', ?1, ?2)",
+                params![record.updated_at, serde_json::to_string(&record).unwrap()],
+            )
+            .unwrap();
+        }
+        let catalog = SqliteCatalog::new(Database::open(&path).unwrap());
+        assert_eq!(catalog.get(&record.recording()).await.unwrap(), Some(record));
     }
 }

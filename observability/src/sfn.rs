@@ -2,9 +2,12 @@
 //! processing state machine, status RUNNING, matched by execution name) and its `traceHeader`
 //! (DescribeExecution) — the header the Chunk Upload Handler passed to StartExecution.
 //!
-//! Execution names are `RecordingId::execution_name(run)`: the id, `--r{run}` for reprocessing
-//! runs, shortened with a hash past 80 characters. A name matches a recording when it is that
-//! recording's name for the run its suffix states, so `rec_1--r2` never matches `rec_1--r`.
+//! Execution names are `RecordingRef::execution_name(run)`: `{id, at most 40 characters}-r{run}-
+//! {24 hex digits of SHA-256 over user, recording and run}`. The lookup knows only the recording
+//! id (the span field), so a name matches when its readable part is that id (truncated the same
+//! way) and its suffix has exactly that shape. Two users' recordings with the same id running at
+//! the same moment cannot be told apart here; the cost is a segment in the other run's trace,
+//! never a wrong catalog write.
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::types::{ExecutionListItem, ExecutionStatus};
@@ -17,16 +20,26 @@ use crate::trace_header::TraceHeader;
 /// ListExecutions page size: 1000 is the API's maximum `maxResults`; pages are followed.
 const PAGE_SIZE: i32 = 1000;
 
-/// Whether execution `name` is one of `recording`'s runs.
+/// Characters of the recording id kept in execution names (see `RecordingRef::execution_name`).
+const READABLE_PREFIX: usize = 40;
+
+/// Hex digits of the hash that ends an execution name.
+const NAME_HASH_HEX: usize = 24;
+
+/// Whether execution `name` has the shape of one of `recording`'s runs.
 pub fn is_execution_of(name: &str, recording: &RecordingId) -> bool {
-    let run = match name.rsplit_once("--r") {
-        Some((_, digits)) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
-            digits.parse::<u32>().ok()
-        }
-        _ => Some(0),
+    let id = recording.as_str();
+    let readable = &id[..id.len().min(READABLE_PREFIX)];
+    let Some(rest) = name.strip_prefix(readable).and_then(|r| r.strip_prefix("-r")) else {
+        return false;
     };
-    run.is_some_and(|run| recording.execution_name(run) == name)
-        || recording.execution_name(0) == name
+    let Some((run, hash)) = rest.split_once('-') else {
+        return false;
+    };
+    !run.is_empty()
+        && run.bytes().all(|b| b.is_ascii_digit())
+        && hash.len() == NAME_HASH_HEX
+        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The newest of `items` that is a run of `recording`.
@@ -132,27 +145,37 @@ mod tests {
 
     #[test]
     fn execution_names_match_only_their_recordings_runs() {
+        let user = meeting_domain::UserId::new("u").unwrap();
         let rec = RecordingId::new("rec_1").unwrap();
-        assert!(is_execution_of("rec_1", &rec));
-        assert!(is_execution_of("rec_1--r2", &rec));
-        assert!(!is_execution_of("rec_10", &rec));
-        assert!(!is_execution_of("rec_1--r", &rec));
-        assert!(!is_execution_of("rec_1--rx", &rec));
+        let named = |id: &RecordingId, run| {
+            meeting_domain::RecordingRef::new(user.clone(), id.clone()).execution_name(run)
+        };
+        assert!(is_execution_of(&named(&rec, 0), &rec));
+        assert!(is_execution_of(&named(&rec, 2), &rec));
+        let rec10 = RecordingId::new("rec_10").unwrap();
+        assert!(!is_execution_of(&named(&rec10, 0), &rec));
+        assert!(!is_execution_of("rec_1-r", &rec));
+        assert!(!is_execution_of("rec_1-rx-0123456789abcdef01234567", &rec));
         let long = RecordingId::new("a".repeat(100)).unwrap();
-        assert!(is_execution_of(&long.execution_name(0), &long));
-        assert!(is_execution_of(&long.execution_name(3), &long));
-        assert!(!is_execution_of(&long.execution_name(3), &rec));
+        assert!(is_execution_of(&named(&long, 0), &long));
+        assert!(is_execution_of(&named(&long, 3), &long));
+        assert!(!is_execution_of(&named(&long, 3), &rec));
     }
 
     #[test]
     fn the_newest_running_run_of_the_recording_is_chosen() {
+        let user = meeting_domain::UserId::new("u").unwrap();
         let rec = RecordingId::new("rec_1").unwrap();
+        let name = |id: &str, run| {
+            meeting_domain::RecordingRef::new(user.clone(), RecordingId::new(id).unwrap())
+                .execution_name(run)
+        };
         let items = [
-            item("rec_1", 1_000),
-            item("rec_1--r1", 3_000),
-            item("rec_2", 9_000),
+            item(&name("rec_1", 0), 1_000),
+            item(&name("rec_1", 1), 3_000),
+            item(&name("rec_2", 0), 9_000),
         ];
-        assert_eq!(newest_run(&items, &rec).unwrap().name(), "rec_1--r1");
+        assert_eq!(newest_run(&items, &rec).unwrap().name(), name("rec_1", 1));
         assert!(newest_run(&items[2..], &rec).is_none());
     }
 }

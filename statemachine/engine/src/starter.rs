@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use meeting_domain::PortError;
 use meeting_domain::contracts::ProcessingInput;
-use meeting_domain::ports::{StartOutcome, WorkflowStarter};
+use meeting_domain::ports::{ExecutionState, StartOutcome, WorkflowStarter};
 
 use crate::engine::Engine;
 
@@ -27,6 +27,31 @@ impl LocalWorkflowStarter {
 
 #[async_trait]
 impl WorkflowStarter for LocalWorkflowStarter {
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, PortError> {
+        let arn = format!(
+            "{}:{name}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1)
+        );
+        match self.engine.describe_execution(&arn) {
+            Ok(execution) => {
+                let state = execution.lock();
+                let status = meeting_domain::ports::ExecutionStatus::parse(state.status.as_str())
+                    .unwrap_or(meeting_domain::ports::ExecutionStatus::Failed);
+                Ok(Some(ExecutionState {
+                    status,
+                    error: state.error.clone(),
+                    cause: state.cause.clone(),
+                }))
+            }
+            Err(e) if e.code == "ExecutionDoesNotExist" => Ok(None),
+            Err(e) => Err(PortError::Rejected {
+                service: "local step functions",
+                source: Box::new(e),
+            }),
+        }
+    }
+
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError> {
         let text = serde_json::to_string(input).map_err(|e| PortError::Rejected {
             service: "local step functions",

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
-use meeting_domain::{ChunkIndex, RecordingId, UserId};
+use meeting_domain::{ChunkIndex, RecordingId, RecordingRef, UserId};
 
 /// A fresh id with `prefix`, unique within the process and across runs (time-based), so suites
 /// can share a persistent table without assuming it is empty.
@@ -48,6 +48,11 @@ pub fn chunk(
     }
 }
 
+/// `recording` of `user`.
+pub fn scoped(recording: &RecordingId, user: &UserId) -> RecordingRef {
+    RecordingRef::new(user.clone(), recording.clone())
+}
+
 fn ids() -> (RecordingId, UserId) {
     (
         RecordingId::new(unique_id("ct-rec")).expect("valid id"),
@@ -63,6 +68,7 @@ pub async fn run_all<T: ChunkTable + 'static>(make: impl Fn() -> T) {
     sequencers_compare_after_right_padding_with_zeros(&make()).await;
     chunks_are_listed_in_index_order(&make()).await;
     mark_failed_only_applies_to_the_same_object(&make()).await;
+    the_same_recording_id_of_two_users_keeps_two_sets_of_chunks(&make()).await;
     chunks_of_user_are_newest_first_filtered_and_limited(&make()).await;
     racing_redeliveries_insert_exactly_once(Arc::new(make())).await;
     racing_reuploads_keep_the_newest_and_count_each_replacement_once(Arc::new(make())).await;
@@ -80,7 +86,7 @@ pub async fn first_write_inserts_and_a_redelivery_is_a_duplicate(table: &impl Ch
         table.record(&c).await.expect("record"),
         RecordOutcome::Duplicate
     );
-    let stored = table.chunks(&rec).await.expect("chunks");
+    let stored = table.chunks(&scoped(&rec, &user)).await.expect("chunks");
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].etag, "e1");
     assert_eq!(stored[0].status, ChunkStatus::Validated);
@@ -106,7 +112,7 @@ pub async fn a_newer_sequencer_replaces_and_counts_one_reupload(table: &impl Chu
         table.record(&newer).await.expect("record"),
         RecordOutcome::Duplicate
     );
-    let stored = table.chunks(&rec).await.expect("chunks");
+    let stored = table.chunks(&scoped(&rec, &user)).await.expect("chunks");
     assert_eq!(stored.len(), 1);
     assert_eq!((stored[0].etag.as_str(), stored[0].file_size), ("new", 999));
     assert_eq!(stored[0].reupload_count, 1);
@@ -133,7 +139,7 @@ pub async fn an_older_sequencer_is_stale_and_changes_nothing(table: &impl ChunkT
             .expect("record"),
         RecordOutcome::Stale
     );
-    let stored = table.chunks(&rec).await.expect("chunks");
+    let stored = table.chunks(&scoped(&rec, &user)).await.expect("chunks");
     assert_eq!(stored[0].etag, "new");
     assert_eq!(stored[0].reupload_count, 0);
 }
@@ -178,7 +184,7 @@ pub async fn chunks_are_listed_in_index_order(table: &impl ChunkTable) {
             .expect("record");
     }
     let indices: Vec<u32> = table
-        .chunks(&rec)
+        .chunks(&scoped(&rec, &user))
         .await
         .expect("chunks")
         .iter()
@@ -186,7 +192,7 @@ pub async fn chunks_are_listed_in_index_order(table: &impl ChunkTable) {
         .collect();
     assert_eq!(indices, vec![0, 3, 5, 12, 100]);
     let (other, _) = ids();
-    assert!(table.chunks(&other).await.expect("chunks").is_empty());
+    assert!(table.chunks(&scoped(&other, &user)).await.expect("chunks").is_empty());
 }
 
 /// `mark_failed` needs the same ETag; a later re-upload resets the status.
@@ -199,30 +205,30 @@ pub async fn mark_failed_only_applies_to_the_same_object(table: &impl ChunkTable
         .expect("record");
     assert!(
         !table
-            .mark_failed(&rec, index, "other", "bad")
+            .mark_failed(&scoped(&rec, &user), index, "other", "bad")
             .await
             .expect("mark")
     );
     assert!(
         table
-            .mark_failed(&rec, index, "e1", "sha256 mismatch")
+            .mark_failed(&scoped(&rec, &user), index, "e1", "sha256 mismatch")
             .await
             .expect("mark")
     );
-    let stored = &table.chunks(&rec).await.expect("chunks")[0];
+    let stored = &table.chunks(&scoped(&rec, &user)).await.expect("chunks")[0];
     assert_eq!(stored.status, ChunkStatus::Failed);
     assert_eq!(stored.last_error.as_deref(), Some("sha256 mismatch"));
     table
         .record(&chunk(&rec, &user, 0, "e2", "02"))
         .await
         .expect("record");
-    let stored = &table.chunks(&rec).await.expect("chunks")[0];
+    let stored = &table.chunks(&scoped(&rec, &user)).await.expect("chunks")[0];
     assert_eq!(stored.status, ChunkStatus::Validated);
     assert_eq!(stored.reupload_count, 1);
     let (missing, _) = ids();
     assert!(
         !table
-            .mark_failed(&missing, index, "e1", "bad")
+            .mark_failed(&scoped(&missing, &user), index, "e1", "bad")
             .await
             .expect("mark")
     );
@@ -307,8 +313,30 @@ pub async fn racing_reuploads_keep_the_newest_and_count_each_replacement_once<
         }
     }
     assert_eq!(inserted, 1);
-    let stored = table.chunks(&rec).await.expect("chunks");
+    let stored = table.chunks(&scoped(&rec, &user)).await.expect("chunks");
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].etag, "etag15");
     assert_eq!(stored[0].reupload_count, replaced);
+}
+
+/// Recording ids are chosen by clients: a chunk of user B's recording `r` is not a chunk of user
+/// A's recording `r`.
+pub async fn the_same_recording_id_of_two_users_keeps_two_sets_of_chunks(table: &impl ChunkTable) {
+    let (rec, alice) = ids();
+    let (_, bob) = ids();
+    table
+        .record(&chunk(&rec, &alice, 0, "ea", "01"))
+        .await
+        .expect("record");
+    let outcome = table
+        .record(&chunk(&rec, &bob, 0, "eb", "01"))
+        .await
+        .expect("record");
+    assert_eq!(outcome, RecordOutcome::Inserted, "bob's chunk is his own");
+    let of_alice = table.chunks(&scoped(&rec, &alice)).await.expect("chunks");
+    assert_eq!(of_alice.len(), 1);
+    assert_eq!(of_alice[0].etag, "ea");
+    let of_bob = table.chunks(&scoped(&rec, &bob)).await.expect("chunks");
+    assert_eq!(of_bob.len(), 1);
+    assert_eq!(of_bob[0].etag, "eb");
 }

@@ -6,15 +6,15 @@
 use std::sync::Arc;
 
 use meeting_domain::contracts::{ProcessingInput, ProcessingOptions};
-use meeting_domain::ports::{StartOutcome, WorkflowStarter};
-use meeting_domain::{PortError, RecordingId, UserId};
+use meeting_domain::ports::{ExecutionStatus, StartOutcome, WorkflowStarter};
+use meeting_domain::{PortError, RecordingId, RecordingRef, UserId};
 
 use super::chunk_table::unique_id;
 
 /// A canonical input for `recording`.
 pub fn input(recording: &RecordingId, chunk_count: u32) -> ProcessingInput {
     ProcessingInput {
-        user_id: UserId::new("contract-user").expect("valid id"),
+        user_id: contract_user(),
         recording_id: recording.clone(),
         bucket: "contract-bucket".into(),
         chunk_count,
@@ -22,6 +22,15 @@ pub fn input(recording: &RecordingId, chunk_count: u32) -> ProcessingInput {
         options: ProcessingOptions::default(),
         resume: None,
     }
+}
+
+fn contract_user() -> UserId {
+    UserId::new("contract-user").expect("valid id")
+}
+
+/// The execution name of run 0 of `recording` of the contract user.
+pub fn name_of(recording: &RecordingId) -> String {
+    RecordingRef::new(contract_user(), recording.clone()).execution_name(0)
 }
 
 fn arn(outcome: &StartOutcome) -> &str {
@@ -36,6 +45,24 @@ pub async fn run_all<T: WorkflowStarter + 'static>(make: impl Fn() -> T) {
     a_repeated_start_with_the_same_input_is_already_running(&make()).await;
     the_same_name_with_other_input_is_a_conflict(&make()).await;
     racing_starts_create_one_execution(Arc::new(make())).await;
+    a_started_execution_describes_as_running_and_an_unknown_one_as_absent(&make()).await;
+}
+
+/// DescribeExecution: a started execution is `Running`; a name never started is `None` (AWS:
+/// `ExecutionDoesNotExist`), which the reconciler reads as "start it".
+pub async fn a_started_execution_describes_as_running_and_an_unknown_one_as_absent(
+    starter: &impl WorkflowStarter,
+) {
+    let rec = RecordingId::new(unique_id("wf")).expect("valid id");
+    let name = name_of(&rec);
+    assert_eq!(starter.describe(&name).await.expect("describe"), None);
+    starter.start(&name, &input(&rec, 2)).await.expect("start");
+    let state = starter
+        .describe(&name)
+        .await
+        .expect("describe")
+        .expect("the started execution exists");
+    assert_eq!(state.status, ExecutionStatus::Running);
 }
 
 /// Same name + input → `AlreadyRunning`, same ARN.
@@ -43,7 +70,7 @@ pub async fn a_repeated_start_with_the_same_input_is_already_running(
     starter: &impl WorkflowStarter,
 ) {
     let rec = RecordingId::new(unique_id("wf")).expect("valid id");
-    let name = rec.execution_name(0);
+    let name = name_of(&rec);
     let first = starter.start(&name, &input(&rec, 3)).await.expect("start");
     assert!(matches!(first, StartOutcome::Started { .. }), "{first:?}");
     let second = starter.start(&name, &input(&rec, 3)).await.expect("start");
@@ -57,7 +84,7 @@ pub async fn a_repeated_start_with_the_same_input_is_already_running(
 /// Same name, other input → `Conflict`.
 pub async fn the_same_name_with_other_input_is_a_conflict(starter: &impl WorkflowStarter) {
     let rec = RecordingId::new(unique_id("wf")).expect("valid id");
-    let name = rec.execution_name(0);
+    let name = name_of(&rec);
     starter.start(&name, &input(&rec, 3)).await.expect("start");
     let other = starter.start(&name, &input(&rec, 4)).await;
     assert!(
@@ -73,7 +100,7 @@ pub async fn racing_starts_create_one_execution<T: WorkflowStarter + 'static>(st
         .map(|_| {
             let (starter, rec) = (Arc::clone(&starter), rec.clone());
             tokio::spawn(
-                async move { starter.start(&rec.execution_name(0), &input(&rec, 2)).await },
+                async move { starter.start(&name_of(&rec), &input(&rec, 2)).await },
             )
         })
         .collect();

@@ -6,14 +6,14 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use meeting_domain::contracts::{CatalogRecord, timestamp};
+use meeting_domain::contracts::{CatalogRecord, EndSignal, timestamp};
 use meeting_domain::ports::{Catalog, CatalogPatch};
-use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{PortError, RecordingRef, RecordingStatus, UserId};
 
 /// The in-memory catalog.
 #[derive(Debug, Default)]
 pub struct MemoryCatalog {
-    records: Mutex<HashMap<RecordingId, CatalogRecord>>,
+    records: Mutex<HashMap<RecordingRef, CatalogRecord>>,
 }
 
 impl MemoryCatalog {
@@ -27,13 +27,13 @@ impl MemoryCatalog {
         self.records
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(record.recording_id.clone(), record);
+            .insert(record.recording(), record);
     }
 }
 
 #[async_trait]
 impl Catalog for MemoryCatalog {
-    async fn get(&self, recording: &RecordingId) -> Result<Option<CatalogRecord>, PortError> {
+    async fn get(&self, recording: &RecordingRef) -> Result<Option<CatalogRecord>, PortError> {
         Ok(self
             .records
             .lock()
@@ -44,45 +44,51 @@ impl Catalog for MemoryCatalog {
 
     async fn ensure(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         now: DateTime<Utc>,
+        sweep_at: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         Ok(records
             .entry(recording.clone())
-            .or_insert_with(|| CatalogRecord::new_recording(user, recording, now))
+            .or_insert_with(|| {
+                let mut record = CatalogRecord::new_recording(recording, now);
+                record.sweep_at = Some(timestamp(sweep_at));
+                record
+            })
             .clone())
     }
 
     async fn set_expected_count(
         &self,
-        user: &UserId,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         count: u32,
+        signal: EndSignal,
         now: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
         let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let record = records
             .entry(recording.clone())
-            .or_insert_with(|| CatalogRecord::new_recording(user, recording, now));
-        match record.expected_chunk_count {
-            Some(stored) if stored == count => Ok(record.clone()),
-            Some(stored) => Err(PortError::Conflict {
+            .or_insert_with(|| CatalogRecord::new_recording(recording, now));
+        if let Some(stored) = record.expected_chunk_count.filter(|stored| *stored != count) {
+            return Err(PortError::Conflict {
                 what: format!("recording {recording} already expects {stored} chunks, not {count}"),
-            }),
-            None => {
-                record.expected_chunk_count = Some(count);
-                record.stopped_at = Some(timestamp(now));
-                record.updated_at = timestamp(now);
-                Ok(record.clone())
-            }
+            });
         }
+        record.expected_chunk_count = Some(count);
+        if record.stopped_at.is_none() {
+            record.stopped_at = Some(timestamp(now));
+        }
+        if signal == EndSignal::Manifest || record.end_signal.is_none() {
+            record.end_signal = Some(signal);
+        }
+        record.updated_at = timestamp(now);
+        Ok(record.clone())
     }
 
     async fn transition(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         from: RecordingStatus,
         to: RecordingStatus,
         patch: CatalogPatch,
@@ -105,23 +111,34 @@ impl Catalog for MemoryCatalog {
         Ok(true)
     }
 
-    async fn awaiting_completion(
+    async fn set_sweep_at(
         &self,
-        stopped_before: DateTime<Utc>,
+        recording: &RecordingRef,
+        sweep_at: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError> {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(record) = records.get_mut(recording) {
+            record.sweep_at = sweep_at.map(timestamp);
+        }
+        Ok(())
+    }
+
+    async fn due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
     ) -> Result<Vec<CatalogRecord>, PortError> {
+        let now = timestamp(now);
         let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
         let mut found: Vec<CatalogRecord> = records
             .values()
-            .filter(|r| r.status.awaits_completion() && r.expected_chunk_count.is_some())
-            .filter(|r| {
-                r.stopped_at
-                    .as_deref()
-                    .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                    .is_some_and(|t| t.with_timezone(&Utc) <= stopped_before)
-            })
+            .filter(|r| r.sweep_at.as_deref().is_some_and(|at| at <= now.as_str()))
             .cloned()
             .collect();
-        found.sort_by(|a, b| a.recording_id.cmp(&b.recording_id));
+        found.sort_by(|a, b| {
+            (a.sweep_at.as_deref(), a.recording()).cmp(&(b.sweep_at.as_deref(), b.recording()))
+        });
+        found.truncate(limit);
         Ok(found)
     }
 

@@ -9,14 +9,14 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
-use meeting_domain::{ChunkIndex, PortError, RecordingId, UserId};
+use meeting_domain::{ChunkIndex, PortError, RecordingRef, UserId};
 
 pub use meeting_domain::sequencer::compare_sequencers;
 
 /// The in-memory chunk table.
 #[derive(Debug, Default)]
 pub struct MemoryChunkTable {
-    items: Mutex<HashMap<RecordingId, BTreeMap<ChunkIndex, ChunkRecord>>>,
+    items: Mutex<HashMap<RecordingRef, BTreeMap<ChunkIndex, ChunkRecord>>>,
 }
 
 impl MemoryChunkTable {
@@ -36,12 +36,10 @@ impl MemoryChunkTable {
 impl ChunkTable for MemoryChunkTable {
     async fn record(&self, chunk: &ChunkRecord) -> Result<RecordOutcome, PortError> {
         let mut items = self.items.lock().unwrap_or_else(|e| e.into_inner());
-        let chunks = items.entry(chunk.recording_id.clone()).or_default();
+        let chunks = items.entry(chunk.recording()).or_default();
         let Some(stored) = chunks.get_mut(&chunk.chunk_index) else {
             let mut fresh = chunk.clone();
-            fresh.status = ChunkStatus::Validated;
             fresh.reupload_count = 0;
-            fresh.last_error = None;
             chunks.insert(chunk.chunk_index, fresh);
             return Ok(RecordOutcome::Inserted);
         };
@@ -54,15 +52,13 @@ impl ChunkTable for MemoryChunkTable {
         let previous_etag = stored.etag.clone();
         let reupload_count = stored.reupload_count + 1;
         *stored = ChunkRecord {
-            status: ChunkStatus::Validated,
             reupload_count,
-            last_error: None,
             ..chunk.clone()
         };
         Ok(RecordOutcome::Replaced { previous_etag })
     }
 
-    async fn chunks(&self, recording: &RecordingId) -> Result<Vec<ChunkRecord>, PortError> {
+    async fn chunks(&self, recording: &RecordingRef) -> Result<Vec<ChunkRecord>, PortError> {
         let items = self.items.lock().unwrap_or_else(|e| e.into_inner());
         Ok(items
             .get(recording)
@@ -72,7 +68,7 @@ impl ChunkTable for MemoryChunkTable {
 
     async fn mark_failed(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         index: ChunkIndex,
         etag: &str,
         reason: &str,

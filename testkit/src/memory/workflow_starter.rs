@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use meeting_domain::PortError;
 use meeting_domain::contracts::ProcessingInput;
-use meeting_domain::ports::{StartOutcome, WorkflowStarter};
+use meeting_domain::ports::{ExecutionState, ExecutionStatus, StartOutcome, WorkflowStarter};
 
 #[derive(Debug)]
 struct Execution {
     input: String,
-    open: bool,
+    state: ExecutionState,
 }
 
 /// The in-memory workflow starter.
@@ -56,21 +56,58 @@ impl MemoryWorkflowStarter {
         self.fail_next.store(n, Ordering::SeqCst);
     }
 
-    /// Closes an execution (it finished), so its name can no longer be started.
+    /// Closes an execution (it succeeded), so its name can no longer be started.
     pub fn close(&self, name: &str) {
-        if let Some(e) = self
-            .executions
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(name)
-        {
-            e.open = false;
+        self.finish(name, ExecutionStatus::Succeeded, None, None);
+    }
+
+    /// Ends an execution with `status` (and error and cause), as Step Functions would on success,
+    /// failure, `TimeoutSeconds` or StopExecution. Returns whether it was running.
+    pub fn finish(
+        &self,
+        name: &str,
+        status: ExecutionStatus,
+        error: Option<&str>,
+        cause: Option<&str>,
+    ) -> bool {
+        let mut executions = self.executions.lock().unwrap_or_else(|e| e.into_inner());
+        match executions.get_mut(name) {
+            Some(e) if e.state.status == ExecutionStatus::Running => {
+                e.state = ExecutionState {
+                    status,
+                    error: error.map(str::to_owned),
+                    cause: cause.map(str::to_owned),
+                };
+                true
+            }
+            _ => false,
         }
+    }
+
+    /// Names of the executions still running.
+    pub fn running(&self) -> Vec<String> {
+        let executions = self.executions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut names: Vec<String> = executions
+            .iter()
+            .filter(|(_, e)| e.state.status == ExecutionStatus::Running)
+            .map(|(name, _)| name.clone())
+            .collect();
+        names.sort();
+        names
     }
 }
 
 #[async_trait]
 impl WorkflowStarter for MemoryWorkflowStarter {
+    async fn describe(&self, name: &str) -> Result<Option<ExecutionState>, PortError> {
+        Ok(self
+            .executions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .map(|e| e.state.clone()))
+    }
+
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self
@@ -89,7 +126,9 @@ impl WorkflowStarter for MemoryWorkflowStarter {
         })?;
         let mut executions = self.executions.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(existing) = executions.get(name) {
-            return if existing.open && existing.input == canonical {
+            return if existing.state.status == ExecutionStatus::Running
+                && existing.input == canonical
+            {
                 Ok(StartOutcome::AlreadyRunning {
                     execution_arn: Self::arn(name),
                 })
@@ -103,7 +142,11 @@ impl WorkflowStarter for MemoryWorkflowStarter {
             name.to_owned(),
             Execution {
                 input: canonical,
-                open: true,
+                state: ExecutionState {
+                    status: ExecutionStatus::Running,
+                    error: None,
+                    cause: None,
+                },
             },
         );
         self.started
