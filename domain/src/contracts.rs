@@ -346,6 +346,22 @@ impl ActivityErrorName for TranscriptionError {
     }
 }
 
+/// Error names the workflow itself raises (Pass and Fail states, not an activity): each ends
+/// the recording `processing_failed` with this name and a cause saying what to do.
+pub mod workflow_errors {
+    /// The transcription job was still running after the poll budget (Transcribe's 4-hour job
+    /// limit at 30 s per check). `recorder reprocess --from transcription` starts a new job.
+    pub const TRANSCRIPTION_TIMED_OUT: &str = "Transcription.TimedOut";
+    /// The transcription engine reported the job FAILED; the cause carries its reason.
+    pub const TRANSCRIPTION_JOB_FAILED: &str = "Transcription.JobFailed";
+    /// A completed job named no transcript.
+    pub const TRANSCRIPTION_INVALID_ENGINE_OUTPUT: &str = "Transcription.InvalidEngineOutput";
+    /// The catalog no longer names this execution as the recording's current run (a newer run
+    /// started, or the recording left `ready_for_processing`/`processing`): the execution ends
+    /// without writing anything, so a stale run never overwrites a newer one.
+    pub const CATALOG_NOT_CURRENT_RUN: &str = "Catalog.NotCurrentRun";
+}
+
 impl ActivityContract for StartTranscription {
     const NAME: &'static str = "start-transcription";
     /// The offline engine transcribes inside this task and heartbeats while it does.
