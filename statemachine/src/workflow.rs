@@ -712,6 +712,47 @@ mod tests {
     }
 
     #[test]
+    fn both_catalog_writes_use_the_user_scoped_key_and_the_current_run_condition() {
+        let workflow = processing_workflow(&Deployment::default()).expect("workflow builds");
+        for name in [states::RECORD_RESULTS, states::RECORD_FAILURE] {
+            let Some(State::Task(task)) = workflow.machine.states.get(name) else {
+                panic!("{name} is not a Task");
+            };
+            let params = task.parameters.as_ref().expect("parameters");
+            assert_eq!(
+                params["Key"],
+                json!({"userId": {"S.$": "$.userId"}, "recordingId": {"S.$": "$.recordingId"}}),
+                "{name}"
+            );
+            assert_eq!(
+                params["ConditionExpression"],
+                "#status IN (:ready, :processing) AND #executionName = :execution",
+                "{name}"
+            );
+            assert_eq!(
+                params["ExpressionAttributeValues"][":execution"],
+                json!({"S.$": "$$.Execution.Name"}),
+                "{name}"
+            );
+            let catches = task.catch.as_ref().expect("catches");
+            assert_eq!(
+                catches[0].error_equals,
+                ["DynamoDB.ConditionalCheckFailedException"]
+            );
+            assert_eq!(catches[0].next, states::NOT_CURRENT_RUN, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_poll_budget_is_transcribes_four_hours_at_thirty_seconds() {
+        assert_eq!(MAX_TRANSCRIPTION_CHECKS, 480);
+        assert!(
+            u64::from(MAX_TRANSCRIPTION_CHECKS * POLL_INTERVAL_SECONDS)
+                < u64::from(EXECUTION_TIMEOUT_SECONDS)
+        );
+    }
+
+    #[test]
     fn resuming_at_the_summary_without_proving_the_transcript_key_is_reported() {
         let findings = findings_after(|m| {
             let rules = resume_choice(m);
