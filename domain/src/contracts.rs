@@ -41,9 +41,9 @@ pub struct ProcessingInput {
     /// for a full run (and then not serialized, so a first run's input is unchanged).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<ResumePoint>,
-    /// The manifest whose per-chunk SHA-256 the media stage verifies while it streams the chunks
-    /// (when the recording's end signal was a manifest); null otherwise. Always serialized, so
-    /// the workflow's paths can read it.
+    /// Key of the recording's `manifest.json` when its end signal was a manifest (the media
+    /// stage then verifies every chunk's SHA-256 the manifest lists); `null` otherwise. Always
+    /// serialized, so the input of a start is the same bytes on every retry.
     #[serde(default)]
     pub manifest_key: Option<String>,
 }
@@ -168,6 +168,11 @@ pub struct PrepareMediaInput {
     /// Chunks are `0..chunkCount`.
     #[schemars(range(min = 1, max = 100_000))]
     pub chunk_count: u32,
+    /// Key of the recording's `manifest.json`, when there is one: every chunk it lists with a
+    /// `sha256` is verified while it is downloaded (`Media.ChecksumMismatch` names the chunk).
+    /// `null`: nothing to verify, and no manifest is read.
+    #[serde(default)]
+    pub manifest_key: Option<String>,
 }
 
 /// Where one chunk lies on the joined timeline.
@@ -215,6 +220,11 @@ pub enum MediaError {
     /// Object storage refused the request (access denied, invalid request): a deployment
     /// problem that retrying cannot fix.
     StorageRejected,
+    /// A chunk's bytes do not have the SHA-256 its manifest lists. The cause names the index,
+    /// the key and both digests; the chunk must be uploaded again.
+    ChecksumMismatch,
+    /// The manifest named by the input is missing, too large or not a manifest.
+    ManifestInvalid,
 }
 
 impl ActivityErrorName for MediaError {
@@ -225,9 +235,13 @@ impl ActivityErrorName for MediaError {
         Self::ToolFailed,
         Self::StorageUnavailable,
         Self::StorageRejected,
+        Self::ChecksumMismatch,
+        Self::ManifestInvalid,
     ];
     fn name(self) -> &'static str {
         match self {
+            Self::ChecksumMismatch => "Media.ChecksumMismatch",
+            Self::ManifestInvalid => "Media.ManifestInvalid",
             Self::ChunkMissing => "Media.ChunkMissing",
             Self::ChunkInvalid => "Media.ChunkInvalid",
             Self::NoAudio => "Media.NoAudio",
@@ -330,6 +344,22 @@ impl ActivityErrorName for TranscriptionError {
     fn retryable(self) -> bool {
         matches!(self, Self::ServiceUnavailable | Self::StorageUnavailable)
     }
+}
+
+/// Error names the workflow itself raises (Pass and Fail states, not an activity): each ends
+/// the recording `processing_failed` with this name and a cause saying what to do.
+pub mod workflow_errors {
+    /// The transcription job was still running after the poll budget (Transcribe's 4-hour job
+    /// limit at 30 s per check). `recorder reprocess --from transcription` starts a new job.
+    pub const TRANSCRIPTION_TIMED_OUT: &str = "Transcription.TimedOut";
+    /// The transcription engine reported the job FAILED; the cause carries its reason.
+    pub const TRANSCRIPTION_JOB_FAILED: &str = "Transcription.JobFailed";
+    /// A completed job named no transcript.
+    pub const TRANSCRIPTION_INVALID_ENGINE_OUTPUT: &str = "Transcription.InvalidEngineOutput";
+    /// The catalog no longer names this execution as the recording's current run (a newer run
+    /// started, or the recording left `ready_for_processing`/`processing`): the execution ends
+    /// without writing anything, so a stale run never overwrites a newer one.
+    pub const CATALOG_NOT_CURRENT_RUN: &str = "Catalog.NotCurrentRun";
 }
 
 impl ActivityContract for StartTranscription {
@@ -451,8 +481,6 @@ pub enum SummaryError {
     InvalidModelOutput,
     /// The model service throttled us or was unavailable.
     ServiceUnavailable,
-    /// The transcript has no speech to summarize.
-    EmptyTranscript,
     /// The transcript object is missing or does not match its schema.
     InvalidTranscript,
     /// Object storage failed transiently.
@@ -468,7 +496,6 @@ impl ActivityErrorName for SummaryError {
     const ALL: &'static [Self] = &[
         Self::InvalidModelOutput,
         Self::ServiceUnavailable,
-        Self::EmptyTranscript,
         Self::InvalidTranscript,
         Self::StorageUnavailable,
         Self::ModelRejected,
@@ -478,7 +505,6 @@ impl ActivityErrorName for SummaryError {
         match self {
             Self::InvalidModelOutput => "Summary.InvalidModelOutput",
             Self::ServiceUnavailable => "Summary.ServiceUnavailable",
-            Self::EmptyTranscript => "Summary.EmptyTranscript",
             Self::InvalidTranscript => "Summary.InvalidTranscript",
             Self::StorageUnavailable => "Storage.Unavailable",
             Self::ModelRejected => "Summary.ModelRejected",
@@ -648,6 +674,10 @@ pub struct Decision {
 // ---------------------------------------------------------------------------------------------
 // Manifest (end marker)
 // ---------------------------------------------------------------------------------------------
+
+/// Largest manifest anyone reads (the ingest Lambda and the media stage): 100,000 chunk entries
+/// of ~120 bytes fit well within 16 MiB.
+pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
 
 /// `users/{userId}/chunks/{recordingId}/manifest.json`, uploaded by the client when it stops
 /// recording (the seed's "end marker", option B).
@@ -889,13 +919,49 @@ mod tests {
 
     #[test]
     fn a_processing_input_with_resume_round_trips_flat() {
-        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":2,"options":{},"resume":{"from":"summary","media":{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[]},"transcriptKey":"k3"}}"#;
+        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":2,"options":{},"resume":{"from":"summary","media":{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[]},"transcriptKey":"k3"},"manifestKey":null}"#;
         let input: ProcessingInput = serde_json::from_str(json).unwrap();
         let resume = input.resume.as_ref().unwrap();
         assert_eq!(resume.from, ResumeStage::Summary);
         assert_eq!(resume.transcript_key.as_deref(), Some("k3"));
         assert_eq!(input.run, 2);
         assert_eq!(serde_json::to_string(&input).unwrap(), json);
+    }
+
+    #[test]
+    fn given_an_input_without_manifest_key_when_read_then_it_is_none_and_written_as_null() {
+        let json =
+            r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":0,"options":{}}"#;
+        let input: ProcessingInput = serde_json::from_str(json).unwrap();
+        assert_eq!(input.manifest_key, None);
+        let written = serde_json::to_value(&input).unwrap();
+        assert_eq!(written["manifestKey"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn given_a_prepare_media_input_with_a_manifest_key_then_it_round_trips() {
+        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":2,"manifestKey":"users/u/chunks/r/manifest.json"}"#;
+        let input: PrepareMediaInput = serde_json::from_str(json).unwrap();
+        assert_eq!(
+            input.manifest_key.as_deref(),
+            Some("users/u/chunks/r/manifest.json")
+        );
+        assert_eq!(serde_json::to_string(&input).unwrap(), json);
+    }
+
+    #[test]
+    fn checksum_mismatch_and_an_invalid_manifest_are_media_errors_nobody_retries() {
+        let names = PrepareMedia::error_names();
+        assert!(names.contains(&"Media.ChecksumMismatch"));
+        assert!(names.contains(&"Media.ManifestInvalid"));
+        let retryable = PrepareMedia::retryable_error_names();
+        assert!(!retryable.contains(&"Media.ChecksumMismatch"));
+        assert!(!retryable.contains(&"Media.ManifestInvalid"));
+    }
+
+    #[test]
+    fn silence_is_not_a_summary_error() {
+        assert!(!Summarize::error_names().contains(&"Summary.EmptyTranscript"));
     }
 
     #[test]

@@ -104,7 +104,9 @@ string_id!(
 
 /// A recording as the system addresses it: ids are chosen by clients, so a recording id is only
 /// unique within its user. Every table key, execution name and job name is built from both.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordingRef {
     /// The owner.
@@ -274,7 +276,10 @@ mod tests {
     }
 
     fn rref(user: &str, recording: &str) -> RecordingRef {
-        RecordingRef::new(UserId::new(user).unwrap(), RecordingId::new(recording).unwrap())
+        RecordingRef::new(
+            UserId::new(user).unwrap(),
+            RecordingId::new(recording).unwrap(),
+        )
     }
 
     #[test]

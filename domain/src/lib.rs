@@ -9,6 +9,7 @@ pub mod activity;
 pub mod contracts;
 pub mod deployment;
 pub mod error;
+pub mod execution_status;
 pub mod ids;
 pub mod keys;
 pub mod ports;
@@ -16,5 +17,6 @@ pub mod sequencer;
 pub mod status;
 
 pub use error::{DomainError, PortError};
+pub use execution_status::{ExecutionStatus, ExecutionStatusChange};
 pub use ids::{ChunkIndex, RecordingId, RecordingRef, UserId};
 pub use status::RecordingStatus;

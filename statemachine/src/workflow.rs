@@ -3,14 +3,25 @@
 //! ```text
 //! ResumeFrom (Choice): resume.from = summary → ReuseMediaForSummary → ReuseTranscript → Summarize
 //!                      resume.from = transcription → ReuseMediaForTranscription → StartTranscription
-//!                      otherwise (a full run) → PrepareMedia
-//! PrepareMedia → StartTranscription → CheckTranscription → TranscriptionStatus (Choice)
+//!                      otherwise (a full run) → ManifestKeyGiven (Choice)
+//!                          $.manifestKey present (a key or null) → PrepareMedia
+//!                          absent (an older input) → NoManifestKey (null) → PrepareMedia
+//! PrepareMedia → StartTranscription → StartTranscriptionPolls → CheckTranscription
+//!   → TranscriptionStatus (Choice)
 //!     COMPLETED with transcript → Summarize → RecordResults → Succeeded
 //!     FAILED → TranscriptionFailed ─┐
 //!     COMPLETED without transcript → TranscriptMissing ─┤
-//!     otherwise → WaitForTranscription → CheckTranscription (poll loop)
+//!     otherwise → TranscriptionPollBudget (Choice)
+//!         checks ≥ MAX_TRANSCRIPTION_CHECKS → TranscriptionTimedOut ─┤
+//!         otherwise → WaitForTranscription → CountTranscriptionCheck → CheckTranscription
 //! any task failure (after retries) → RecordFailure → Failed
+//! RecordResults / RecordFailure whose condition fails (not the current run) → NotCurrentRun
 //! ```
+//!
+//! The catalog writes are keyed by `userId` + `recordingId` and conditional on the catalog still
+//! naming this execution (`executionName = $$.Execution.Name`) and the recording still being
+//! `ready_for_processing`/`processing`: a stale run never overwrites a newer one, and a lost
+//! condition ends the execution FAILED (`Catalog.NotCurrentRun`) instead of looping.
 //!
 //! A reprocessing run may resume at a later stage: its input carries `resume` with the stored
 //! outputs of the skipped stages ([`ProcessingInput`]), and the Pass states copy them to where the
@@ -26,6 +37,7 @@ use asl::model::{ChoiceRule, ComparisonOperator};
 use meeting_domain::activity::ActivityContract;
 use meeting_domain::contracts::{
     CheckTranscription, PrepareMedia, ProcessingInput, ResumeStage, StartTranscription, Summarize,
+    workflow_errors,
 };
 use meeting_domain::deployment::{DEFAULT_PREFIX, names};
 use serde_json::json;
@@ -37,9 +49,19 @@ use crate::builder::{
 use crate::error::Error;
 
 /// Seconds between transcription status checks. Transcribe jobs take minutes; polling every 30 s
-/// keeps a 4-hour job under 500 iterations (about 5,000 history events, far below the 25,000
-/// limit of a Standard execution).
+/// keeps a 4-hour job under 500 iterations.
 pub const POLL_INTERVAL_SECONDS: u32 = 30;
+
+/// The longest a transcription job may run: Amazon Transcribe accepts media of at most 4 hours
+/// (14,400 s), and a batch job takes at most about as long as its media.
+pub const TRANSCRIPTION_JOB_LIMIT_SECONDS: u32 = 4 * 3600;
+
+/// Status checks after which a job still QUEUED / IN_PROGRESS fails the recording with
+/// `Transcription.TimedOut`: 14,400 s / 30 s = 480 waits. One iteration writes 13 history events
+/// (Choice ×2, Wait, Pass, activity Task: 2 + 2 + 2 + 2 + 5), so 480 × 13 = 6,240 events, far
+/// below the 25,000-event limit of a Standard execution; 480 × 30 s = 4 h also leaves the
+/// media stage (1 h), the summary (30 min) and their retries inside the 8 h execution timeout.
+pub const MAX_TRANSCRIPTION_CHECKS: u32 = TRANSCRIPTION_JOB_LIMIT_SECONDS / POLL_INTERVAL_SECONDS;
 
 /// Hard cap of one execution: media (1 h) + transcription of a 4-hour recording + summary,
 /// with retries.
@@ -102,6 +124,10 @@ pub mod states {
     pub const REUSE_MEDIA_FOR_SUMMARY: &str = "ReuseMediaForSummary";
     /// Copies the stored transcript key for a run resuming at the summary.
     pub const REUSE_TRANSCRIPT: &str = "ReuseTranscript";
+    /// Routes a full run on whether its input names a manifest key (even `null`).
+    pub const MANIFEST_KEY_GIVEN: &str = "ManifestKeyGiven";
+    /// Sets `$.manifestKey` to `null` for an input written before the field existed.
+    pub const NO_MANIFEST_KEY: &str = "NoManifestKey";
     /// Joins chunks, extracts audio.
     pub const PREPARE_MEDIA: &str = "PrepareMedia";
     /// Starts the transcription job.
@@ -110,8 +136,16 @@ pub mod states {
     pub const CHECK_TRANSCRIPTION: &str = "CheckTranscription";
     /// Routes on the job status.
     pub const TRANSCRIPTION_STATUS: &str = "TranscriptionStatus";
+    /// Sets the transcription check counter to 0.
+    pub const START_TRANSCRIPTION_POLLS: &str = "StartTranscriptionPolls";
+    /// Fails the recording once the checks reached [`super::MAX_TRANSCRIPTION_CHECKS`].
+    pub const TRANSCRIPTION_POLL_BUDGET: &str = "TranscriptionPollBudget";
     /// Waits between checks.
     pub const WAIT_FOR_TRANSCRIPTION: &str = "WaitForTranscription";
+    /// Counts one more check.
+    pub const COUNT_TRANSCRIPTION_CHECK: &str = "CountTranscriptionCheck";
+    /// Turns an exhausted poll budget into an error object.
+    pub const TRANSCRIPTION_TIMED_OUT: &str = "TranscriptionTimedOut";
     /// Turns a failed job into an error object.
     pub const TRANSCRIPTION_FAILED: &str = "TranscriptionFailed";
     /// Turns a completed job without transcript into an error object.
@@ -126,6 +160,8 @@ pub mod states {
     pub const SUCCEEDED: &str = "Succeeded";
     /// Failure.
     pub const FAILED: &str = "Failed";
+    /// The catalog no longer names this run: end without writing.
+    pub const NOT_CURRENT_RUN: &str = "NotCurrentRun";
 }
 
 fn secs(n: u32) -> NonZeroU32 {
@@ -156,6 +192,31 @@ fn catch_all() -> Vec<Catch> {
         ResultPath::at("$.error"),
     )]
 }
+
+/// The DynamoDB error of a failed `ConditionExpression`.
+const CONDITIONAL_CHECK_FAILED: &str = "DynamoDB.ConditionalCheckFailedException";
+
+/// A catalog write whose condition failed: this execution is not the recording's current run
+/// (or the recording left `processing`). Ends the execution; never retried, never looped.
+fn not_current_run() -> Catch {
+    Catch::on(
+        [CONDITIONAL_CHECK_FAILED],
+        states::NOT_CURRENT_RUN,
+        ResultPath::at("$.catalogConflict"),
+    )
+}
+
+/// The key of the recording's catalog item (hash `userId`, range `recordingId`).
+fn catalog_key() -> serde_json::Value {
+    json!({
+        "userId": {"S.$": "$.userId"},
+        "recordingId": {"S.$": "$.recordingId"},
+    })
+}
+
+/// The condition every catalog write of a run carries: still this run, still processing.
+const CURRENT_RUN_CONDITION: &str =
+    "#status IN (:ready, :processing) AND #executionName = :execution";
 
 fn dynamodb_retries() -> Vec<Retry> {
     vec![
@@ -233,7 +294,27 @@ fn resume_states(wf: &mut WorkflowBuilder) {
             resumes_at(ResumeStage::Transcription, Vec::new())
                 .with_next(REUSE_MEDIA_FOR_TRANSCRIPTION),
         ],
-        Some(PREPARE_MEDIA),
+        Some(MANIFEST_KEY_GIVEN),
+    );
+    // `manifestKey` is always serialized, but an input without it (started before the field
+    // existed, or written by hand) must not fail PrepareMedia's path outside every Catch.
+    wf.choice(
+        MANIFEST_KEY_GIVEN,
+        vec![
+            ChoiceRule::compare("$.manifestKey", ComparisonOperator::IsPresent, json!(true))
+                .with_next(PREPARE_MEDIA),
+        ],
+        Some(NO_MANIFEST_KEY),
+    );
+    wf.pass(
+        NO_MANIFEST_KEY,
+        PassOptions {
+            comment: Some("No manifest named: nothing to verify.".into()),
+            result: Some(serde_json::Value::Null),
+            result_path: ResultPath::at("$.manifestKey"),
+            ..PassOptions::default()
+        },
+        Transition::next(PREPARE_MEDIA),
     );
     wf.pass(
         REUSE_MEDIA_FOR_TRANSCRIPTION,
@@ -282,6 +363,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
                 "recordingId.$": "$.recordingId",
                 "bucket.$": "$.bucket",
                 "chunkCount.$": "$.chunkCount",
+                "manifestKey.$": "$.manifestKey",
             })),
             result_path: ResultPath::at("$.media"),
             retry: activity_retries::<PrepareMedia>(),
@@ -312,6 +394,17 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             retry: activity_retries::<StartTranscription>(),
             catch: catch_all(),
             ..TaskOptions::default()
+        },
+        Transition::next(START_TRANSCRIPTION_POLLS),
+    );
+
+    wf.pass(
+        START_TRANSCRIPTION_POLLS,
+        PassOptions {
+            comment: Some("No status check made yet: the poll loop is bounded.".into()),
+            result: Some(json!({"checks": 0})),
+            result_path: ResultPath::at("$.transcriptionPolls"),
+            ..PassOptions::default()
         },
         Transition::next(CHECK_TRANSCRIPTION),
     );
@@ -367,13 +460,59 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             status_is("FAILED").with_next(TRANSCRIPTION_FAILED),
             status_is("COMPLETED").with_next(TRANSCRIPT_MISSING),
         ],
+        Some(TRANSCRIPTION_POLL_BUDGET),
+    );
+
+    wf.choice(
+        TRANSCRIPTION_POLL_BUDGET,
+        vec![
+            ChoiceRule::compare(
+                "$.transcriptionPolls.checks",
+                ComparisonOperator::NumericGreaterThanEquals,
+                json!(MAX_TRANSCRIPTION_CHECKS),
+            )
+            .with_next(TRANSCRIPTION_TIMED_OUT),
+        ],
         Some(WAIT_FOR_TRANSCRIPTION),
     );
 
     wf.wait(
         WAIT_FOR_TRANSCRIPTION,
         WaitFor::Seconds(POLL_INTERVAL_SECONDS),
+        Transition::next(COUNT_TRANSCRIPTION_CHECK),
+    );
+
+    wf.pass(
+        COUNT_TRANSCRIPTION_CHECK,
+        PassOptions {
+            comment: Some("One more status check.".into()),
+            parameters: Some(json!({
+                "checks.$": "States.MathAdd($.transcriptionPolls.checks, 1)",
+            })),
+            result_path: ResultPath::at("$.transcriptionPolls"),
+            ..PassOptions::default()
+        },
         Transition::next(CHECK_TRANSCRIPTION),
+    );
+
+    let waited_hours = MAX_TRANSCRIPTION_CHECKS * POLL_INTERVAL_SECONDS / 3600;
+    wf.pass(
+        TRANSCRIPTION_TIMED_OUT,
+        PassOptions {
+            comment: Some(
+                "The job outlived Transcribe's 4-hour limit: fail visibly instead of polling forever."
+                    .into(),
+            ),
+            parameters: Some(json!({
+                "Error": workflow_errors::TRANSCRIPTION_TIMED_OUT,
+                "Cause.$": format!(
+                    "States.Format('the transcription job {{}} was still not finished after {{}} checks {POLL_INTERVAL_SECONDS} s apart ({waited_hours} hours, the longest a Transcribe job runs); run `recorder reprocess --from transcription` to start a new job', $.transcriptionJob.jobName, $.transcriptionPolls.checks)"
+                ),
+            })),
+            result_path: ResultPath::at("$.error"),
+            ..PassOptions::default()
+        },
+        Transition::next(RECORD_FAILURE),
     );
 
     wf.pass(
@@ -384,7 +523,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
                     .into(),
             ),
             parameters: Some(json!({
-                "Error": "Transcription.JobFailed",
+                "Error": workflow_errors::TRANSCRIPTION_JOB_FAILED,
                 "Cause.$": "States.JsonToString($.transcription)",
             })),
             result_path: ResultPath::at("$.error"),
@@ -400,7 +539,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
                 "A completed job must name its transcript; never summarize nothing.".into(),
             ),
             parameters: Some(json!({
-                "Error": "Transcription.InvalidEngineOutput",
+                "Error": workflow_errors::TRANSCRIPTION_INVALID_ENGINE_OUTPUT,
                 "Cause": "the transcription job completed without a transcript key",
             })),
             result_path: ResultPath::at("$.error"),
@@ -434,11 +573,12 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             comment: Some("Mark the recording completed with the keys of its results.".into()),
             parameters: Some(json!({
                 "TableName": table,
-                "Key": {"recordingId": {"S.$": "$.recordingId"}},
+                "Key": catalog_key(),
                 "UpdateExpression": "SET #status = :completed, #results = :results, #updatedAt = :now REMOVE #error, #cause",
-                "ConditionExpression": "#status IN (:ready, :processing)",
+                "ConditionExpression": CURRENT_RUN_CONDITION,
                 "ExpressionAttributeNames": {
                     "#status": "status",
+                    "#executionName": "executionName",
                     "#results": "results",
                     "#updatedAt": "updatedAt",
                     "#error": "error",
@@ -448,6 +588,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
                     ":completed": {"S": "completed"},
                     ":ready": {"S": "ready_for_processing"},
                     ":processing": {"S": "processing"},
+                    ":execution": {"S.$": "$$.Execution.Name"},
                     ":now": {"S.$": "$$.State.EnteredTime"},
                     ":results": {"M": {
                         "recordingKey": {"S.$": "$.media.recordingKey"},
@@ -460,7 +601,11 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             })),
             result_path: ResultPath::Discard,
             retry: dynamodb_retries(),
-            catch: catch_all(),
+            catch: {
+                let mut catch = vec![not_current_run()];
+                catch.extend(catch_all());
+                catch
+            },
             ..TaskOptions::default()
         },
         Transition::next(SUCCEEDED),
@@ -474,16 +619,21 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             comment: Some("Make the failure visible: status, error and cause in the catalog.".into()),
             parameters: Some(json!({
                 "TableName": table,
-                "Key": {"recordingId": {"S.$": "$.recordingId"}},
+                "Key": catalog_key(),
                 "UpdateExpression": "SET #status = :failed, #error = :error, #cause = :cause, #updatedAt = :now",
+                "ConditionExpression": CURRENT_RUN_CONDITION,
                 "ExpressionAttributeNames": {
                     "#status": "status",
+                    "#executionName": "executionName",
                     "#error": "error",
                     "#cause": "cause",
                     "#updatedAt": "updatedAt",
                 },
                 "ExpressionAttributeValues": {
                     ":failed": {"S": "processing_failed"},
+                    ":ready": {"S": "ready_for_processing"},
+                    ":processing": {"S": "processing"},
+                    ":execution": {"S.$": "$$.Execution.Name"},
                     ":error": {"S.$": "$.error.Error"},
                     ":cause": {"S.$": "$.error.Cause"},
                     ":now": {"S.$": "$$.State.EnteredTime"},
@@ -491,6 +641,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
             })),
             result_path: ResultPath::Discard,
             retry: dynamodb_retries(),
+            catch: vec![not_current_run()],
             ..TaskOptions::default()
         },
         Transition::next(FAILED),
@@ -501,6 +652,17 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
         FailWith::Paths {
             error_path: "$.error.Error".into(),
             cause_path: "$.error.Cause".into(),
+        },
+    );
+
+    wf.fail(
+        NOT_CURRENT_RUN,
+        FailWith::Fixed {
+            error: workflow_errors::CATALOG_NOT_CURRENT_RUN.into(),
+            cause: "the catalog no longer names this execution as the recording's current run \
+                    (a newer run started, or the recording is no longer processing); nothing was \
+                    written"
+                .into(),
         },
     );
 
@@ -544,8 +706,49 @@ mod tests {
             [
                 states::REUSE_MEDIA_FOR_SUMMARY,
                 states::REUSE_MEDIA_FOR_TRANSCRIPTION,
-                states::PREPARE_MEDIA
+                states::MANIFEST_KEY_GIVEN
             ]
+        );
+    }
+
+    #[test]
+    fn both_catalog_writes_use_the_user_scoped_key_and_the_current_run_condition() {
+        let workflow = processing_workflow(&Deployment::default()).expect("workflow builds");
+        for name in [states::RECORD_RESULTS, states::RECORD_FAILURE] {
+            let Some(State::Task(task)) = workflow.machine.states.get(name) else {
+                panic!("{name} is not a Task");
+            };
+            let params = task.parameters.as_ref().expect("parameters");
+            assert_eq!(
+                params["Key"],
+                json!({"userId": {"S.$": "$.userId"}, "recordingId": {"S.$": "$.recordingId"}}),
+                "{name}"
+            );
+            assert_eq!(
+                params["ConditionExpression"],
+                "#status IN (:ready, :processing) AND #executionName = :execution",
+                "{name}"
+            );
+            assert_eq!(
+                params["ExpressionAttributeValues"][":execution"],
+                json!({"S.$": "$$.Execution.Name"}),
+                "{name}"
+            );
+            let catches = task.catch.as_ref().expect("catches");
+            assert_eq!(
+                catches[0].error_equals,
+                ["DynamoDB.ConditionalCheckFailedException"]
+            );
+            assert_eq!(catches[0].next, states::NOT_CURRENT_RUN, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_poll_budget_is_transcribes_four_hours_at_thirty_seconds() {
+        assert_eq!(MAX_TRANSCRIPTION_CHECKS, 480);
+        assert!(
+            u64::from(MAX_TRANSCRIPTION_CHECKS * POLL_INTERVAL_SECONDS)
+                < u64::from(EXECUTION_TIMEOUT_SECONDS)
         );
     }
 

@@ -255,6 +255,7 @@ async fn main() {
         recording_id: RecordingId::new("rec").expect("id"),
         bucket: BUCKET.to_owned(),
         chunk_count: u32::try_from(minutes).expect("minutes"),
+        manifest_key: None,
     };
     let work = root.join("work");
     std::fs::create_dir_all(&work).expect("work dir");

@@ -1,5 +1,6 @@
 //! The `PrepareMedia` activity: download the chunks `0..chunkCount` from the object store into a
-//! private temp dir, reject anything that is not a plain MP4 with audio, join them with one FFmpeg
+//! private temp dir (verifying the SHA-256 of every chunk the task's manifest lists while it
+//! downloads), reject anything that is not a plain MP4 with audio, join them with one FFmpeg
 //! decode (stream-copied `recording.mp4` + 16 kHz mono audio decoded straight from the concat
 //! demuxer, its per-chunk encoder padding removed on the way to FLAC), upload both and return
 //! their keys, the duration and every chunk's offset.
@@ -27,6 +28,7 @@ use crate::error::{MediaActivityError, ToolError};
 use crate::join::{
     self, ASR_SAMPLE_RATE, audio_probe_args, concat_list, conform_args, flac_args, join_args,
 };
+use crate::manifest;
 use crate::probe::{AudioStream, check_magic, parse_probe, probe_args};
 use crate::process::{ToolCommand, run_piped, run_tool};
 use crate::trim::{ChunkSpan, PaddingCutter, padding_ranges};
@@ -277,8 +279,26 @@ impl PrepareMediaActivity {
         work: &Path,
         cancel: &CancellationToken,
     ) -> Result<Vec<LocalChunk>, MediaActivityError> {
+        let digests = or_cancelled(
+            cancel,
+            manifest::expected_digests(self.store.as_ref(), input),
+        )
+        .await?;
+        if input.manifest_key.is_some() {
+            info!(
+                recording_id = %input.recording_id,
+                chunks_with_sha256 = digests.len(),
+                "verifying chunk checksums from the manifest"
+            );
+        }
+        let digests = &digests;
         futures::stream::iter(0..input.chunk_count)
-            .map(|index| or_cancelled(cancel, self.fetch_chunk(input, index, work, cancel)))
+            .map(|index| {
+                or_cancelled(
+                    cancel,
+                    self.fetch_chunk(input, index, digests.get(&index), work, cancel),
+                )
+            })
             .buffered(self.config.chunk_concurrency.max(1))
             .try_collect()
             .await
@@ -288,6 +308,7 @@ impl PrepareMediaActivity {
         &self,
         input: &PrepareMediaInput,
         index: u32,
+        expected_sha256: Option<&String>,
         work: &Path,
         cancel: &CancellationToken,
     ) -> Result<LocalChunk, MediaActivityError> {
@@ -322,10 +343,31 @@ impl PrepareMediaActivity {
             )));
         }
         let path = work.join(format!("chunk_{index:05}.mp4"));
-        match self.store.download_to(&input.bucket, &key, &path).await {
-            Ok(_) => {}
-            Err(meeting_domain::PortError::NotFound { .. }) => return Err(missing()),
-            Err(e) => return Err(storage("downloading", e)),
+        match expected_sha256 {
+            // Hashed piece by piece as it is written: one read of the object, bounded memory.
+            Some(expected) => match manifest::download_verified(
+                self.store.as_ref(),
+                &input.bucket,
+                &key,
+                meta.size,
+                &path,
+                expected,
+                index,
+            )
+            .await
+            {
+                Ok(()) => {}
+                Err(MediaActivityError::Storage {
+                    source: meeting_domain::PortError::NotFound { .. },
+                    ..
+                }) => return Err(missing()),
+                Err(e) => return Err(e),
+            },
+            None => match self.store.download_to(&input.bucket, &key, &path).await {
+                Ok(_) => {}
+                Err(meeting_domain::PortError::NotFound { .. }) => return Err(missing()),
+                Err(e) => return Err(storage("downloading", e)),
+            },
         }
         check_magic(&path).await.map_err(invalid)?;
         let probed = run_tool(

@@ -99,6 +99,32 @@ pub enum MediaActivityError {
         /// The chunk index.
         index: u32,
     },
+    /// A chunk's bytes do not have the SHA-256 its manifest lists.
+    #[error(
+        "chunk {index} ({key}) does not match the manifest: its SHA-256 is {actual}, the manifest \
+         lists {expected}; upload chunk {index} again, then run `recorder reprocess`"
+    )]
+    ChecksumMismatch {
+        /// The chunk index.
+        index: u32,
+        /// The chunk's key.
+        key: String,
+        /// The digest the manifest lists.
+        expected: String,
+        /// The digest of the bytes downloaded.
+        actual: String,
+    },
+    /// The manifest the task names cannot be used.
+    #[error(
+        "the manifest {key} cannot be used: {reason}; upload the recording's manifest.json \
+         again, then run `recorder reprocess`"
+    )]
+    ManifestInvalid {
+        /// The manifest key from the task input.
+        key: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// `ffmpeg`/`ffprobe` failed on input it had accepted, or is not installed.
     #[error("{step} failed: {source}")]
     Tool {
@@ -150,6 +176,8 @@ impl MediaActivityError {
             Self::ChunkMissing { .. } => MediaError::ChunkMissing,
             Self::ChunkInvalid { .. } => MediaError::ChunkInvalid,
             Self::NoAudio { .. } => MediaError::NoAudio,
+            Self::ChecksumMismatch { .. } => MediaError::ChecksumMismatch,
+            Self::ManifestInvalid { .. } => MediaError::ManifestInvalid,
             Self::Storage { source, .. } if source.is_retryable() => MediaError::StorageUnavailable,
             Self::Storage { .. } => MediaError::StorageRejected,
             Self::Tool { .. }

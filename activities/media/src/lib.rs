@@ -3,6 +3,7 @@
 //!
 //! - [`activity`]: the activity itself over an [`meeting_domain::ports::ObjectStore`].
 //! - [`probe`]: magic bytes and `ffprobe` under whitelists: what a chunk must be to get joined.
+//! - [`manifest`]: chunk checksums from the manifest, verified while the chunks download.
 //! - [`join`]: the FFmpeg command lines (concat demuxer, one decode for both outputs).
 //! - [`trim`]: dropping each chunk's encoder padding so offsets never drift.
 //! - [`process`]: running `ffmpeg`/`ffprobe` with limits, cancellation and captured stderr.
@@ -11,6 +12,7 @@
 pub mod activity;
 pub mod error;
 pub mod join;
+pub mod manifest;
 pub mod probe;
 pub mod process;
 pub mod trim;

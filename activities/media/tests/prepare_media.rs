@@ -114,6 +114,7 @@ fn input(chunk_count: u32) -> PrepareMediaInput {
         recording_id: recording(),
         bucket: BUCKET.to_owned(),
         chunk_count,
+        manifest_key: None,
     }
 }
 
@@ -594,4 +595,164 @@ async fn chunks_re_encoded_for_a_different_sample_rate_stay_aligned() {
     // GIVEN the same at alternating 48 kHz and 44.1 kHz (every other chunk is re-encoded)
     // WHEN joined, THEN each tone still starts within 3 ms of its chunk's offset
     assert_chunks_land_on_their_offsets(&FIXTURES.mixed_onsets, 0.003).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chunk checksums from the manifest
+// ---------------------------------------------------------------------------------------------
+
+fn sha256_of(file: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(std::fs::read(file).expect("read fixture")))
+}
+
+/// Stores `manifest.json` listing `digests` (index, sha256) and returns the input naming it.
+async fn with_manifest(
+    store: &MemoryObjectStore,
+    count: u32,
+    digests: &[(u32, String)],
+) -> PrepareMediaInput {
+    let key = meeting_domain::keys::manifest_key(&user(), &recording());
+    let chunks: Vec<serde_json::Value> = digests
+        .iter()
+        .map(|(index, sha256)| serde_json::json!({"index": index, "sha256": sha256}))
+        .collect();
+    let body = serde_json::json!({"expectedChunkCount": count, "chunks": chunks});
+    store
+        .put_bytes(
+            BUCKET,
+            &key,
+            Bytes::from(body.to_string()),
+            "application/json",
+        )
+        .await
+        .expect("put manifest");
+    PrepareMediaInput {
+        manifest_key: Some(key),
+        ..input(count)
+    }
+}
+
+#[tokio::test]
+async fn given_a_chunk_replaced_after_the_manifest_when_prepared_then_checksum_mismatch_names_it() {
+    // GIVEN a manifest with the digests of three chunks, and chunk 1 replaced by other bytes
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.uniform[2], &f.uniform[2]]).await;
+    let digests: Vec<(u32, String)> = (0..3u32)
+        .map(|i| (i, sha256_of(&f.uniform[i as usize])))
+        .collect();
+    let input = with_manifest(&store, 3, &digests).await;
+    let work = tempfile::tempdir().expect("work dir");
+
+    // WHEN the media stage runs
+    let error = activity(store, work.path())
+        .prepare(&input, &CancellationToken::new())
+        .await
+        .expect_err("chunk 1 does not match");
+
+    // THEN it fails, not retried, naming chunk 1, its key, both digests and what to do
+    assert_eq!(error.error_name(), MediaError::ChecksumMismatch);
+    let failure = error.into_failure();
+    assert_eq!(failure.error.name(), "Media.ChecksumMismatch");
+    assert!(!failure.error.retryable());
+    let cause = failure.cause;
+    for needle in [
+        "chunk 1 ",
+        "users/user_1/chunks/rec_1/chunk_001.mp4",
+        digests[1].1.as_str(),
+        sha256_of(&f.uniform[2]).as_str(),
+        "upload chunk 1 again, then run `recorder reprocess`",
+    ] {
+        assert!(cause.contains(needle), "{needle:?} not in {cause}");
+    }
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn given_a_manifest_whose_digests_match_when_prepared_then_the_recording_joins() {
+    let f = &*FIXTURES;
+    let chunks = [&f.uniform[0], &f.uniform[1]];
+    let store = store_with(&[chunks[0], chunks[1]]).await;
+    // Upper-case hex is the same digest.
+    let digests = vec![
+        (0, sha256_of(chunks[0]).to_ascii_uppercase()),
+        (1, sha256_of(chunks[1])),
+    ];
+    let input = with_manifest(&store, 2, &digests).await;
+    let work = tempfile::tempdir().expect("work dir");
+
+    let output = activity(store, work.path())
+        .prepare(&input, &CancellationToken::new())
+        .await
+        .expect("the chunks match their manifest");
+
+    assert_offsets_are_contiguous(&output, 2);
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn given_no_manifest_key_when_prepared_then_no_manifest_is_read() {
+    // GIVEN a manifest that would fail every chunk, and a store that fails the next read
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    with_manifest(&store, 1, &[(0, "0".repeat(64))]).await;
+    store.fail_next(StoreOp::Get, InjectedError::AccessDenied);
+    let work = tempfile::tempdir().expect("work dir");
+
+    // WHEN the task names no manifest
+    let output = activity(store, work.path())
+        .prepare(&input(1), &CancellationToken::new())
+        .await;
+
+    // THEN neither the manifest nor any range of a chunk was read
+    assert!(output.is_ok(), "{output:?}");
+}
+
+#[tokio::test]
+async fn given_a_manifest_key_without_an_object_when_prepared_then_manifest_invalid_is_not_retried()
+{
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    let input = PrepareMediaInput {
+        manifest_key: Some(meeting_domain::keys::manifest_key(&user(), &recording())),
+        ..input(1)
+    };
+    let work = tempfile::tempdir().expect("work dir");
+
+    let error = activity(store, work.path())
+        .prepare(&input, &CancellationToken::new())
+        .await
+        .expect_err("no manifest");
+
+    assert_eq!(error.error_name(), MediaError::ManifestInvalid);
+    assert!(!error.error_name().retryable());
+    let cause = error.to_string();
+    assert!(
+        cause.contains("users/user_1/chunks/rec_1/manifest.json") && cause.contains("no object"),
+        "{cause}"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn given_the_manifest_key_of_another_recording_when_prepared_then_it_is_not_read() {
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0]]).await;
+    store.fail_next(StoreOp::Get, InjectedError::AccessDenied);
+    let input = PrepareMediaInput {
+        manifest_key: Some("users/someone_else/chunks/rec_1/manifest.json".to_owned()),
+        ..input(1)
+    };
+    let work = tempfile::tempdir().expect("work dir");
+
+    let error = activity(store, work.path())
+        .prepare(&input, &CancellationToken::new())
+        .await
+        .expect_err("not this recording's manifest");
+
+    assert_eq!(error.error_name(), MediaError::ManifestInvalid);
+    assert!(
+        error.to_string().contains("not this recording's manifest"),
+        "{error}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The Summarize activity: reads `transcript.json`, asks the configured [`Summarizer`], checks
 //! the result against the `summary.json` schema and writes `summary.md` and `summary.json` under
 //! the recording's processed prefix. A failure is reported as a typed error and never stored as
-//! a summary.
+//! a summary; a transcript without speech gets the no-speech summary (silence is not a failure).
 
 use std::sync::Arc;
 
@@ -16,7 +16,7 @@ use meeting_domain::ports::ObjectStore;
 
 use crate::error::SummarizeError;
 use crate::port::Summarizer;
-use crate::{markdown, schema, timeline};
+use crate::{markdown, no_speech, schema, timeline};
 
 /// `transcript.json` larger than this is refused (a 4-hour meeting with word timings is about
 /// 10 MB).
@@ -41,8 +41,8 @@ fn failure(error: &SummarizeError) -> Failure<SummaryError> {
     Failure::new(error.kind(), error.to_string())
 }
 
-/// Reads and checks a transcript: it must parse as the contract, belong to the recording and
-/// contain at least one spoken word.
+/// Reads and checks a transcript: it must parse as the contract and belong to the recording. A
+/// transcript without words is valid (the recording was silent).
 pub fn parse_transcript(
     bytes: &[u8],
     input: &SummarizeInput,
@@ -84,9 +84,6 @@ pub fn parse_transcript(
             reason: "a segment has invalid times".to_owned(),
         });
     }
-    if timeline::word_count(&transcript) == 0 {
-        return Err(SummarizeError::EmptyTranscript);
-    }
     Ok(transcript)
 }
 
@@ -108,9 +105,14 @@ impl SummarizeActivity {
             .map_err(SummarizeError::Storage)?;
         let transcript = parse_transcript(&bytes, input)?;
 
-        let summary = tokio::select! {
-            result = self.summarizer.summarize(&transcript) => result?,
-            () = ctx.cancel.cancelled() => return Err(SummarizeError::Cancelled),
+        let summary = if timeline::word_count(&transcript) == 0 {
+            // Silence: a normal outcome with its own summary; no engine is asked.
+            no_speech::summary(&transcript, self.summarizer.engine())
+        } else {
+            tokio::select! {
+                result = self.summarizer.summarize(&transcript) => result?,
+                () = ctx.cancel.cancelled() => return Err(SummarizeError::Cancelled),
+            }
         };
         let json = schema::check_meeting_summary(&summary).map_err(|errors| {
             SummarizeError::InvalidModelOutput {

@@ -8,10 +8,6 @@ use meeting_domain::error::BoxError;
 /// Everything that can go wrong while summarizing a transcript.
 #[derive(Debug, thiserror::Error)]
 pub enum SummarizeError {
-    /// The transcript has no words (silence, or only markers such as `[BLANK_AUDIO]`).
-    #[error("the transcript has no speech to summarize")]
-    EmptyTranscript,
-
     /// The transcript object is missing or does not match the transcript contract.
     #[error("the transcript is invalid: {reason}")]
     InvalidTranscript {
@@ -72,7 +68,6 @@ impl SummarizeError {
     /// `Summary.ModelRejected`, which the workflow does not retry.
     pub fn kind(&self) -> SummaryError {
         match self {
-            Self::EmptyTranscript => SummaryError::EmptyTranscript,
             Self::InvalidTranscript { .. } => SummaryError::InvalidTranscript,
             Self::InvalidModelOutput { .. } => SummaryError::InvalidModelOutput,
             Self::ServiceUnavailable { .. } | Self::Cancelled => SummaryError::ServiceUnavailable,

@@ -138,17 +138,38 @@ async fn given_no_transcript_object_when_run_then_invalid_transcript() {
 }
 
 #[tokio::test]
-async fn given_a_transcript_without_words_when_run_then_empty_transcript() {
+async fn given_a_transcript_without_words_when_run_then_a_no_speech_summary_is_written() {
+    // GIVEN the transcript of a silent recording (markers and blanks only)
     let silent = transcript_of(&[
         ("spk_0", 0.0, 30.0, "[BLANK_AUDIO]"),
         ("spk_0", 30.0, 31.0, " "),
     ]);
     let store = store_with(&json_of(&silent)).await;
-    assert_eq!(
-        failure_of(&extractive(&store)).await,
-        SummaryError::EmptyTranscript
+    // WHEN the activity runs with a summarizer that must not be asked
+    let activity = SummarizeActivity::new(
+        store.clone(),
+        Arc::new(Fixed(|| {
+            panic!("a transcript without words is never summarized")
+        })),
     );
-    only_the_transcript_is_stored(&store);
+    let output = activity
+        .run(input(), &ctx())
+        .await
+        .expect("silence is not a failure");
+    // THEN a schema-valid summary says so, with no items, in both files
+    assert_eq!((output.action_item_count, output.decision_count), (0, 0));
+    let stored: serde_json::Value =
+        serde_json::from_str(&text_of(&store, &output.summary_key).await).expect("json");
+    let errors = summary::schema::meeting_summary_errors(&stored);
+    assert!(errors.is_empty(), "{errors:?}");
+    let summary: MeetingSummary = serde_json::from_value(stored).expect("summary contract");
+    assert_eq!(summary.summary, "No speech was found in this recording.");
+    assert!(summary.action_items.is_empty() && summary.decisions.is_empty());
+    let markdown = text_of(&store, &output.summary_markdown_key).await;
+    assert!(
+        markdown.contains("No speech was found in this recording."),
+        "{markdown}"
+    );
 }
 
 #[tokio::test]

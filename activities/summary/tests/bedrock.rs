@@ -189,6 +189,23 @@ async fn given_valid_tool_output_when_summarizing_then_the_summary_is_generated_
 }
 
 #[tokio::test]
+async fn given_a_transcript_without_words_when_summarizing_then_the_model_is_not_called() {
+    let bedrock = scripted(vec![Reply::Tool(valid_answer())]);
+    let silent = transcript_of(&[("spk_0", 0.0, 10.0, "[BLANK_AUDIO]")]);
+
+    let summary = bedrock
+        .summarizer(60_000)
+        .summarize(&silent)
+        .await
+        .expect("silence is a normal outcome");
+
+    assert_schema_valid(&summary);
+    assert_eq!(summary.summary, summary::NO_SPEECH_SUMMARY);
+    assert!(summary.action_items.is_empty() && summary.decisions.is_empty());
+    assert!(bedrock.requests().is_empty(), "no model call");
+}
+
+#[tokio::test]
 async fn given_a_transcript_when_calling_converse_then_the_request_has_one_forced_tool_and_data_apart()
  {
     let bedrock = scripted(vec![Reply::Tool(valid_answer())]);

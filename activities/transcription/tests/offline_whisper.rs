@@ -211,7 +211,11 @@ async fn given_flac_audio_in_the_store_when_start_and_check_run_offline_then_tra
         options: Default::default(),
     };
     let job = start.run(input, &ctx).await.unwrap();
-    assert_eq!(job.job_name, "meeting-rec_meeting");
+    let recording = meeting_domain::RecordingRef::new(
+        UserId::new("user_1").unwrap(),
+        RecordingId::new("rec_meeting").unwrap(),
+    );
+    assert_eq!(job.job_name, recording.transcription_job_name(0));
     assert_eq!(job.engine, "whisper");
 
     // THEN the transcript and every export are stored, and Check reports them.

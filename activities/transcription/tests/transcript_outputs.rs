@@ -171,3 +171,29 @@ fn given_a_transcript_when_listing_outputs_then_keys_sit_under_the_processed_pre
     assert_eq!(json, t);
     assert_schema_valid(&json);
 }
+
+#[test]
+fn given_transcribe_output_of_a_silent_recording_when_converted_then_the_transcript_is_empty() {
+    // What Transcribe writes for media without speech: one empty transcript, no items, and
+    // speaker labels without segments.
+    let silent = serde_json::json!({
+        "jobName": "job",
+        "accountId": "123456789012",
+        "status": "COMPLETED",
+        "results": {
+            "transcripts": [{"transcript": ""}],
+            "speaker_labels": {"speakers": 0, "segments": []},
+            "items": []
+        }
+    });
+
+    let transcript = convert(
+        &serde_json::to_vec(&silent).unwrap(),
+        &RecordingId::new("rec_quiet").unwrap(),
+        "en-US",
+    )
+    .expect("silence converts: it is not an engine error");
+
+    assert!(transcript.segments.is_empty() && transcript.speakers.is_empty());
+    assert_schema_valid(&transcript);
+}

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use asl::StateMachine;
 use chrono::{DateTime, Utc};
+use meeting_domain::ExecutionStatusChange;
 use serde_json::{Value, json};
+use tokio::sync::broadcast;
 
 use crate::activity::{ActivityInfo, ActivityQueue, InProcessActivities};
 use crate::clock::EngineClock;
@@ -21,6 +23,9 @@ use crate::resources::Resources;
 const MAX_NAME_LEN: usize = 80;
 /// Input and output payloads: 256 KiB (AWS quota).
 const MAX_INPUT_BYTES: usize = 262_144;
+/// Status changes buffered per subscriber; a subscriber further behind than this misses the
+/// oldest ones (`RecvError::Lagged`), as an EventBridge target can miss best-effort events.
+const STATUS_CHANGE_BUFFER: usize = 1024;
 
 /// Engine settings.
 #[derive(Clone, Debug)]
@@ -80,6 +85,26 @@ struct Inner {
     clock: EngineClock,
     activities: Arc<ActivityQueue>,
     registry: Mutex<Registry>,
+    status_changes: broadcast::Sender<ExecutionStatusChange>,
+}
+
+/// Closes `execution` if it is still running and, when this call closed it, publishes its
+/// status change: exactly one change per terminal transition, whoever closes it first.
+fn close(
+    execution: &Execution,
+    changes: &broadcast::Sender<ExecutionStatusChange>,
+    now: DateTime<Utc>,
+    status: ExecutionStatus,
+    output: Option<String>,
+    error: Option<String>,
+    cause: Option<String>,
+) -> bool {
+    let closed = execution.finish(now, status, output, error, cause);
+    if closed {
+        // No subscriber is not an error: nobody is watching.
+        let _ = changes.send(execution.status_change());
+    }
+    closed
 }
 
 impl std::fmt::Debug for Engine {
@@ -124,6 +149,7 @@ impl Engine {
                 clock: EngineClock::new(),
                 activities: ActivityQueue::new(),
                 registry: Mutex::new(Registry::default()),
+                status_changes: broadcast::channel(STATUS_CHANGE_BUFFER).0,
             }),
         }
     }
@@ -138,6 +164,15 @@ impl Engine {
     /// The engine's clock.
     pub fn clock(&self) -> EngineClock {
         self.inner.clock
+    }
+
+    /// Every terminal status change (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) of the executions
+    /// that close after this call, once each, shaped as the `detail` of AWS's EventBridge event
+    /// "Step Functions Execution Status Change". The local stand-in for an EventBridge rule on
+    /// `aws.states`: it is how someone outside the workflow learns of an execution that ended
+    /// without running its own Catch (timed out, aborted).
+    pub fn status_changes(&self) -> broadcast::Receiver<ExecutionStatusChange> {
+        self.inner.status_changes.subscribe()
     }
 
     /// The activity queue.
@@ -367,6 +402,7 @@ impl Engine {
             region: self.inner.config.region.clone(),
         };
         let clock = self.inner.clock;
+        let changes = self.inner.status_changes.clone();
         tokio::spawn(async move {
             let timeout = machine
                 .timeout_seconds
@@ -381,28 +417,32 @@ impl Engine {
                     None => std::future::pending().await,
                 }
             };
+            // Biased, closing events first: when the execution's TimeoutSeconds (or a
+            // StopExecution) and a state's own timer fall due at the same instant, the execution
+            // closes as AWS closes it, TIMED_OUT or ABORTED, and no Catch of the run gets to act.
             tokio::select! {
+                biased;
+                _ = closed.wait_for(|done| *done) => {}
+                () = limit => {
+                    close(&execution, &changes, clock.now(), ExecutionStatus::TimedOut, None,
+                        Some(names::TIMEOUT.into()),
+                        Some("The execution timed out (TimeoutSeconds of the state machine)".into()));
+                }
                 result = run => match result {
                     Ok(output) => {
                         let text = serde_json::to_string(&output).unwrap_or_default();
                         if text.len() > MAX_INPUT_BYTES {
-                            execution.finish(clock.now(), ExecutionStatus::Failed, None,
+                            close(&execution, &changes, clock.now(), ExecutionStatus::Failed, None,
                                 Some(names::DATA_LIMIT_EXCEEDED.into()),
                                 Some("The execution output exceeds the 262144-byte quota".into()));
                         } else {
-                            execution.finish(clock.now(), ExecutionStatus::Succeeded, Some(text), None, None);
+                            close(&execution, &changes, clock.now(), ExecutionStatus::Succeeded, Some(text), None, None);
                         }
                     }
                     Err(e) => {
-                        execution.finish(clock.now(), ExecutionStatus::Failed, None, Some(e.error), Some(e.cause));
+                        close(&execution, &changes, clock.now(), ExecutionStatus::Failed, None, Some(e.error), Some(e.cause));
                     }
                 },
-                () = limit => {
-                    execution.finish(clock.now(), ExecutionStatus::TimedOut, None,
-                        Some(names::TIMEOUT.into()),
-                        Some("The execution timed out (TimeoutSeconds of the state machine)".into()));
-                }
-                _ = closed.wait_for(|done| *done) => {}
             }
         });
     }
@@ -461,7 +501,9 @@ impl Engine {
     ) -> Result<DateTime<Utc>, ApiError> {
         let execution = self.execution(arn)?;
         let now = self.inner.clock.now();
-        execution.finish(
+        close(
+            &execution,
+            &self.inner.status_changes,
             now,
             ExecutionStatus::Aborted,
             None,

@@ -4,6 +4,8 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
+use meeting_domain::ExecutionStatusChange;
+use meeting_domain::execution_status::ExecutionDataDetails;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -24,6 +26,18 @@ pub enum ExecutionStatus {
     TimedOut,
     /// StopExecution.
     Aborted,
+}
+
+impl From<ExecutionStatus> for meeting_domain::ExecutionStatus {
+    fn from(status: ExecutionStatus) -> Self {
+        match status {
+            ExecutionStatus::Running => Self::Running,
+            ExecutionStatus::Succeeded => Self::Succeeded,
+            ExecutionStatus::Failed => Self::Failed,
+            ExecutionStatus::TimedOut => Self::TimedOut,
+            ExecutionStatus::Aborted => Self::Aborted,
+        }
+    }
 }
 
 impl ExecutionStatus {
@@ -215,6 +229,27 @@ impl Execution {
         // The sender lives in `self`, so the channel cannot close while we wait.
         let _ = rx.wait_for(|done| *done).await;
         self.outcome()
+    }
+
+    /// The execution as an EventBridge "Step Functions Execution Status Change" `detail`: dates
+    /// in epoch milliseconds, input and output as JSON text.
+    pub fn status_change(&self) -> ExecutionStatusChange {
+        let state = self.lock();
+        let included = Some(ExecutionDataDetails { included: true });
+        ExecutionStatusChange {
+            execution_arn: self.arn.clone(),
+            state_machine_arn: self.machine_arn.clone(),
+            name: self.name.clone(),
+            status: state.status.into(),
+            start_date: self.start_date.timestamp_millis(),
+            stop_date: state.stop_date.map(|d| d.timestamp_millis()),
+            input: Some(self.input.clone()),
+            input_details: included,
+            output: state.output.clone(),
+            output_details: state.output.as_ref().and(included),
+            error: state.error.clone(),
+            cause: state.cause.clone(),
+        }
     }
 
     /// The current outcome (status RUNNING while running).

@@ -15,6 +15,7 @@ fn input(run: u32) -> ProcessingInput {
         run,
         options: ProcessingOptions::default(),
         resume: None,
+        manifest_key: None,
     }
 }
 

@@ -21,6 +21,7 @@ pub fn input(recording: &RecordingId, chunk_count: u32) -> ProcessingInput {
         run: 0,
         options: ProcessingOptions::default(),
         resume: None,
+        manifest_key: None,
     }
 }
 

@@ -33,7 +33,7 @@ impl ExtractiveSummarizer {
     pub fn summarize_now(&self, transcript: &Transcript) -> Result<MeetingSummary, SummarizeError> {
         let sentences = timeline::sentences(transcript);
         if sentences.is_empty() {
-            return Err(SummarizeError::EmptyTranscript);
+            return Ok(crate::no_speech::summary(transcript, self.engine()));
         }
         let speakers = timeline::active_speakers(transcript);
         let extracted = patterns::extract(&sentences, &speakers);

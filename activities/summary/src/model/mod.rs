@@ -381,13 +381,20 @@ impl<M: ToolChatModel> ModelSummarizer<M> {
             }
             parts = next;
         }
-        parts.pop().ok_or(SummarizeError::EmptyTranscript)
+        parts
+            .pop()
+            .ok_or_else(|| SummarizeError::InvalidTranscript {
+                reason: "no part of it could be summarized".to_owned(),
+            })
     }
 
     async fn model_summary(&self, transcript: &Transcript) -> Result<ModelSummary, SummarizeError> {
         let lines = timeline::timed_lines(transcript);
         if lines.is_empty() {
-            return Err(SummarizeError::EmptyTranscript);
+            // `summarize` answers a transcript without words itself; never send the model one.
+            return Err(SummarizeError::InvalidTranscript {
+                reason: "it has no speech to send to the model".to_owned(),
+            });
         }
         let total: usize = lines.iter().map(|l| estimate_tokens(&l.line) + 1).sum();
         if total <= self.config.token_budget {
@@ -437,6 +444,9 @@ impl<M: ToolChatModel> Summarizer for ModelSummarizer<M> {
     }
 
     async fn summarize(&self, transcript: &Transcript) -> Result<MeetingSummary, SummarizeError> {
+        if timeline::word_count(transcript) == 0 {
+            return Ok(crate::no_speech::summary(transcript, self.engine()));
+        }
         let mut summary = self.model_summary(transcript).await?;
         schema::ground_owners(&mut summary, transcript);
         summary
