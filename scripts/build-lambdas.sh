@@ -14,7 +14,7 @@
 # target). Uses the shared target dir ($CARGO_TARGET_DIR or target/). Idempotent: a second run
 # with nothing changed rebuilds nothing and rewrites no bootstrap.
 #
-# Usage: scripts/build-lambdas.sh [--release] [FUNCTION...]   (default: all three functions)
+# Usage: scripts/build-lambdas.sh [--release] [FUNCTION...]   (default: all four functions)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +22,7 @@ TARGET=aarch64-unknown-linux-gnu
 # Lambda provided.al2023's glibc (Amazon Linux 2023).
 GLIBC=2.34
 ZIG_VENV="$ROOT/.tools/py-zig"
-ALL_FUNCTIONS=(chunk-upload-handler catalog-stream-handler sweeper)
+ALL_FUNCTIONS=(chunk-upload-handler catalog-stream-handler sweeper execution-status-handler)
 
 log() { printf '[build-lambdas] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }

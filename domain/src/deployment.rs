@@ -18,11 +18,14 @@ pub mod env {
     pub const COMPLETION_GRACE_SECONDS: &str = "COMPLETION_GRACE_SECONDS";
     /// CloudWatch metric namespace for embedded-metric-format metrics.
     pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
-    /// Seconds after which a recording that never completed is retired with a final status.
+    /// Sweeper: seconds after which a recording that never completed (chunks still missing, never
+    /// started) is retired with a final status instead of being re-checked forever
+    /// (default [`DEFAULT_GIVE_UP_AFTER_SECONDS`]).
     pub const GIVE_UP_AFTER_SECONDS: &str = "GIVE_UP_AFTER_SECONDS";
-    /// Recordings one sweep examines at most.
+    /// Sweeper: recordings examined per sweep, oldest due first (default [`DEFAULT_SWEEP_LIMIT`]).
     pub const SWEEP_LIMIT: &str = "SWEEP_LIMIT";
-    /// Seconds after which a `processing` recording is reconciled with DescribeExecution.
+    /// Sweeper: seconds after which a `processing` recording is reconciled with
+    /// `DescribeExecution` (default [`DEFAULT_PROCESSING_STALE_SECONDS`]).
     pub const PROCESSING_STALE_SECONDS: &str = "PROCESSING_STALE_SECONDS";
     /// Prefix of the activity ARNs (`arn:aws:states:{region}:{account}:activity:{prefix}`); the
     /// worker appends each activity's name.
@@ -75,6 +78,18 @@ pub mod env {
         OPENAI_MODEL,
         OPENAI_API_KEY,
     ];
+
+    /// Default of [`GIVE_UP_AFTER_SECONDS`]: 7 days. A client that has not delivered its chunks
+    /// within a week will not; the recording ends with a final status the user can act on.
+    pub const DEFAULT_GIVE_UP_AFTER_SECONDS: u64 = 7 * 24 * 60 * 60;
+    /// Default of [`SWEEP_LIMIT`]: a few DynamoDB / S3 / Step Functions calls per recording, 500
+    /// of them fit the sweeper's 300 s Lambda timeout with room to spare (Lambda allows at most
+    /// 900 s); the rest wait for the next sweep, five minutes later.
+    pub const DEFAULT_SWEEP_LIMIT: u64 = 500;
+    /// Default of [`PROCESSING_STALE_SECONDS`]: the workflow's 8 h `TimeoutSeconds` plus 1 h, so
+    /// a run is reconciled only after Step Functions itself must have ended it (Standard
+    /// workflows may run up to one year; our definition bounds them to 8 h).
+    pub const DEFAULT_PROCESSING_STALE_SECONDS: u64 = 8 * 60 * 60 + 60 * 60;
 }
 
 /// Default deployment prefix (`var.name_prefix` in Terraform).
@@ -106,4 +121,20 @@ pub mod names {
     pub fn manifest_rule(prefix: &str) -> String {
         format!("{prefix}-manifest-created")
     }
+    /// The EventBridge rule for failed, timed-out and aborted processing executions.
+    pub fn execution_status_rule(prefix: &str) -> String {
+        format!("{prefix}-execution-status-changed")
+    }
+    /// A Lambda function, by its binary name (`chunk-upload-handler`, `catalog-stream-handler`,
+    /// `sweeper`, `execution-status-handler`).
+    pub fn lambda_function(prefix: &str, function: &str) -> String {
+        format!("{prefix}-{function}")
+    }
+    /// The binary names of the Lambda functions (one `bootstrap` each, one Terraform function).
+    pub const LAMBDA_FUNCTIONS: [&str; 4] = [
+        "chunk-upload-handler",
+        "catalog-stream-handler",
+        "sweeper",
+        "execution-status-handler",
+    ];
 }

@@ -1,13 +1,16 @@
-# The chunk table and the catalog, as declared in aws-adapters/src/schema.rs.
+# The chunk table and the catalog, as declared in aws-adapters/src/schema.rs. Every key is scoped
+# by user: a recording id is unique only within its user, so user B can never address user A's
+# recording (and a client's IAM policy can pin it to its own items with dynamodb:LeadingKeys).
 
 resource "aws_dynamodb_table" "chunks" {
   name         = local.chunk_table_name
   billing_mode = "PAY_PER_REQUEST"
-  hash_key     = "recordingId"
-  range_key    = "chunkIndex"
+  # "{userId}/{recordingId}": the chunks of one recording of one user.
+  hash_key  = "recordingKey"
+  range_key = "chunkIndex"
 
   attribute {
-    name = "recordingId"
+    name = "recordingKey"
     type = "S"
   }
   attribute {
@@ -43,16 +46,17 @@ resource "aws_dynamodb_table" "chunks" {
 resource "aws_dynamodb_table" "catalog" {
   name             = local.catalog_table_name
   billing_mode     = "PAY_PER_REQUEST"
-  hash_key         = "recordingId"
+  hash_key         = "userId"
+  range_key        = "recordingId"
   stream_enabled   = true
   stream_view_type = "NEW_AND_OLD_IMAGES"
 
   attribute {
-    name = "recordingId"
+    name = "userId"
     type = "S"
   }
   attribute {
-    name = "userId"
+    name = "recordingId"
     type = "S"
   }
   attribute {
@@ -60,11 +64,11 @@ resource "aws_dynamodb_table" "catalog" {
     type = "S"
   }
   attribute {
-    name = "awaitingCompletion"
+    name = "sweepShard"
     type = "S"
   }
   attribute {
-    name = "stoppedAt"
+    name = "sweepAt"
     type = "S"
   }
 
@@ -75,11 +79,13 @@ resource "aws_dynamodb_table" "catalog" {
     projection_type = "ALL"
   }
 
-  # Sparse: only recordings still waiting for chunks carry awaitingCompletion (the sweeper's list).
+  # Sparse: a recording carries sweepShard ("due") and sweepAt (RFC 3339 UTC, ms) only while
+  # someone must still look at it (waiting for chunks, ready but not started, processing past its
+  # time limit). The sweeper pages through it oldest due first, a bounded number per run.
   global_secondary_index {
-    name            = "awaitingCompletion-stoppedAt"
-    hash_key        = "awaitingCompletion"
-    range_key       = "stoppedAt"
+    name            = local.sweep_index_name
+    hash_key        = "sweepShard"
+    range_key       = "sweepAt"
     projection_type = "ALL"
   }
 

@@ -15,27 +15,50 @@ locals {
   chunk_objects     = "${aws_s3_bucket.recordings.arn}/users/*/chunks/*"
   processed_objects = "${aws_s3_bucket.recordings.arn}/users/*/processed/*"
 
+  catalog_sweep_index   = "${aws_dynamodb_table.catalog.arn}/index/${local.sweep_index_name}"
+  processing_executions = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"
+
+  # No Lambda role holds s3:ListBucket, deliberately. The Lambdas read single, known keys (a chunk's
+  # metadata, a recording's manifest.json); listing would let a compromised or buggy handler
+  # enumerate every user's recordings. The price is S3's documented behaviour for a GET/HEAD of an
+  # absent key without ListBucket: 403 AccessDenied instead of 404 NoSuchKey. The code is built
+  # for that (an absent manifest or a deleted chunk is not an error that loses the recording), and
+  # testkit::iam's IAM-faithful object store, fed with these very statements, proves it.
   lambda_permissions = {
     chunk-upload-handler = {
-      s3_read         = [local.chunk_objects]
-      chunk_actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
-      catalog_actions = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-      catalog_indexes = false
-      start_execution = true
+      s3_read            = [local.chunk_objects]
+      chunk_actions      = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+      catalog_actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+      sweep_index        = false
+      start_execution    = true
+      describe_execution = false
     }
     catalog-stream-handler = {
-      s3_read         = [local.chunk_objects]
-      chunk_actions   = ["dynamodb:Query", "dynamodb:UpdateItem"]
-      catalog_actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
-      catalog_indexes = false
-      start_execution = true
+      s3_read            = [local.chunk_objects]
+      chunk_actions      = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      sweep_index        = false
+      start_execution    = true
+      describe_execution = false
     }
+    # Pages through the sweep-due index, restarts recordings left ready without an execution and
+    # reconciles stale `processing` ones with DescribeExecution.
     sweeper = {
-      s3_read         = [local.chunk_objects]
-      chunk_actions   = ["dynamodb:Query", "dynamodb:UpdateItem"]
-      catalog_actions = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
-      catalog_indexes = true
-      start_execution = true
+      s3_read            = [local.chunk_objects]
+      chunk_actions      = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+      sweep_index        = true
+      start_execution    = true
+      describe_execution = true
+    }
+    # Reads the recording's current run and writes processing_failed, conditional on that run.
+    execution-status-handler = {
+      s3_read            = []
+      chunk_actions      = []
+      catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+      sweep_index        = false
+      start_execution    = false
+      describe_execution = false
     }
   }
 }
@@ -49,23 +72,34 @@ resource "aws_iam_role" "lambda" {
 data "aws_iam_policy_document" "lambda" {
   for_each = local.lambda_permissions
 
-  statement {
-    sid       = "ReadChunkObjects"
-    actions   = ["s3:GetObject"]
-    resources = each.value.s3_read
+  dynamic "statement" {
+    for_each = length(each.value.s3_read) > 0 ? [1] : []
+    content {
+      sid       = "ReadChunkObjects"
+      actions   = ["s3:GetObject"]
+      resources = each.value.s3_read
+    }
+  }
+  dynamic "statement" {
+    for_each = length(each.value.chunk_actions) > 0 ? [1] : []
+    content {
+      sid       = "ChunkTable"
+      actions   = each.value.chunk_actions
+      resources = [aws_dynamodb_table.chunks.arn]
+    }
   }
   statement {
-    sid       = "ChunkTable"
-    actions   = each.value.chunk_actions
-    resources = [aws_dynamodb_table.chunks.arn]
+    sid       = "Catalog"
+    actions   = each.value.catalog_actions
+    resources = [aws_dynamodb_table.catalog.arn]
   }
-  statement {
-    sid     = "Catalog"
-    actions = each.value.catalog_actions
-    resources = concat(
-      [aws_dynamodb_table.catalog.arn],
-      each.value.catalog_indexes ? ["${aws_dynamodb_table.catalog.arn}/index/awaitingCompletion-stoppedAt"] : [],
-    )
+  dynamic "statement" {
+    for_each = each.value.sweep_index ? [1] : []
+    content {
+      sid       = "SweepDueIndex"
+      actions   = ["dynamodb:Query"]
+      resources = [local.catalog_sweep_index]
+    }
   }
   dynamic "statement" {
     for_each = each.value.start_execution ? [1] : []
@@ -73,6 +107,14 @@ data "aws_iam_policy_document" "lambda" {
       sid       = "StartProcessing"
       actions   = ["states:StartExecution"]
       resources = [aws_sfn_state_machine.processing.arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = each.value.describe_execution ? [1] : []
+    content {
+      sid       = "ReconcileExecutions"
+      actions   = ["states:DescribeExecution"]
+      resources = [local.processing_executions]
     }
   }
   dynamic "statement" {
@@ -242,7 +284,7 @@ data "aws_iam_policy_document" "worker_task" {
   statement {
     sid       = "ReadExecutionTrace"
     actions   = ["states:DescribeExecution"]
-    resources = ["arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.state_machine_name}:*"]
+    resources = [local.processing_executions]
   }
   statement {
     sid       = "Transcribe"

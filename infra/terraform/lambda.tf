@@ -1,4 +1,4 @@
-# The three Lambdas: provided.al2023 on arm64, built from the workspace's binaries
+# The four Lambdas: provided.al2023 on arm64, built from the workspace's binaries
 # (see README "Building the Lambdas"). Each has its own role (iam.tf), log group, X-Ray tracing,
 # reserved concurrency, encrypted environment and a dead-letter queue.
 
@@ -36,7 +36,7 @@ resource "aws_lambda_function" "fn" {
   kms_key_arn                    = aws_kms_key.main.arn
 
   environment {
-    variables = local.lambda_environment
+    variables = merge(local.lambda_environment, { for k, v in local.sweeper_environment : k => v if each.key == "sweeper" })
   }
   tracing_config {
     mode = "Active"
@@ -52,7 +52,7 @@ resource "aws_lambda_function" "fn" {
 
 # Failed asynchronous invocations (after Lambda's own two retries) go to the DLQ as well.
 resource "aws_lambda_function_event_invoke_config" "fn" {
-  for_each                     = toset(["chunk-upload-handler", "sweeper"])
+  for_each                     = { for name, fn in local.lambda_functions : name => fn if fn.asynchronous }
   function_name                = aws_lambda_function.fn[each.key].function_name
   maximum_retry_attempts       = 2
   maximum_event_age_in_seconds = 21600

@@ -30,6 +30,24 @@ locals {
       period      = 300
       threshold   = 0
     }
+    execution-status-handler-errors = {
+      description = "The execution status handler failed: a failed, timed-out or aborted run may still show processing until the sweeper reconciles it."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.fn["execution-status-handler"].function_name }
+      statistic   = "Sum"
+      period      = 300
+      threshold   = 0
+    }
+    sweeper-errors = {
+      description = "The sweeper failed: recordings left ready, waiting or stale are not being looked at."
+      namespace   = "AWS/Lambda"
+      metric      = "Errors"
+      dimensions  = { FunctionName = aws_lambda_function.fn["sweeper"].function_name }
+      statistic   = "Sum"
+      period      = 300
+      threshold   = 0
+    }
     events-dlq-depth = {
       description = "Upload events could not be delivered and wait in the dead-letter queue: fix, then `recorder dlq replay`."
       namespace   = "AWS/SQS"

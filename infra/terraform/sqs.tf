@@ -21,7 +21,7 @@ data "aws_iam_policy_document" "events_dlq" {
       variable = "aws:SourceArn"
       values = concat(
         [for r in aws_cloudwatch_event_rule.uploads : r.arn],
-        [aws_cloudwatch_event_rule.sweeper.arn],
+        [aws_cloudwatch_event_rule.sweeper.arn, aws_cloudwatch_event_rule.execution_status.arn],
       )
     }
   }

@@ -52,6 +52,38 @@ variable "completion_grace_seconds" {
   default     = 900
 }
 
+variable "give_up_after_seconds" {
+  description = "Seconds after which a recording that never completed (chunks still missing, never started) is retired by the sweeper with a final status instead of being re-checked forever. Default 7 days (domain::deployment::env::DEFAULT_GIVE_UP_AFTER_SECONDS)."
+  type        = number
+  default     = 604800
+  validation {
+    # Terraform >= 1.6 cannot compare with another variable here; a day is far above any sane grace.
+    condition     = var.give_up_after_seconds >= 86400
+    error_message = "give_up_after_seconds must be at least one day (86400)."
+  }
+}
+
+variable "sweep_limit" {
+  description = "Recordings the sweeper examines per run (oldest due first); the rest wait for the next run, five minutes later. Default 500 (domain::deployment::env::DEFAULT_SWEEP_LIMIT)."
+  type        = number
+  default     = 500
+  validation {
+    # A few DynamoDB / S3 / Step Functions calls per recording must fit the sweeper's 300 s timeout.
+    condition     = var.sweep_limit >= 1 && var.sweep_limit <= 5000
+    error_message = "sweep_limit must be 1-5000."
+  }
+}
+
+variable "processing_stale_seconds" {
+  description = "Seconds after which a recording still in processing is reconciled by the sweeper with DescribeExecution (the safety net for lost Execution Status Change events, which EventBridge delivers best effort). Default 32400 = the workflow's 8 h TimeoutSeconds + 1 h (domain::deployment::env::DEFAULT_PROCESSING_STALE_SECONDS)."
+  type        = number
+  default     = 32400
+  validation {
+    condition     = var.processing_stale_seconds >= 28800
+    error_message = "processing_stale_seconds must be at least the workflow's 8 h time limit (28800), or running executions would be reconciled."
+  }
+}
+
 variable "transcriber" {
   description = "Transcription engine of the workers: aws (Amazon Transcribe) or whisper (offline, on the worker's CPU)."
   type        = string

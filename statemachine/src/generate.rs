@@ -5,7 +5,7 @@
 //!   the local runtime replace with their own;
 //! - `schemas/*.schema.json`: JSON Schemas of every contract type;
 //! - `event-patterns/*.json`: the EventBridge patterns of the chunk and manifest rules (used by
-//!   Terraform and by the local event bus);
+//!   Terraform and by the local event bus) and of the execution status rule (Terraform);
 //! - `error-names.json`: every activity's closed error set with its retry policy.
 
 use std::collections::BTreeMap;
@@ -58,6 +58,23 @@ pub fn manifest_event_pattern() -> Value {
     })
 }
 
+/// The execution statuses that end a run without the workflow recording it: `TimeoutSeconds`
+/// (TIMED_OUT), `StopExecution` (ABORTED) and failures outside the Catch (FAILED) run no state
+/// that could write the catalog. RUNNING and SUCCEEDED are not selected (the handler would only
+/// acknowledge them).
+pub const TERMINAL_FAILURE_STATUSES: [&str; 3] = ["FAILED", "TIMED_OUT", "ABORTED"];
+
+/// The EventBridge pattern that selects Step Functions executions ending in a failure status.
+/// Terraform narrows it to the processing state machine's ARN (`detail.stateMachineArn`), as the
+/// S3 patterns are narrowed to the bucket.
+pub fn execution_status_event_pattern() -> Value {
+    json!({
+        "source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        "detail": {"status": TERMINAL_FAILURE_STATUSES}
+    })
+}
+
 fn error_set<A: ActivityContract>() -> Value {
     let errors: Vec<Value> = <A::Error as ActivityErrorName>::ALL
         .iter()
@@ -96,6 +113,10 @@ pub fn generate() -> Result<Files, Error> {
     files.insert(
         "event-patterns/manifest-object-created.json".into(),
         pretty(&manifest_event_pattern()),
+    );
+    files.insert(
+        "event-patterns/execution-status-change.json".into(),
+        pretty(&execution_status_event_pattern()),
     );
     files.insert(
         "error-names.json".into(),

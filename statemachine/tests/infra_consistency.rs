@@ -70,6 +70,7 @@ fn every_environment_variable_terraform_sets_is_one_the_code_names() {
     let locals = terraform("locals.tf");
     let ecs = terraform("ecs.tf");
     let mut set_by_terraform = block_keys(&locals, "lambda_environment");
+    set_by_terraform.extend(block_keys(&locals, "sweeper_environment"));
     set_by_terraform.extend(block_keys(&locals, "worker_environment"));
     assert!(ecs.contains("name = \"TRANSCRIBE_OUTPUT_KMS_KEY\""));
     set_by_terraform.insert("TRANSCRIBE_OUTPUT_KMS_KEY".to_owned());
@@ -99,6 +100,10 @@ fn resource_names_follow_the_same_prefix_rules() {
         ("state_machine_name", names::state_machine(DEFAULT_PREFIX)),
         ("chunk_rule_name", names::chunk_rule(DEFAULT_PREFIX)),
         ("manifest_rule_name", names::manifest_rule(DEFAULT_PREFIX)),
+        (
+            "execution_status_rule_name",
+            names::execution_status_rule(DEFAULT_PREFIX),
+        ),
     ] {
         let line = locals
             .lines()
@@ -126,6 +131,7 @@ fn terraform_reads_exactly_the_generated_files() {
         "error-names.json",
         "event-patterns/chunk-object-created.json",
         "event-patterns/manifest-object-created.json",
+        "event-patterns/execution-status-change.json",
     ] {
         assert!(
             locals.contains(&format!("{{local.asl_dir}}/{file}")),
@@ -141,6 +147,7 @@ fn terraform_reads_exactly_the_generated_files() {
         "processing.asl.json",
         "substitutions.json",
         "error-names.json",
+        "event-patterns/execution-status-change.json",
     ] {
         assert!(
             generated.contains_key(Path::new(file)),
@@ -224,4 +231,135 @@ fn the_worker_prefix_plus_activity_names_gives_the_arns_of_the_definition() {
             "{arn} not in the definition"
         );
     }
+}
+
+/// The names of the `NAME = {` entries directly inside `block = {` (a map of objects).
+fn entry_names(hcl: &str, block: &str) -> BTreeSet<String> {
+    let start = hcl
+        .find(&format!("{block} = {{"))
+        .unwrap_or_else(|| panic!("block {block} not found"));
+    let mut names = BTreeSet::new();
+    let mut depth = 0_usize;
+    for line in hcl[start..].lines().skip(1) {
+        let line = line.trim();
+        if depth == 0 {
+            if line.starts_with('}') {
+                break;
+            }
+            if let Some(name) = line.strip_suffix("= {") {
+                names.insert(name.trim().to_owned());
+            }
+        }
+        depth += line.matches('{').count();
+        depth = depth.saturating_sub(line.matches('}').count());
+    }
+    assert!(!names.is_empty(), "no entries in {block}");
+    names
+}
+
+/// The `default` of `variable "NAME"` in variables.tf.
+fn variable_default(variables: &str, name: &str) -> u64 {
+    let start = variables
+        .find(&format!("variable \"{name}\" {{"))
+        .unwrap_or_else(|| panic!("variable {name} not declared"));
+    let block = &variables[start..];
+    let end = block.find("\n}").unwrap_or(block.len());
+    block[..end]
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("default"))
+        .and_then(|rest| rest.trim().strip_prefix('='))
+        .map(|value| {
+            value
+                .trim()
+                .parse()
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+        })
+        .unwrap_or_else(|| panic!("variable {name} has no default"))
+}
+
+#[test]
+fn the_sweeper_settings_default_to_the_documented_constants() {
+    let variables = terraform("variables.tf");
+    let locals = terraform("locals.tf");
+    for (variable, env_name, default) in [
+        (
+            "give_up_after_seconds",
+            env::GIVE_UP_AFTER_SECONDS,
+            env::DEFAULT_GIVE_UP_AFTER_SECONDS,
+        ),
+        ("sweep_limit", env::SWEEP_LIMIT, env::DEFAULT_SWEEP_LIMIT),
+        (
+            "processing_stale_seconds",
+            env::PROCESSING_STALE_SECONDS,
+            env::DEFAULT_PROCESSING_STALE_SECONDS,
+        ),
+    ] {
+        assert_eq!(
+            variable_default(&variables, variable),
+            default,
+            "var.{variable} and env::{env_name}'s default differ"
+        );
+        assert!(
+            locals.lines().any(|l| {
+                let (key, value) = l.split_once('=').unwrap_or_default();
+                key.trim() == env_name && value.trim() == format!("tostring(var.{variable})")
+            }),
+            "locals.tf does not set {env_name} from var.{variable}"
+        );
+    }
+}
+
+#[test]
+fn the_lambda_functions_terraform_deploys_are_the_ones_the_build_script_builds() {
+    let locals = terraform("locals.tf");
+    let deployed = entry_names(&locals, "lambda_functions");
+    let lambda_functions: BTreeSet<String> = names::LAMBDA_FUNCTIONS
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    assert_eq!(deployed, lambda_functions);
+    let script = std::fs::read_to_string(root().join("scripts/build-lambdas.sh"))
+        .expect("scripts/build-lambdas.sh");
+    let built: BTreeSet<String> = script
+        .lines()
+        .find_map(|l| l.strip_prefix("ALL_FUNCTIONS=("))
+        .and_then(|l| l.strip_suffix(')'))
+        .expect("ALL_FUNCTIONS=(...) in the build script")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(built, lambda_functions);
+}
+
+#[test]
+fn the_execution_status_rule_selects_our_state_machine_and_invokes_its_handler() {
+    let eventbridge = terraform("eventbridge.tf");
+    let rule = eventbridge
+        .split_once("resource \"aws_cloudwatch_event_rule\" \"execution_status\"")
+        .map(|(_, rest)| rest)
+        .expect("the execution status rule");
+    let rule = &rule[..rule.find("\n}").expect("end of the rule")];
+    assert!(rule.contains("local.execution_status_pattern"), "{rule}");
+    assert!(
+        rule.contains("stateMachineArn = [aws_sfn_state_machine.processing.arn]"),
+        "the rule must be narrowed to the processing state machine: {rule}"
+    );
+    assert!(
+        eventbridge.contains("arn  = aws_lambda_function.fn[\"execution-status-handler\"].arn")
+    );
+    let pattern: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("asl/event-patterns/execution-status-change.json"))
+            .expect("the generated pattern"),
+    )
+    .expect("JSON");
+    assert_eq!(pattern["source"], serde_json::json!(["aws.states"]));
+    assert_eq!(
+        pattern["detail-type"],
+        serde_json::json!(["Step Functions Execution Status Change"])
+    );
+    assert_eq!(
+        pattern["detail"]["status"],
+        serde_json::json!(["FAILED", "TIMED_OUT", "ABORTED"])
+    );
 }

@@ -21,7 +21,17 @@ use fake_runtime_api::{
     SCHEDULED_EVENT, lambda_env, unreachable_endpoint,
 };
 
-const FUNCTIONS: [&str; 3] = ["chunk-upload-handler", "catalog-stream-handler", "sweeper"];
+const FUNCTIONS: [&str; 4] = [
+    "chunk-upload-handler",
+    "catalog-stream-handler",
+    "sweeper",
+    "execution-status-handler",
+];
+
+/// A Step Functions "Execution Status Change" event of a run that SUCCEEDED (the shape EventBridge
+/// delivers: epoch-millisecond dates, input and output as JSON strings). The workflow recorded its
+/// own result: the handler acknowledges it without any AWS call.
+const SUCCEEDED_EXECUTION_EVENT: &str = r#"{"version":"0","id":"e","detail-type":"Step Functions Execution Status Change","source":"aws.states","account":"123456789012","time":"2026-01-01T01:00:00Z","region":"us-east-1","resources":["arn:aws:states:us-east-1:123456789012:execution:processing:rec-1-r0-0123456789abcdef"],"detail":{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:processing:rec-1-r0-0123456789abcdef","stateMachineArn":"arn:aws:states:us-east-1:123456789012:stateMachine:processing","name":"rec-1-r0-0123456789abcdef","status":"SUCCEEDED","startDate":1767225600000,"stopDate":1767229200000,"input":"{\"userId\":\"user-1\",\"recordingId\":\"rec-1\",\"bucket\":\"b\",\"chunkCount\":2,\"run\":0,\"options\":{},\"manifestKey\":null}","output":"{}","inputDetails":{"included":true},"outputDetails":{"included":true},"error":null,"cause":null}}"#;
 
 /// Lambda provided.al2023 (Amazon Linux 2023) ships glibc 2.34.
 const RUNTIME_GLIBC: (u32, u32) = (2, 34);
@@ -212,6 +222,21 @@ fn catalog_stream_handler_answers_an_empty_batch_with_no_failures() {
     let response: serde_json::Value =
         serde_json::from_str(&outcome.body).expect("the response is JSON");
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+}
+
+#[test]
+fn execution_status_handler_acknowledges_a_succeeded_run_without_calling_aws() {
+    // GIVEN the arm64 bootstrap, AWS endpoints at a closed port, a SUCCEEDED status event queued
+    let outcome = invoke_under_qemu("execution-status-handler", SUCCEEDED_EXECUTION_EVENT);
+    // THEN it reports success: the workflow recorded its own result, and any AWS call would have
+    // failed the invocation
+    assert_eq!(outcome.method, "POST");
+    assert_eq!(
+        outcome.path,
+        outcome_path("response"),
+        "body: {}",
+        outcome.body
+    );
 }
 
 #[test]

@@ -1,0 +1,356 @@
+//! Tests of the IAM double and of the Terraform reader, against this workspace's Terraform.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use meeting_domain::PortError;
+use meeting_domain::deployment::names::LAMBDA_FUNCTIONS;
+use meeting_domain::ports::ObjectStore;
+
+use super::*;
+use crate::memory::object_store::MemoryObjectStore;
+
+const BUCKET: &str = "test-recordings";
+const CHUNK: &str = "users/u1/chunks/r1/chunk_000.mp4";
+const ABSENT_CHUNK: &str = "users/u1/chunks/r1/chunk_001.mp4";
+const MANIFEST: &str = "users/u1/chunks/r1/manifest.json";
+
+/// The Lambdas whose roles read chunk objects.
+const CHUNK_READERS: [&str; 3] = ["chunk-upload-handler", "catalog-stream-handler", "sweeper"];
+
+fn is_access_denied<T: std::fmt::Debug>(result: &Result<T, PortError>) -> bool {
+    matches!(result, Err(PortError::AccessDenied { .. }))
+}
+
+/// A memory store holding one chunk, seen through `grants`.
+async fn store_with_one_chunk(grants: Grants) -> IamObjectStore {
+    let inner = MemoryObjectStore::new();
+    inner
+        .put_bytes(BUCKET, CHUNK, Bytes::from_static(b"mp4 bytes"), "video/mp4")
+        .await
+        .expect("seed the chunk");
+    IamObjectStore::new(Arc::new(inner), BUCKET, grants)
+}
+
+#[tokio::test]
+async fn with_full_grants_the_double_passes_the_object_store_contract() {
+    let store = IamObjectStore::new(
+        Arc::new(MemoryObjectStore::new()),
+        "contract-bucket",
+        Grants::full(),
+    );
+    crate::contract::object_store::run_all(&store, "contract-bucket").await;
+}
+
+#[test]
+fn terraform_deploys_exactly_the_known_lambda_functions() {
+    let roles = read_roles(&terraform_dir()).expect("infra/terraform reads");
+    let functions: Vec<&str> = roles.lambdas.keys().map(String::as_str).collect();
+    let mut expected = LAMBDA_FUNCTIONS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(functions, expected);
+}
+
+#[test]
+fn no_lambda_role_holds_list_bucket_and_the_status_handler_holds_no_s3_right() {
+    for function in LAMBDA_FUNCTIONS {
+        let grants = lambda_grants(function);
+        assert!(
+            !grants.reveals_absence(TERRAFORM_BUCKET),
+            "{function} may list the bucket: {grants:?}"
+        );
+        assert!(
+            grants
+                .statements()
+                .iter()
+                .flat_map(|s| &s.actions)
+                .all(|a| a != "s3:ListBucket" && a != "s3:*"),
+            "{function}: {grants:?}"
+        );
+    }
+    assert!(
+        lambda_grants("execution-status-handler")
+            .statements()
+            .is_empty()
+    );
+    for function in CHUNK_READERS {
+        let grants = lambda_grants(function);
+        assert_eq!(
+            grants.statements(),
+            [S3Statement {
+                sid: Some("ReadChunkObjects".into()),
+                actions: vec!["s3:GetObject".into()],
+                resources: vec![format!("arn:aws:s3:::{TERRAFORM_BUCKET}/users/*/chunks/*")],
+                conditions: Vec::new(),
+            }],
+            "{function}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn with_a_lambda_role_an_absent_manifest_or_chunk_is_access_denied_not_not_found() {
+    for function in CHUNK_READERS {
+        // GIVEN the bucket holds chunk 0 only, seen with the Lambda's Terraform grants
+        let store = store_with_one_chunk(lambda_grants(function)).await;
+        // WHEN it reads the absent manifest and heads the absent chunk
+        let manifest = store.get_bytes(BUCKET, MANIFEST).await;
+        let head = store.head(BUCKET, ABSENT_CHUNK).await;
+        let range = store.get_range(BUCKET, ABSENT_CHUNK, 0, 10).await;
+        // THEN S3 answers 403 (no s3:ListBucket), never NotFound or Ok(None)
+        assert!(is_access_denied(&manifest), "{function}: {manifest:?}");
+        assert!(is_access_denied(&head), "{function}: {head:?}");
+        assert!(is_access_denied(&range), "{function}: {range:?}");
+    }
+}
+
+#[tokio::test]
+async fn with_a_lambda_role_a_present_chunk_is_readable() {
+    for function in CHUNK_READERS {
+        let store = store_with_one_chunk(lambda_grants(function)).await;
+        let head = store.head(BUCKET, CHUNK).await.expect("head is allowed");
+        assert_eq!(head.map(|m| m.size), Some(9), "{function}");
+        let bytes = store
+            .get_bytes(BUCKET, CHUNK)
+            .await
+            .expect("get is allowed");
+        assert_eq!(bytes.as_ref(), b"mp4 bytes", "{function}");
+    }
+}
+
+#[tokio::test]
+async fn a_lambda_may_not_write_or_list_or_read_outside_the_chunks() {
+    for function in LAMBDA_FUNCTIONS {
+        let store = store_with_one_chunk(lambda_grants(function)).await;
+        let put = store
+            .put_bytes(
+                BUCKET,
+                MANIFEST,
+                Bytes::from_static(b"{}"),
+                "application/json",
+            )
+            .await;
+        assert!(is_access_denied(&put), "{function}: {put:?}");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").expect("write");
+        let upload = store.upload_from(BUCKET, CHUNK, &file, "video/mp4").await;
+        assert!(is_access_denied(&upload), "{function}: {upload:?}");
+        let list = store.list(BUCKET, "users/u1/chunks/r1/").await;
+        assert!(is_access_denied(&list), "{function}: {list:?}");
+        let output = store
+            .get_bytes(BUCKET, "users/u1/processed/r1/transcript.json")
+            .await;
+        assert!(is_access_denied(&output), "{function}: {output:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_status_handler_role_reads_nothing() {
+    let store = store_with_one_chunk(lambda_grants("execution-status-handler")).await;
+    let head = store.head(BUCKET, CHUNK).await;
+    assert!(is_access_denied(&head), "{head:?}");
+}
+
+#[tokio::test]
+async fn another_bucket_matches_no_grant() {
+    let store = store_with_one_chunk(lambda_grants("sweeper")).await;
+    let head = store.head("someone-elses-bucket", CHUNK).await;
+    assert!(is_access_denied(&head), "{head:?}");
+}
+
+#[tokio::test]
+async fn the_worker_lists_its_prefixes_but_its_prefix_limited_list_right_hides_absence() {
+    // GIVEN the worker task role: GetObject on chunks and outputs, ListBucket limited by s3:prefix
+    let grants = worker_task_grants();
+    assert!(
+        grants
+            .statements()
+            .iter()
+            .any(|s| s.is_conditional() && s.actions.iter().any(|a| a == "s3:ListBucket"))
+    );
+    let store = store_with_one_chunk(grants).await;
+    // WHEN it lists a recording's chunks, lists elsewhere, and reads an absent output
+    let listed = store.list(BUCKET, "users/u1/chunks/r1/").await;
+    let elsewhere = store.list(BUCKET, "").await;
+    let absent = store
+        .get_bytes(BUCKET, "users/u1/processed/r1/transcript.json")
+        .await;
+    // THEN the listing works, the bucket root is denied, and the absent key is a 403: a GET
+    // carries no s3:prefix, so the conditional ListBucket does not apply to it
+    assert_eq!(listed.expect("list is allowed").len(), 1);
+    assert!(is_access_denied(&elsewhere), "{elsewhere:?}");
+    assert!(is_access_denied(&absent), "{absent:?}");
+    // AND it may write outputs but not chunks
+    let output = store
+        .put_bytes(
+            BUCKET,
+            "users/u1/processed/r1/summary.json",
+            Bytes::from_static(b"{}"),
+            "application/json",
+        )
+        .await;
+    assert!(output.is_ok(), "{output:?}");
+    let chunk = store
+        .put_bytes(BUCKET, CHUNK, Bytes::from_static(b"x"), "video/mp4")
+        .await;
+    assert!(is_access_denied(&chunk), "{chunk:?}");
+}
+
+#[tokio::test]
+async fn an_unconditional_list_bucket_grant_turns_absence_into_not_found() {
+    // GIVEN the sweeper's grants plus ListBucket on the bucket, as S3 documents
+    let mut statements = lambda_grants("sweeper").statements().to_vec();
+    statements.push(S3Statement {
+        sid: None,
+        actions: vec!["s3:ListBucket".into()],
+        resources: vec![format!("arn:aws:s3:::{TERRAFORM_BUCKET}")],
+        conditions: Vec::new(),
+    });
+    let store = store_with_one_chunk(Grants::new(statements)).await;
+    // THEN an absent key is reported as absent
+    assert!(matches!(store.head(BUCKET, ABSENT_CHUNK).await, Ok(None)));
+    assert!(matches!(
+        store.get_bytes(BUCKET, MANIFEST).await,
+        Err(PortError::NotFound { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reader reads the real values, and fails loudly on shapes it does not model
+// ---------------------------------------------------------------------------------------------
+
+/// A copy of infra/terraform with `edit` applied to `file`.
+fn edited_terraform(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for entry in std::fs::read_dir(terraform_dir()).expect("infra/terraform") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "tf") {
+            let name = path.file_name().expect("file name");
+            let mut text = std::fs::read_to_string(&path).expect("read");
+            if Path::new(name) == Path::new(file) {
+                let edited = edit(&text);
+                assert_ne!(edited, text, "the edit of {file} changed nothing");
+                text = edited;
+            }
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+    }
+    dir
+}
+
+#[test]
+fn a_changed_resource_list_in_terraform_changes_the_grants() {
+    let dir = edited_terraform("iam.tf", |text| {
+        text.replacen(
+            "s3_read            = [local.chunk_objects]",
+            "s3_read            = [local.chunk_objects, local.processed_objects]",
+            1,
+        )
+    });
+    let roles = read_roles(dir.path()).expect("reads");
+    let resources = &roles.lambdas["chunk-upload-handler"].statements()[0].resources;
+    assert_eq!(
+        resources,
+        &[
+            format!("arn:aws:s3:::{TERRAFORM_BUCKET}/users/*/chunks/*"),
+            format!("arn:aws:s3:::{TERRAFORM_BUCKET}/users/*/processed/*"),
+        ]
+    );
+}
+
+/// An edit of one Terraform file's text.
+type TextEdit = Box<dyn Fn(&str) -> String>;
+
+#[test]
+fn shapes_the_reader_does_not_model_are_errors_not_empty_grants() {
+    let cases: [(&str, &str, TextEdit); 5] = [
+        (
+            "an unknown reference in an S3 statement",
+            "iam.tf",
+            Box::new(|t: &str| t.replacen("[local.chunk_objects]", "[local.no_such_local]", 1)),
+        ),
+        (
+            "not_actions",
+            "iam.tf",
+            Box::new(|t: &str| {
+                t.replacen(
+                    "actions   = [\"s3:GetObject\"]",
+                    "not_actions = [\"s3:DeleteObject\"]",
+                    1,
+                )
+            }),
+        ),
+        (
+            "a managed policy with S3 rights",
+            "iam.tf",
+            Box::new(|t: &str| t.replacen("AWSXRayDaemonWriteAccess", "AmazonS3ReadOnlyAccess", 1)),
+        ),
+        (
+            "an unsupported condition operator",
+            "iam.tf",
+            Box::new(|t: &str| {
+                t.replacen("test     = \"StringLike\"", "test     = \"ArnLike\"", 1)
+            }),
+        ),
+        (
+            "a bucket policy that allows a role",
+            "s3.tf",
+            Box::new(|t: &str| t.replacen("effect  = \"Deny\"", "effect  = \"Allow\"", 1)),
+        ),
+    ];
+    for (case, file, edit) in cases {
+        let dir = edited_terraform(file, edit);
+        let result = read_roles(dir.path());
+        assert!(
+            matches!(result, Err(IamError::Unmodelled(_) | IamError::Eval { .. })),
+            "{case}: {result:?}"
+        );
+    }
+    let empty = tempfile::tempdir().expect("temp dir");
+    assert!(read_roles(empty.path()).is_err(), "an empty folder");
+}
+
+#[test]
+fn wildcards_and_conditions_follow_iam_rules() {
+    assert!(wildcard_match("users/*/chunks/*", "users/u/chunks/r/x.mp4"));
+    assert!(wildcard_match("chunk_?.mp4", "chunk_1.mp4"));
+    assert!(!wildcard_match("chunk_?.mp4", "chunk_12.mp4"));
+    assert!(!wildcard_match("users/*/chunks/*", "users/u/processed/r"));
+    let like = Condition {
+        test: "StringLike".into(),
+        variable: "s3:prefix".into(),
+        values: vec!["users/*/chunks/*".into()],
+    };
+    assert!(holds(&like, &[("s3:prefix", "users/u/chunks/r/")]));
+    assert!(!holds(&like, &[("s3:prefix", "users/")]));
+    assert!(!holds(&like, &[]), "an absent key fails a plain operator");
+    let if_exists = Condition {
+        test: "StringLikeIfExists".into(),
+        ..like.clone()
+    };
+    assert!(holds(&if_exists, &[]), "an absent key passes IfExists");
+    let negated = Condition {
+        test: "StringNotEquals".into(),
+        ..like
+    };
+    assert!(
+        holds(&negated, &[]),
+        "an absent key passes a negated operator"
+    );
+    let grants = Grants::new(vec![S3Statement {
+        sid: None,
+        actions: vec!["s3:Get*".into()],
+        resources: vec!["arn:aws:s3:::b/*".into()],
+        conditions: Vec::new(),
+    }]);
+    assert!(
+        grants.allows("s3:getobject", "arn:aws:s3:::b/k", &[]),
+        "actions ignore case"
+    );
+    assert!(
+        !grants.allows("s3:GetObject", "arn:aws:s3:::B/k", &[]),
+        "resources do not"
+    );
+}
