@@ -28,6 +28,29 @@ pub struct UploadReport {
     pub duplicates: usize,
     /// Expected chunk count written to the manifest.
     pub expected_chunk_count: u32,
+    /// Chunks not uploaded because the recording already holds the same bytes (a rerun of
+    /// `process` on an existing recording).
+    pub unchanged: usize,
+    /// Whether the manifest was written (a rerun leaves an identical one alone).
+    pub manifest_written: bool,
+}
+
+impl UploadReport {
+    /// Objects written, each one an S3 event.
+    pub fn objects_written(&self) -> usize {
+        self.chunks + self.duplicates + usize::from(self.manifest_written)
+    }
+}
+
+/// Which chunks to upload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Uploads {
+    /// Every chunk (a new recording), some twice.
+    All,
+    /// Only the chunks the recording does not hold yet or holds with other bytes, once each,
+    /// and the manifest only when it changed: `process` run again on an existing recording
+    /// (a gap filled, a rejected chunk replaced, an interrupted upload finished).
+    Changed,
 }
 
 fn sha256_file(path: &Path) -> Result<String, CliError> {
@@ -46,14 +69,55 @@ pub async fn upload(
     recording: &RecordingId,
     chunks: &Chunks,
 ) -> Result<UploadReport, CliError> {
-    let mut order: Vec<usize> = (0..chunks.files.len()).collect();
+    upload_chunks(store, bucket, user, recording, chunks, Uploads::All).await
+}
+
+/// The SHA-256 of the stored object `key`, `None` when there is none.
+async fn stored_sha256(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, CliError> {
+    match store.get_bytes(bucket, key).await {
+        Ok(bytes) => Ok(Some(hex::encode(Sha256::digest(&bytes)))),
+        Err(meeting_domain::PortError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Uploads `which` chunks and then the manifest into `bucket`.
+pub async fn upload_chunks(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    user: &UserId,
+    recording: &RecordingId,
+    chunks: &Chunks,
+    which: Uploads,
+) -> Result<UploadReport, CliError> {
+    let mut order: Vec<usize> = Vec::with_capacity(chunks.files.len());
+    let mut unchanged = 0;
+    for (i, (index, path)) in chunks.files.iter().enumerate() {
+        if which == Uploads::Changed {
+            let index = ChunkIndex::new(*index).map_err(|e| CliError::Usage(e.to_string()))?;
+            let key = chunk_key(user, recording, index);
+            if stored_sha256(store, bucket, &key).await? == Some(sha256_file(path)?) {
+                unchanged += 1;
+                continue;
+            }
+        }
+        order.push(i);
+    }
     let mut rng = rand::rng();
     order.shuffle(&mut rng);
-    let duplicates: Vec<usize> = order
-        .iter()
-        .copied()
-        .filter(|i| i % DUPLICATE_EVERY == 1)
-        .collect();
+    let duplicates: Vec<usize> = match which {
+        Uploads::All => order
+            .iter()
+            .copied()
+            .filter(|i| i % DUPLICATE_EVERY == 1)
+            .collect(),
+        Uploads::Changed => Vec::new(),
+    };
+    let uploaded = order.len();
     let mut plan = order;
     plan.extend(&duplicates);
     plan.shuffle(&mut rng);
@@ -95,18 +159,21 @@ pub async fn upload(
             (body, expected)
         }
     };
-    store
-        .put_bytes(
-            bucket,
-            &manifest_key(user, recording),
-            Bytes::from(manifest),
-            "application/json",
-        )
-        .await?;
+    let key = manifest_key(user, recording);
+    let manifest_written = which == Uploads::All
+        || stored_sha256(store, bucket, &key).await?
+            != Some(hex::encode(Sha256::digest(&manifest)));
+    if manifest_written {
+        store
+            .put_bytes(bucket, &key, Bytes::from(manifest), "application/json")
+            .await?;
+    }
     Ok(UploadReport {
-        chunks: chunks.files.len(),
+        chunks: uploaded,
         duplicates: duplicates.len(),
         expected_chunk_count: expected,
+        unchanged,
+        manifest_written,
     })
 }
 

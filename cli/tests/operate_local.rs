@@ -104,7 +104,10 @@ async fn wait(backend: &LocalBackend, recording: &RecordingId, run: u32) -> Cata
 async fn states_of(operator: &Operator, recording: &RecordingId, run: u32) -> Vec<String> {
     operator
         .executions
-        .trail(&recording.execution_name(run))
+        .trail(
+            &meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), recording.clone())
+                .execution_name(run),
+        )
         .await
         .expect("trail")
         .into_iter()
