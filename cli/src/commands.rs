@@ -16,10 +16,11 @@ use recorder_local::runtime::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::args::{PipelineArgs, ProcessArgs, ServeArgs};
+use crate::args::{PipelineArgs, ProcessArgs, ServeArgs, Stage};
 use crate::error::CliError;
 use crate::interrupt::{Signal, Signals};
 use crate::lock::{DataDirLock, command_line};
+use crate::operate::Liveness;
 use crate::progress::{Progress, wait_for};
 use crate::report::{collect, render};
 use crate::upload::Uploads;
@@ -246,7 +247,8 @@ pub(crate) async fn finish(
     Err(CliError::RecordingFailed {
         recording: recording.to_string(),
         status: record.status.to_string(),
-        detail,
+        // One line: a cause may quote a tool's multi-line message.
+        detail: detail.lines().map(str::trim).collect::<Vec<_>>().join(" "),
     })
 }
 
@@ -284,7 +286,8 @@ const SETTLE_POLL: Duration = Duration::from_millis(50);
 /// id), it goes on from the catalog's status instead of refusing: `recording` or
 /// `incomplete_chunks` get the chunks they do not hold yet (or hold with other bytes) and the
 /// manifest if it changed; `processing` was interrupted and is re-driven by the backend's start;
-/// `completed` and `processing_failed` are reported as they are.
+/// `processing_failed` gets a new run when a chunk changed (else it is reported as it is, like
+/// `completed`).
 pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, CliError> {
     let signals = Signals::install();
     let user = UserId::new(&args.user).map_err(|e| CliError::Usage(format!("--user: {e}")))?;
@@ -305,10 +308,16 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
         catalog.get(&recording).await?
     };
     let status = existing.as_ref().map(|r| r.status);
-    let run = existing.as_ref().map_or(0, |r| r.run);
+    let mut run = existing.as_ref().map_or(0, |r| r.run);
+    // A failed recording takes chunks too: when one changed (the chunk its cause names was
+    // replaced), the recording is processed again in a new run.
     let wants_chunks = matches!(
         status,
-        None | Some(RecordingStatus::Recording | RecordingStatus::IncompleteChunks)
+        None | Some(
+            RecordingStatus::Recording
+                | RecordingStatus::IncompleteChunks
+                | RecordingStatus::ProcessingFailed
+        )
     );
     let chunks = if wants_chunks {
         progress.show(if folder.is_some() {
@@ -365,6 +374,19 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
                     () = settle(&backend, &before, uploaded.objects_written()) => {}
                     signal = session.signals.received() => {
                         return Ok(interrupted(Some(&backend), &recording, &mut progress, signal, session).await);
+                    }
+                }
+                if status == Some(RecordingStatus::ProcessingFailed) && uploaded.chunks > 0 {
+                    progress.show("chunks changed: processing the recording again");
+                    let started = crate::operating::local_operator(&backend)
+                        .reprocess_run(&recording, Stage::Media, Liveness::NoneAlive)
+                        .await;
+                    match started {
+                        Ok((new_run, _)) => run = new_run,
+                        Err(e) => {
+                            backend.shutdown().await;
+                            return Err(e);
+                        }
                     }
                 }
             }

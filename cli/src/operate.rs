@@ -895,9 +895,29 @@ pub fn next_steps(
                 (None, Some(error)) if error.starts_with("Transcription.") => "transcription",
                 _ => "media",
             };
-            steps.push(format!(
-                "after fixing the cause: recorder reprocess {id} --from {stage}"
-            ));
+            if record
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("Media.Chunk"))
+            {
+                let how = folder.map_or_else(
+                    || format!("run `recorder process FOLDER --recording {id}` again"),
+                    |f| {
+                        format!(
+                            "run the same command again (`recorder process {} --recording {id}`)",
+                            f.display()
+                        )
+                    },
+                );
+                steps.push(format!(
+                    "replace the chunk the cause names (fix or re-record it) and {how}: changed \
+                     chunks are uploaded and the recording is processed again"
+                ));
+            } else {
+                steps.push(format!(
+                    "after fixing the cause: recorder reprocess {id} --from {stage}"
+                ));
+            }
         }
         RecordingStatus::Completed => {
             steps.push(format!(
@@ -911,6 +931,44 @@ pub fn next_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_rejected_and_a_missing_chunk_then_the_advice_is_to_fix_the_rejected_one_and_add_the_missing_one()
+     {
+        let user = UserId::new("u").unwrap();
+        let id = RecordingId::new("r").unwrap();
+        let mut record = CatalogRecord::new_recording(&user, &id, chrono::Utc::now());
+        record.status = RecordingStatus::IncompleteChunks;
+        record.expected_chunk_count = Some(4);
+        let chunks = ChunkSummary {
+            recorded: vec![0, 3],
+            expected: Some(4),
+            missing: vec![2],
+            failed: vec![FailedChunk {
+                index: 1,
+                reason: Some("empty file".into()),
+            }],
+            extra: Vec::new(),
+        };
+
+        let steps = next_steps(
+            &record,
+            &chunks,
+            None,
+            Some(std::path::Path::new("meeting")),
+        );
+
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(steps[0].starts_with("fix or re-record the rejected chunk_001.mp4"));
+        assert!(!steps[0].contains("chunk_002"), "{steps:?}");
+        assert!(steps[1].starts_with("add the missing chunk_002.mp4"));
+        assert!(
+            steps[2].contains("`recorder process meeting --recording r`"),
+            "{steps:?}"
+        );
+        let json = serde_json::to_value(&chunks).unwrap();
+        assert_eq!(json["rejected"][0]["reason"], "empty file");
+    }
 
     fn event(kind: &str, state: Option<&str>, error: Option<&str>) -> TrailEvent {
         TrailEvent {

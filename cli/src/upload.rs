@@ -242,4 +242,69 @@ mod tests {
             Some(hex::encode(Sha256::digest(b"chunk 3")).as_str())
         );
     }
+
+    #[tokio::test]
+    async fn given_a_recording_holding_some_chunks_when_uploaded_again_then_only_new_or_changed_chunks_and_a_changed_manifest_are_written()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let (user, recording) = (UserId::new("u").unwrap(), RecordingId::new("r").unwrap());
+        let mut files = Vec::new();
+        for index in [0u32, 2] {
+            let path = dir.path().join(format!("chunk_{index:03}.mp4"));
+            std::fs::write(&path, format!("chunk {index}")).unwrap();
+            files.push((index, path));
+        }
+        let mut chunks = Chunks {
+            files,
+            manifest: None,
+            duration_seconds: None,
+            _work: None,
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let store = DirObjectStore::new(dir.path().join("data")).with_events(tx);
+        upload(&store, "b", &user, &recording, &chunks)
+            .await
+            .unwrap();
+        while rx.try_recv().is_ok() {}
+        // The gap is filled and chunk 2 replaced.
+        let one = dir.path().join("chunk_001.mp4");
+        std::fs::write(&one, "chunk 1").unwrap();
+        std::fs::write(&chunks.files[1].1, "chunk 2, re-recorded").unwrap();
+        chunks.files.insert(1, (1, one));
+
+        let report = upload_chunks(&store, "b", &user, &recording, &chunks, Uploads::Changed)
+            .await
+            .unwrap();
+
+        let mut keys = Vec::new();
+        while let Ok(event) = rx.try_recv() {
+            keys.push(
+                event["detail"]["object"]["key"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "users/u/chunks/r/chunk_001.mp4",
+                "users/u/chunks/r/chunk_002.mp4",
+                "users/u/chunks/r/manifest.json"
+            ]
+        );
+        assert_eq!(
+            (report.chunks, report.unchanged, report.duplicates),
+            (2, 1, 0)
+        );
+        assert_eq!(report.objects_written(), 3);
+
+        let again = upload_chunks(&store, "b", &user, &recording, &chunks, Uploads::Changed)
+            .await
+            .unwrap();
+
+        assert_eq!(again.objects_written(), 0, "{again:?}");
+        assert!(rx.try_recv().is_err());
+    }
 }

@@ -12,7 +12,9 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use recorder_testkit::media::{MEETING_SCRIPT, make_recording, render_script, zero_byte_chunk};
+use recorder_testkit::media::{
+    MEETING_SCRIPT, corrupt_chunk, make_recording, render_script, zero_byte_chunk,
+};
 use serde_json::Value;
 
 /// Bound on each wait for a line; generous for a loaded 2-core CI machine.
@@ -390,6 +392,54 @@ fn given_an_empty_chunk_when_processed_then_it_is_reported_rejected_with_its_rea
 }
 
 #[test]
+fn given_a_corrupt_chunk_when_it_is_replaced_and_the_same_command_runs_again_then_the_recording_completes()
+ {
+    require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = short_recording(dir.path());
+    let good = dir.path().join("chunk_001.mp4");
+    std::fs::rename(chunks.join("chunk_001.mp4"), &good).unwrap();
+    corrupt_chunk(&chunks, "chunk_001.mp4");
+    let data = dir.path().join("data");
+    let args = [
+        "--json",
+        "process",
+        chunks.to_str().unwrap(),
+        "--recording",
+        "corrupt-fixed",
+        "--grace-seconds",
+        "1",
+    ];
+
+    let first = recorder(&data, &args);
+
+    assert_eq!(first.status.code(), Some(1), "{}", stderr_of(&first));
+    let report = stdout_json(&first);
+    // Failed by the media stage today; rejected at ingest once ingest decodes chunks.
+    let status = report["record"]["status"].as_str().unwrap_or_default();
+    assert!(
+        ["processing_failed", "incomplete_chunks"].contains(&status),
+        "{report}"
+    );
+    let stderr = stderr_of(&first);
+    let last = stderr.trim().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("chunk 1")
+            && last.contains("re-record")
+            && last.contains("run the same command again"),
+        "{stderr}"
+    );
+
+    std::fs::rename(&good, chunks.join("chunk_001.mp4")).unwrap();
+    let second = recorder(&data, &args);
+
+    assert_eq!(second.status.code(), Some(0), "{}", stderr_of(&second));
+    let report = stdout_json(&second);
+    assert_eq!(report["record"]["status"], "completed", "{report}");
+    assert_eq!(files_named(&report, "transcript.json"), 1, "{report}");
+}
+
+#[test]
 fn given_inputs_a_new_user_gets_wrong_when_processed_then_each_says_what_is_wrong_and_what_to_do_with_exit_2()
  {
     let dir = tempfile::tempdir().unwrap();
@@ -422,18 +472,38 @@ fn given_inputs_a_new_user_gets_wrong_when_processed_then_each_says_what_is_wron
 }
 
 #[test]
-fn given_serve_running_when_process_starts_on_its_data_directory_then_it_is_refused_and_serve_exits_143_on_sigterm()
+fn given_serve_running_when_process_starts_on_its_data_directory_then_it_is_refused_serve_logs_outcomes_and_exits_143_on_sigterm()
  {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let chunks = dir.path().join("chunks");
     std::fs::create_dir_all(&chunks).unwrap();
     std::fs::write(chunks.join("chunk_000.mp4"), b"....ftypisom").unwrap();
-    let mut serve = Running::start(&data, &["serve", "--no-workers", "--listen", "127.0.0.1:0"]);
+    let mut serve = Running::start(
+        &data,
+        &[
+            "serve",
+            "--no-workers",
+            "--listen",
+            "127.0.0.1:0",
+            "--grace-seconds",
+            "1",
+        ],
+    );
     serve.wait_for_line("Ctrl-C to stop");
 
     let refused = recorder(&data, &["process", chunks.to_str().unwrap()]);
     let status = recorder(&data, &["status"]);
+    // A recording of two chunks whose second never comes: serve logs the outcome and the advice.
+    let upload = data.join("inbox/users/u-serve/chunks/half/");
+    std::fs::create_dir_all(&upload).unwrap();
+    std::fs::copy(chunks.join("chunk_000.mp4"), upload.join("chunk_000.mp4")).unwrap();
+    std::fs::write(
+        upload.join("manifest.json"),
+        br#"{"expectedChunkCount": 2}"#,
+    )
+    .unwrap();
+    serve.wait_for_line("recording half (user u-serve) incomplete_chunks; missing chunks 1");
     serve.signal("TERM");
     let code = serve.exit_code();
 
@@ -445,6 +515,11 @@ fn given_serve_running_when_process_starts_on_its_data_directory_then_it_is_refu
     );
     assert!(status.status.success(), "{}", stderr_of(&status));
     assert_eq!(code, Some(143), "{}", serve.text());
+    let log = serve.text();
+    assert!(
+        log.contains("Next: add the missing chunk_001.mp4"),
+        "the outcome line says what to do: {log}"
+    );
     let lock = std::fs::File::open(data.join("recorder.lock")).expect("the lock file exists");
     lock.try_lock()
         .expect("the lock is released when serve stops");

@@ -275,7 +275,10 @@ async fn the_status_of_an_incomplete_recording_lists_the_missing_chunks() {
     assert!(text.contains("missing     1\n"), "{text}");
     assert!(text.contains("recorded    0, 2\n"), "{text}");
     assert!(text.contains("error       Chunks.Incomplete"), "{text}");
-    assert!(text.contains("upload the missing chunks [1]"), "{text}");
+    assert!(
+        text.contains("next        add the missing chunk_001.mp4 (never received)"),
+        "{text}"
+    );
     // AND it cannot be reprocessed: it never ran
     let refused = operator
         .reprocess(&view.record.recording_id, Stage::Media)
