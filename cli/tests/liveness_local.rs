@@ -290,6 +290,37 @@ fn given_process_interrupted_mid_transcription_when_the_same_command_runs_again_
 }
 
 #[test]
+fn given_process_interrupted_when_reprocess_runs_then_it_takes_the_processing_recording_over_in_a_new_run()
+ {
+    require_model();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let meeting = long_meeting(dir.path());
+    let mut first = Running::start(
+        &data,
+        &[
+            "process",
+            meeting.to_str().unwrap(),
+            "--recording",
+            "taken-over",
+            "--threads",
+            "1",
+        ],
+    );
+    first.wait_for_line("transcribing");
+    first.signal("TERM");
+    assert_eq!(first.exit_code(), Some(143), "{}", first.text());
+
+    let output = recorder(&data, &["--json", "reprocess", "taken-over"]);
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let report = stdout_json(&output);
+    assert_eq!(report["record"]["status"], "completed", "{report}");
+    assert_eq!(report["record"]["run"], 1, "a new run: {report}");
+    assert_eq!(files_named(&report, "summary.json"), 1, "{report}");
+}
+
+#[test]
 fn given_a_folder_missing_a_chunk_when_the_chunk_is_added_and_the_same_command_runs_again_then_the_recording_completes()
  {
     require_model();
