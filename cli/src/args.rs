@@ -40,9 +40,14 @@ use clap::{Args, Parser, Subcommand};
         recorder --backend aws dlq inspect                      what the dead-letter queues hold\n  \
         recorder --backend aws dlq replay --limit 50            through the ingest handler; delete when handled\n  \
         (runbook: cli/OPERATING.md)\n\n\
-        Exit codes: 0 completed, 1 the recording did not complete (status and cause on stderr) or\n\
-        dead letters still fail after `dlq replay`,\n\
-        2 bad input or arguments, 3 a problem with this machine (tools, model, disk)."
+        One recorder per data directory: process, reprocess and serve lock it (DATA_DIR/recorder.lock);\n\
+        status and list only read and work while serve runs. Ctrl-C (or SIGTERM) saves the recording;\n\
+        run the same `recorder process …` again to resume it, or after adding a missing chunk or\n\
+        replacing a rejected one: only new or changed chunks are uploaded.\n\n\
+        Exit codes: 0 completed, 1 the recording did not complete (status, cause and what to do on\n\
+        stderr) or dead letters still fail after `dlq replay`,\n\
+        2 bad input or arguments, 3 a problem with this machine (tools, model, disk) or the data\n\
+        directory is in use by another recorder, 130/143 interrupted by SIGINT/SIGTERM (saved)."
 )]
 pub struct Cli {
     /// Where recordings, results and the catalog are kept.
@@ -70,7 +75,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Process a meeting: a media file (any format FFmpeg reads) or a folder of chunk_NNN.mp4
-    /// files, end to end; prints the transcript and the summary.
+    /// files, end to end; prints the transcript and the summary. Run again with the same input
+    /// and recording, it resumes an interrupted run, uploads the chunks the recording does not
+    /// hold yet (or holds with other bytes), and prints the result of a finished one.
     Process(ProcessArgs),
     /// Show the status of one recording (catalog status, error and cause, the execution and its
     /// state, missing and failed chunks), or of all recordings (local backend).
@@ -80,7 +87,7 @@ pub enum Command {
     /// Inspect or replay the dead-letter queues of a deployment (--backend aws).
     #[command(subcommand)]
     Dlq(DlqCommand),
-    /// Process a completed or failed recording again: a new run with its own execution
+    /// Process a completed, failed or interrupted recording again: a new run with its own execution
     /// (`{recording}--r{run}`), from the first stage or, with `--from`, resuming at a later one
     /// with the outputs stored by earlier runs; or `--redrive` the failed execution (AWS).
     Reprocess(ReprocessArgs),
@@ -117,8 +124,9 @@ pub struct ProcessArgs {
     #[arg(long, default_value = "local-user")]
     pub user: String,
 
-    /// The recording id (letters, digits, `_`, `-`); default: derived from the file name and
-    /// the time.
+    /// The recording id (letters, digits, `_`, `-`); default: the input's name and a hash of its
+    /// path (and, for a file, its size and modification time), so running the same command
+    /// again finds the same recording.
     #[arg(long)]
     pub recording: Option<String>,
 

@@ -173,6 +173,7 @@ pub fn read_folder(folder: &Path) -> Result<Chunks, CliError> {
     };
     let mut files = Vec::new();
     let mut manifest = None;
+    let mut others = Vec::new();
     for entry in std::fs::read_dir(folder).map_err(io)? {
         let entry = entry.map_err(io)?;
         let name = entry.file_name().to_string_lossy().into_owned();
@@ -183,10 +184,16 @@ pub fn read_folder(folder: &Path) -> Result<Chunks, CliError> {
             })?);
         } else if let Some(index) = chunk_index(&name) {
             files.push((index, entry.path()));
+        } else {
+            others.push(name);
         }
     }
     if files.is_empty() {
-        return Err(CliError::NoChunks(folder.to_owned()));
+        others.sort();
+        return Err(CliError::NoChunks {
+            path: folder.to_owned(),
+            found: found_instead(&others, manifest.is_some()),
+        });
     }
     files.sort();
     Ok(Chunks {
@@ -195,6 +202,30 @@ pub fn read_folder(folder: &Path) -> Result<Chunks, CliError> {
         duration_seconds: None,
         _work: None,
     })
+}
+
+/// ` (it is empty)`, ` (it holds 3 other files: a.txt, b.wav, c.mp4)`.
+fn found_instead(others: &[String], manifest: bool) -> String {
+    /// Names shown before `…`.
+    const SHOWN: usize = 5;
+    if others.is_empty() {
+        return if manifest {
+            " (only a manifest.json)".to_owned()
+        } else {
+            " (it is empty)".to_owned()
+        };
+    }
+    let mut names = others
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if others.len() > SHOWN {
+        names.push_str(", …");
+    }
+    let noun = if others.len() == 1 { "file" } else { "files" };
+    format!(" (it holds {} other {noun}: {names})", others.len())
 }
 
 /// Checks that the input exists and, for a file, that it is media with audio.

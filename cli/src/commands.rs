@@ -7,15 +7,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
+use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::keys::parse_key;
 use meeting_domain::ports::{Catalog, ObjectStore};
 use meeting_domain::{RecordingId, RecordingStatus, UserId};
-use recorder_local::runtime::{BUCKET, LocalBackend, LocalConfig, Workers};
+use recorder_local::runtime::{
+    BUCKET, EventCounts, LocalBackend, LocalConfig, Workers, open_catalog,
+};
+use sha2::{Digest, Sha256};
 
-use crate::args::{PipelineArgs, ProcessArgs, ServeArgs};
+use crate::args::{PipelineArgs, ProcessArgs, ServeArgs, Stage};
 use crate::error::CliError;
+use crate::interrupt::{Signal, Signals};
+use crate::lock::{DataDirLock, command_line};
+use crate::operate::Liveness;
 use crate::progress::{Progress, wait_for};
 use crate::report::{collect, render};
+use crate::upload::Uploads;
 
 /// Options every command sees.
 #[derive(Debug, Clone)]
@@ -56,6 +64,10 @@ pub(crate) fn print_json(value: &impl serde::Serialize) {
     }
 }
 
+/// The default recording id: the input's name and a hash of what identifies it, so the same
+/// `recorder process INPUT` run again names the same recording and resumes or finishes it. A
+/// folder is identified by its path (chunks may be added to it to fill a gap); a file by its path,
+/// size and modification time (a file rewritten with another meeting is another recording).
 fn default_recording_id(input: &Path) -> String {
     let stem: String = input
         .file_stem()
@@ -76,22 +88,95 @@ fn default_recording_id(input: &Path) -> String {
     } else {
         stem
     };
-    format!(
-        "{stem}-{}-{:04x}",
-        chrono::Utc::now().format("%Y%m%d-%H%M%S"),
-        rand::random::<u16>()
-    )
+    let path = std::fs::canonicalize(input).unwrap_or_else(|_| input.to_owned());
+    let mut identity = Sha256::new();
+    identity.update(path.as_os_str().as_encoded_bytes());
+    if let Ok(meta) = std::fs::metadata(&path)
+        && meta.is_file()
+    {
+        identity.update(meta.len().to_le_bytes());
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos());
+        identity.update(modified.to_le_bytes());
+    }
+    format!("{stem}-{}", hex::encode(&identity.finalize()[..4]))
 }
 
-/// Waits for the recording, prints its report, and turns a non-completed end into an error.
+/// What a command that runs the local backend holds while it runs: the data directory's lock,
+/// the signal handlers, and the command that resumes its recording after an interrupt.
+#[derive(Debug)]
+pub(crate) struct Session {
+    /// The data directory's lock.
+    pub lock: DataDirLock,
+    /// SIGINT/SIGTERM.
+    pub signals: Signals,
+    /// Printed after an interrupt.
+    pub resume: String,
+}
+
+impl Session {
+    /// Takes the lock of the data directory, with signal handlers already installed.
+    pub fn start(global: &Global, signals: Signals, resume: String) -> Result<Self, CliError> {
+        Ok(Self {
+            lock: DataDirLock::acquire(&global.data_dir, &command_line())?,
+            signals,
+            resume,
+        })
+    }
+}
+
+/// Stops the backend after a signal and says how to go on: the recording's status is in the
+/// catalog, and the next `process`/`reprocess`/`serve` on the data directory re-drives a
+/// `processing` one.
+pub(crate) async fn interrupted(
+    backend: Option<&LocalBackend>,
+    recording: &RecordingId,
+    progress: &mut Progress,
+    signal: Signal,
+    session: Session,
+) -> ExitCode {
+    progress.finish(&format!("{signal} received: stopping"));
+    let mut status = None;
+    if let Some(backend) = backend {
+        backend.shutdown().await;
+        status = backend.catalog().get(recording).await.ok().flatten();
+    }
+    session.lock.release();
+    match status {
+        Some(record) => eprintln!(
+            "interrupted by {signal}: recording {recording} is saved ({}); run the same command \
+             again to resume it: {}",
+            record.status, session.resume
+        ),
+        None => eprintln!(
+            "interrupted by {signal} before recording {recording} was uploaded; run the same \
+             command again to start it: {}",
+            session.resume
+        ),
+    }
+    ExitCode::from(signal.exit_code())
+}
+
+/// Waits for the recording (or a signal), prints its report, and turns a non-completed end into
+/// an error. `folder`: the folder of chunks `process` was given, named in the advice.
 pub(crate) async fn finish(
     global: &Global,
     backend: &LocalBackend,
     recording: &RecordingId,
     run: u32,
     progress: &mut Progress,
+    mut session: Session,
+    folder: Option<&Path>,
 ) -> Result<ExitCode, CliError> {
-    let waited = wait_for(backend, recording, run, progress).await;
+    let waited = tokio::select! {
+        waited = wait_for(backend, recording, run, progress) => waited,
+        signal = session.signals.received() => {
+            return Ok(interrupted(Some(backend), recording, progress, signal, session).await);
+        }
+    };
     let record = match waited {
         Ok(record) => record,
         Err(e) => {
@@ -107,6 +192,9 @@ pub(crate) async fn finish(
         .and_then(|name| backend.engine().history(&backend.execution_arn(name)).ok())
         .map(|history| crate::report::stage_times(&history))
         .unwrap_or_default();
+    let chunks = crate::operating::local_operator(backend)
+        .chunk_summary(recording, record.expected_chunk_count)
+        .await;
     let report = collect(
         backend.objects().as_ref(),
         &global.data_dir,
@@ -116,7 +204,13 @@ pub(crate) async fn finish(
     )
     .await;
     backend.shutdown().await;
-    let report = report?;
+    session.lock.release();
+    let mut report = report?;
+    let chunks = chunks?;
+    if record.status != RecordingStatus::Completed {
+        report.rejected_chunks.clone_from(&chunks.failed);
+        report.next_steps = crate::operate::next_steps(&record, &chunks, None, folder);
+    }
     if global.json {
         print_json(&report);
     } else {
@@ -130,54 +224,193 @@ pub(crate) async fn finish(
         record.error.as_deref().unwrap_or("unknown error"),
         record.cause.as_deref().unwrap_or("no cause recorded")
     );
+    if !chunks.failed.is_empty() {
+        let rejected: Vec<String> = chunks
+            .failed
+            .iter()
+            .map(|c| {
+                format!(
+                    "chunk {} ({})",
+                    c.index,
+                    c.reason.as_deref().unwrap_or("no reason recorded")
+                )
+            })
+            .collect();
+        detail = format!("rejected {}; {detail}", rejected.join(", "));
+    }
     if !record.missing_chunks.is_empty() {
         detail = format!("missing chunks {:?}; {detail}", record.missing_chunks);
+    }
+    if !report.next_steps.is_empty() {
+        detail = format!("{detail}. Next: {}", report.next_steps.join("; "));
     }
     Err(CliError::RecordingFailed {
         recording: recording.to_string(),
         status: record.status.to_string(),
-        detail,
+        // One line: a cause may quote a tool's multi-line message.
+        detail: detail.lines().map(str::trim).collect::<Vec<_>>().join(" "),
     })
 }
 
+/// The command that resumes `recording`: this one, naming the recording when it did not.
+fn resume_command(args: &ProcessArgs, recording: &RecordingId) -> String {
+    let line = command_line();
+    if args.recording.is_some() {
+        line
+    } else {
+        format!("{line} --recording {recording}")
+    }
+}
+
+/// Waits until the event loop has taken the `written` objects' events and handled every event it
+/// matched, so the catalog shows what they changed.
+async fn settle(backend: &LocalBackend, before: &EventCounts, written: usize) {
+    let written = u64::try_from(written).unwrap_or(u64::MAX);
+    loop {
+        let now = backend.events();
+        if now.received >= before.received.saturating_add(written)
+            && now.handled + now.failed >= now.matched
+        {
+            return;
+        }
+        tokio::time::sleep(SETTLE_POLL).await;
+    }
+}
+
+/// How often [`settle`] looks at the event counters.
+const SETTLE_POLL: Duration = Duration::from_millis(50);
+
 /// `recorder process`.
+///
+/// Run again on an existing recording (same `--recording`, or the same input with the default
+/// id), it goes on from the catalog's status instead of refusing: `recording` or
+/// `incomplete_chunks` get the chunks they do not hold yet (or hold with other bytes) and the
+/// manifest if it changed; `processing` was interrupted and is re-driven by the backend's start;
+/// `processing_failed` gets a new run when a chunk changed (else it is reported as it is, like
+/// `completed`).
 pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, CliError> {
+    let signals = Signals::install();
     let user = UserId::new(&args.user).map_err(|e| CliError::Usage(format!("--user: {e}")))?;
+    // Bad input is reported as one line, before any progress output.
+    crate::chunker::inspect(&args.input).await?;
     let recording = RecordingId::new(
         args.recording
             .clone()
             .unwrap_or_else(|| default_recording_id(&args.input)),
     )
     .map_err(|e| CliError::Usage(format!("--recording: {e}")))?;
-    // Bad input is reported as one line, before any progress output.
-    crate::chunker::inspect(&args.input).await?;
+    let mut session = Session::start(global, signals, resume_command(&args, &recording))?;
+    let folder = args.input.is_dir().then_some(args.input.as_path());
     let mut progress = Progress::new(!global.json);
-    progress.show("cutting the input into chunks");
-    let chunks = crate::chunker::chunks_of(&args.input, args.chunk_seconds).await?;
+
+    let existing = {
+        let (catalog, _) = open_catalog(&global.data_dir)?;
+        catalog.get(&recording).await?
+    };
+    let status = existing.as_ref().map(|r| r.status);
+    let mut run = existing.as_ref().map_or(0, |r| r.run);
+    // A failed recording takes chunks too: when one changed (the chunk its cause names was
+    // replaced), the recording is processed again in a new run.
+    let wants_chunks = matches!(
+        status,
+        None | Some(
+            RecordingStatus::Recording
+                | RecordingStatus::IncompleteChunks
+                | RecordingStatus::ProcessingFailed
+        )
+    );
+    let chunks = if wants_chunks {
+        progress.show(if folder.is_some() {
+            "reading the folder of chunks"
+        } else {
+            "cutting the input into chunks"
+        });
+        tokio::select! {
+            chunks = crate::chunker::chunks_of(&args.input, args.chunk_seconds) => Some(chunks?),
+            signal = session.signals.received() => {
+                return Ok(interrupted(None, &recording, &mut progress, signal, session).await);
+            }
+        }
+    } else {
+        None
+    };
 
     let backend = LocalBackend::start(pipeline_config(global, &args.pipeline)).await?;
-    if backend.catalog().get(&recording).await?.is_some() {
-        backend.shutdown().await;
-        return Err(CliError::RecordingExists(recording.to_string()));
+    match (&chunks, status) {
+        (Some(chunks), _) => {
+            let which = if status.is_some() {
+                progress.show("uploading the chunks the recording does not hold yet");
+                Uploads::Changed
+            } else {
+                progress.show(&format!("uploading {} chunks", chunks.files.len()));
+                Uploads::All
+            };
+            let before = backend.events();
+            let uploaded = tokio::select! {
+                uploaded = crate::upload::upload_chunks(
+                    backend.objects().as_ref(), BUCKET, &user, &recording, chunks, which,
+                ) => uploaded,
+                signal = session.signals.received() => {
+                    return Ok(interrupted(Some(&backend), &recording, &mut progress, signal, session).await);
+                }
+            };
+            let uploaded = match uploaded {
+                Ok(uploaded) => uploaded,
+                Err(e) => {
+                    backend.shutdown().await;
+                    return Err(e);
+                }
+            };
+            if which == Uploads::Changed {
+                // The recording already had a status (incomplete_chunks, say): let ingest record
+                // what was just uploaded before that status is taken as the answer.
+                tracing::info!(
+                    uploaded = uploaded.chunks,
+                    unchanged = uploaded.unchanged,
+                    manifest = uploaded.manifest_written,
+                    "uploaded what the recording did not hold"
+                );
+                tokio::select! {
+                    () = settle(&backend, &before, uploaded.objects_written()) => {}
+                    signal = session.signals.received() => {
+                        return Ok(interrupted(Some(&backend), &recording, &mut progress, signal, session).await);
+                    }
+                }
+                if status == Some(RecordingStatus::ProcessingFailed) && uploaded.chunks > 0 {
+                    progress.show("chunks changed: processing the recording again");
+                    let started = crate::operating::local_operator(&backend)
+                        .reprocess_run(&recording, Stage::Media, Liveness::NoneAlive)
+                        .await;
+                    match started {
+                        Ok((new_run, _)) => run = new_run,
+                        Err(e) => {
+                            backend.shutdown().await;
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        (None, Some(RecordingStatus::Processing | RecordingStatus::ReadyForProcessing)) => {
+            progress.show("resuming the interrupted run");
+        }
+        (None, _) => {}
     }
-    progress.show(&format!("uploading {} chunks", chunks.files.len()));
-    let uploaded = crate::upload::upload(
-        backend.objects().as_ref(),
-        BUCKET,
-        &user,
+    finish(
+        global,
+        &backend,
         &recording,
-        &chunks,
+        run,
+        &mut progress,
+        session,
+        folder,
     )
-    .await;
-    if let Err(e) = uploaded {
-        backend.shutdown().await;
-        return Err(e);
-    }
-    finish(global, &backend, &recording, 0, &mut progress).await
+    .await
 }
 
 /// `recorder serve`.
 pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliError> {
+    let signals = Signals::install();
     let workers = if args.no_workers {
         Workers::None
     } else {
@@ -194,6 +427,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
             })?,
         );
     }
+    let mut session = Session::start(global, signals, command_line())?;
     let backend = LocalBackend::start(local).await?;
     let (addr, server) = match asl_engine::start_server(backend.engine().clone(), args.listen).await
     {
@@ -201,7 +435,8 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
         Err(source) => {
             backend.shutdown().await;
             return Err(CliError::Usage(format!(
-                "cannot listen on {}: {source}",
+                "cannot listen on {}: {source} (another `recorder serve`? pick a free address \
+                 with --listen)",
                 args.listen
             )));
         }
@@ -223,20 +458,112 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
     eprintln!("Ctrl-C to stop");
     let mut seen: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
     let mut candidates: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
+    let mut outcomes = Outcomes::default();
+    // What is already final when serve starts is not news.
+    outcomes.report(&backend, false).await;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-    loop {
+    let signal = loop {
         tokio::select! {
             _ = tick.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
+            signal = session.signals.received() => break signal,
         }
         if let Err(e) = scan(&backend, &watch, &mut seen, &mut candidates).await {
             eprintln!("error: watching {}: {e}", watch.display());
         }
-    }
-    eprintln!("stopping");
+        outcomes.report(&backend, true).await;
+    };
+    eprintln!("{signal} received: stopping (running tasks are failed as interrupted)");
     server.shutdown().await;
     backend.shutdown().await;
-    Ok(ExitCode::SUCCESS)
+    session.lock.release();
+    eprintln!(
+        "stopped; recordings still processing are saved and resume when `recorder serve` or \
+         `recorder process` runs again on {}",
+        global.data_dir.display()
+    );
+    Ok(ExitCode::from(signal.exit_code()))
+}
+
+/// The final statuses `serve` has reported, so each recording's outcome is logged once per
+/// change: completed, or incomplete/failed with what is wrong and what to do.
+#[derive(Debug, Default)]
+struct Outcomes {
+    reported: HashMap<String, String>,
+}
+
+impl Outcomes {
+    /// Logs the recordings whose final status changed since the last call (`print = false`:
+    /// only remembers them).
+    async fn report(&mut self, backend: &LocalBackend, print: bool) {
+        for status in [
+            RecordingStatus::Completed,
+            RecordingStatus::IncompleteChunks,
+            RecordingStatus::ProcessingFailed,
+        ] {
+            let records = match backend.catalog().with_status(status).await {
+                Ok(records) => records,
+                Err(e) => {
+                    eprintln!("error: reading the catalog: {e}");
+                    continue;
+                }
+            };
+            for record in records {
+                let key = format!("{}/{}", record.user_id, record.recording_id);
+                let stamp = format!("{} {} {}", record.status, record.run, record.updated_at);
+                if self.reported.get(&key) == Some(&stamp) {
+                    continue;
+                }
+                self.reported.insert(key, stamp);
+                if print {
+                    eprintln!("{}", outcome_line(backend, &record).await);
+                }
+            }
+        }
+    }
+}
+
+/// One line for a recording that reached a final status: its status, missing and rejected
+/// chunks (with the reason), error and cause, and what to do next.
+async fn outcome_line(backend: &LocalBackend, record: &CatalogRecord) -> String {
+    let mut line = format!(
+        "recording {} (user {}) {}",
+        record.recording_id, record.user_id, record.status
+    );
+    if record.status == RecordingStatus::Completed {
+        if let Some(results) = &record.results {
+            let path = crate::report::object_path(backend.data_dir(), &results.summary_key);
+            line.push_str(&format!(": summary {}", path.display()));
+        }
+        return line;
+    }
+    let chunks = crate::operating::local_operator(backend)
+        .chunk_summary(&record.recording_id, record.expected_chunk_count)
+        .await
+        .unwrap_or_default();
+    if !chunks.missing.is_empty() {
+        line.push_str(&format!(
+            "; missing chunks {}",
+            crate::operating::ranges(&chunks.missing)
+        ));
+    }
+    for rejected in &chunks.failed {
+        line.push_str(&format!(
+            "; rejected chunk {}: {}",
+            rejected.index,
+            rejected.reason.as_deref().unwrap_or("no reason recorded")
+        ));
+    }
+    if let Some(error) = &record.error {
+        line.push_str(&format!(
+            "; {error}: {}",
+            record.cause.as_deref().unwrap_or("no cause recorded")
+        ));
+    }
+    let steps = crate::operate::next_steps(record, &chunks, None, None);
+    if !steps.is_empty() {
+        line.push_str(&format!(". Next: {}", steps.join("; ")));
+    }
+    line
 }
 
 /// One pass over the watched folder: a file is uploaded once its size and modification time

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The input does not exist.
-    #[error("{0}: no such file or folder")]
+    #[error(
+        "{0}: no such file or folder; give a media file (mp4, m4a, wav, …) or a folder of chunk_NNN.mp4 files"
+    )]
     NoInput(PathBuf),
     /// The input is not media FFmpeg can read, or has no audio.
     #[error("{path}: not a media file with an audio track ({detail})")]
@@ -17,8 +19,26 @@ pub enum CliError {
         detail: String,
     },
     /// A folder without chunks.
-    #[error("{0}: no chunk_NNN.mp4 files in this folder")]
-    NoChunks(PathBuf),
+    #[error(
+        "{path}: no chunk files in this folder{found}; a folder must hold chunk_000.mp4, chunk_001.mp4, … (three or more digits), as the desktop client writes them; to process one media file, give its path instead"
+    )]
+    NoChunks {
+        /// The folder.
+        path: PathBuf,
+        /// What the folder holds instead, e.g. ` (it holds 2 other files: a.txt, b.wav)`.
+        found: String,
+    },
+    /// Another `recorder` runs the backend on this data directory.
+    #[error(
+        "the data directory {} is in use by another recorder ({holder}); wait for it to finish or stop it (Ctrl-C), or use another --data-dir. `recorder status` works while it runs",
+        data_dir.display()
+    )]
+    Locked {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// Who holds the lock: pid and command.
+        holder: String,
+    },
     /// FFmpeg or ffprobe is not installed or failed.
     #[error("{0}")]
     Tool(String),
@@ -98,20 +118,27 @@ pub enum CliError {
 
 impl CliError {
     /// The process exit code: 1 for a recording that did not complete, 2 for bad input or
-    /// usage, 3 for environment problems (tools, model, storage).
+    /// usage, 3 for environment problems (tools, model, storage) and a data directory another
+    /// `recorder` holds. (130 and 143, interrupted by SIGINT/SIGTERM, are not errors: see
+    /// [`crate::interrupt`].)
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::RecordingFailed { .. } | Self::DeadLettersRemain { .. } => 1,
             Self::NoInput(_)
             | Self::NotMedia { .. }
-            | Self::NoChunks(_)
+            | Self::NoChunks { .. }
             | Self::Usage(_)
             | Self::UnknownRecording(_)
             | Self::RecordingExists(_)
             | Self::NotReprocessable { .. }
             | Self::Unsupported(_)
             | Self::NotResumable { .. } => 2,
-            Self::Tool(_) | Self::Local(_) | Self::Port(_) | Self::Ingest(_) | Self::Io { .. } => 3,
+            Self::Tool(_)
+            | Self::Locked { .. }
+            | Self::Local(_)
+            | Self::Port(_)
+            | Self::Ingest(_)
+            | Self::Io { .. } => 3,
         }
     }
 }

@@ -6,7 +6,8 @@
 //! - [`upload`]: chunks in random order with duplicates, then the manifest;
 //! - [`progress`]: waiting for the final status with a progress display;
 //! - [`report`]: result paths, transcript and summary as text or JSON;
-//! - [`commands`]: `process`, `serve`;
+//! - [`commands`]: `process`, `serve`, each holding the data directory's [`lock`] and stopping
+//!   cleanly on the signals of [`interrupt`];
 //! - [`operating`]: `status`, `list`, `reprocess`, `dlq` on the chosen backend, over
 //!   [`operate`] (status, resume points, reprocess and redrive), [`dlq`] (dead-letter replay)
 //!   and [`aws`] (the deployment's names and clients);
@@ -18,6 +19,8 @@ pub mod chunker;
 pub mod commands;
 pub mod dlq;
 pub mod error;
+pub mod interrupt;
+pub mod lock;
 pub mod operate;
 pub mod operating;
 pub mod progress;

@@ -24,6 +24,10 @@ use crate::error::CliError;
 /// Error name stored when a reprocessing run could not be started.
 pub const START_FAILED_ERROR: &str = "Reprocess.StartFailed";
 
+/// Error recorded for a run whose local recorder stopped before it finished, when
+/// `reprocess` replaces it.
+pub const INTERRUPTED_ERROR: &str = "Recorder.Interrupted";
+
 /// The state that records a caught failure in the catalog (see `statemachine::workflow`).
 const RECORD_FAILURE_STATE: &str = "RecordFailure";
 
@@ -42,6 +46,11 @@ pub trait ExecutionControl: Send + Sync {
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, CliError>;
     /// `RedriveExecution` of `name`.
     async fn redrive(&self, name: &str) -> Result<(), CliError>;
+    /// Stops the execution `name` if it runs (the local engine: the resumed execution of an
+    /// interrupted run that `reprocess` replaces). Default: nothing to stop.
+    async fn stop(&self, _name: &str) -> Result<(), CliError> {
+        Ok(())
+    }
     /// Why `describe` may know nothing (shown when it returns `None`).
     fn unknown_note(&self) -> &'static str {
         "no such execution"
@@ -153,6 +162,24 @@ impl ExecutionControl for LocalExecutions {
         Err(redrive_unsupported())
     }
 
+    async fn stop(&self, name: &str) -> Result<(), CliError> {
+        let arn = self.arn(name);
+        let running = self
+            .engine
+            .describe_execution(&arn)
+            .is_ok_and(|e| e.lock().status == asl_engine::ExecutionStatus::Running);
+        if running {
+            self.engine
+                .stop_execution(
+                    &arn,
+                    Some("Recorder.Replaced"),
+                    Some("recorder reprocess started a new run of this recording"),
+                )
+                .map_err(engine_error)?;
+        }
+        Ok(())
+    }
+
     fn unknown_note(&self) -> &'static str {
         "not in this process's engine"
     }
@@ -193,6 +220,15 @@ impl ExecutionControl for DetachedExecutions {
     }
 }
 
+/// Whether an execution of a `processing` recording may be alive elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// It may (AWS, or no lock held): such a recording is refused.
+    MayRun,
+    /// It cannot (the local data directory's lock is held by the caller).
+    NoneAlive,
+}
+
 /// The ports and executions an operator command works on.
 #[derive(Clone)]
 pub struct Operator {
@@ -228,7 +264,9 @@ pub struct ChunkSummary {
     /// Indices in `0..expected` (or below the highest recorded index while the count is
     /// unknown) without a chunk.
     pub missing: Vec<u32>,
-    /// Indices whose chunk failed validation, with the reason.
+    /// Indices whose chunk arrived and was rejected (empty, not an MP4, undecodable, not the
+    /// manifest's bytes), with the reason; JSON `rejected`.
+    #[serde(rename = "rejected")]
     pub failed: Vec<FailedChunk>,
     /// Indices at or beyond the expected count.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -389,7 +427,7 @@ impl Operator {
         } else {
             execution_note = Some("no execution started yet".into());
         }
-        let next_steps = next_steps(&record, &chunks, failure.as_ref());
+        let next_steps = next_steps(&record, &chunks, failure.as_ref(), None);
         Ok(StatusView {
             record,
             chunks,
@@ -510,7 +548,28 @@ impl Operator {
         recording: &RecordingId,
         stage: Stage,
     ) -> Result<(u32, String), CliError> {
-        let record = self.record(recording).await?;
+        self.reprocess_run(recording, stage, Liveness::MayRun).await
+    }
+
+    /// [`Operator::reprocess`]; with [`Liveness::NoneAlive`] a `processing` or
+    /// `ready_for_processing` recording is taken too: the caller knows no execution of it can be
+    /// alive (locally: it holds the data directory's lock, so the run was interrupted), and the
+    /// execution this process may have resumed for it is stopped first.
+    pub async fn reprocess_run(
+        &self,
+        recording: &RecordingId,
+        stage: Stage,
+        liveness: Liveness,
+    ) -> Result<(u32, String), CliError> {
+        let mut record = self.record(recording).await?;
+        if liveness == Liveness::NoneAlive
+            && matches!(
+                record.status,
+                RecordingStatus::Processing | RecordingStatus::ReadyForProcessing
+            )
+        {
+            record = self.retire_interrupted(record).await?;
+        }
         if !matches!(
             record.status,
             RecordingStatus::Completed | RecordingStatus::ProcessingFailed
@@ -528,7 +587,8 @@ impl Operator {
         };
         let resume = self.resume_point(&record, stage).await?;
         let run = record.run + 1;
-        let name = recording.execution_name(run);
+        let name = meeting_domain::RecordingRef::new(record.user_id.clone(), recording.clone())
+            .execution_name(run);
         let input = ProcessingInput {
             run,
             resume,
@@ -567,6 +627,37 @@ impl Operator {
         };
         self.mark_processing(recording).await?;
         Ok((run, arn))
+    }
+
+    /// A run whose recorder stopped before it finished (no execution of it can be alive) is
+    /// recorded as failed with [`INTERRUPTED_ERROR`], so a new run can claim it like any failed
+    /// one: the catalog never moves `processing` back to `ready_for_processing`. The execution
+    /// this process resumed for it at start-up is stopped first. Returns the record as it is
+    /// now (completed, if the resumed execution finished first).
+    async fn retire_interrupted(&self, record: CatalogRecord) -> Result<CatalogRecord, CliError> {
+        let recording = &record.recording_id;
+        if let Some(name) = &record.execution_name {
+            self.executions.stop(name).await?;
+        }
+        let patch = CatalogPatch {
+            error: Some(Some(INTERRUPTED_ERROR.to_owned())),
+            cause: Some(Some(format!(
+                "run {} did not finish: the recorder running it was stopped (Ctrl-C, SIGTERM or \
+                 a crash); replaced by `recorder reprocess`",
+                record.run
+            ))),
+            ..CatalogPatch::default()
+        };
+        self.catalog
+            .transition(
+                recording,
+                record.status,
+                RecordingStatus::ProcessingFailed,
+                patch,
+                chrono::Utc::now(),
+            )
+            .await?;
+        self.record(recording).await
     }
 
     /// The claimed recording runs: `ready_for_processing` → `processing`.
@@ -709,26 +800,77 @@ pub fn flac_duration(head: &[u8]) -> Option<f64> {
     (sample_rate > 0 && total_samples > 0).then(|| total_samples as f64 / sample_rate as f64)
 }
 
+/// What to do about the missing and rejected chunks of a recording: a missing chunk never
+/// arrived and can be added; a rejected one arrived and was refused (empty, not an MP4,
+/// undecodable, not matching the manifest), so uploading the same bytes again cannot help.
+pub fn chunk_steps(
+    record: &CatalogRecord,
+    chunks: &ChunkSummary,
+    folder: Option<&std::path::Path>,
+) -> Vec<String> {
+    let id = &record.recording_id;
+    let mut steps = Vec::new();
+    let names = |indices: &mut dyn Iterator<Item = u32>| {
+        indices
+            .map(|i| format!("chunk_{i:03}.mp4"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if !chunks.failed.is_empty() {
+        steps.push(format!(
+            "fix or re-record the rejected {} (see the reasons above); uploading the same bytes \
+             again is rejected again",
+            names(&mut chunks.failed.iter().map(|f| f.index))
+        ));
+    }
+    if !chunks.missing.is_empty() {
+        steps.push(format!(
+            "add the missing {} (never received)",
+            names(&mut chunks.missing.iter().copied())
+        ));
+    }
+    if steps.is_empty() {
+        return steps;
+    }
+    let expected = record.expected_chunk_count.unwrap_or_default();
+    steps.push(match folder {
+        Some(folder) => format!(
+            "then run the same command again (`recorder process {} --recording {id}`): only new \
+             or changed chunks are uploaded, and processing starts once chunks 0..{expected} are \
+             all recorded",
+            folder.display()
+        ),
+        None => format!(
+            "then run `recorder process FOLDER --recording {id}` again with the chunks in FOLDER \
+             (only new or changed chunks are uploaded), or copy them to users/{}/chunks/{id}/ in \
+             the folder `recorder serve` watches; processing starts once chunks 0..{expected} \
+             are all recorded",
+            record.user_id
+        ),
+    });
+    steps
+}
+
 /// Suggestions for a recording in its current state.
-fn next_steps(
+///
+/// `folder`: the folder of chunks `process` was given, to name it in the advice.
+pub fn next_steps(
     record: &CatalogRecord,
     chunks: &ChunkSummary,
     failure: Option<&FailurePoint>,
+    folder: Option<&std::path::Path>,
 ) -> Vec<String> {
     let id = &record.recording_id;
     let mut steps = Vec::new();
     match record.status {
-        RecordingStatus::IncompleteChunks => {
+        RecordingStatus::IncompleteChunks | RecordingStatus::Recording => {
+            steps.extend(chunk_steps(record, chunks, folder));
+        }
+        RecordingStatus::Processing | RecordingStatus::ReadyForProcessing => {
             steps.push(format!(
-                "upload the missing chunks {:?} again (same keys); the recording starts once 0..{} are all recorded",
-                chunks.missing,
-                record.expected_chunk_count.unwrap_or_default()
+                "if no recorder is running it any more (interrupted): run the same `recorder \
+                 process` command again to resume it, or `recorder reprocess {id}`"
             ));
-            if !chunks.failed.is_empty() {
-                steps.push(
-                    "re-upload the failed chunks: their bytes did not match the manifest".into(),
-                );
-            }
         }
         RecordingStatus::ProcessingFailed => {
             // The failed state when the history is known, else the family of the error name
@@ -753,16 +895,35 @@ fn next_steps(
                 (None, Some(error)) if error.starts_with("Transcription.") => "transcription",
                 _ => "media",
             };
-            steps.push(format!(
-                "after fixing the cause: recorder reprocess {id} --from {stage}"
-            ));
+            if record
+                .error
+                .as_deref()
+                .is_some_and(|e| e.starts_with("Media.Chunk"))
+            {
+                let how = folder.map_or_else(
+                    || format!("run `recorder process FOLDER --recording {id}` again"),
+                    |f| {
+                        format!(
+                            "run the same command again (`recorder process {} --recording {id}`)",
+                            f.display()
+                        )
+                    },
+                );
+                steps.push(format!(
+                    "replace the chunk the cause names (fix or re-record it) and {how}: changed \
+                     chunks are uploaded and the recording is processed again"
+                ));
+            } else {
+                steps.push(format!(
+                    "after fixing the cause: recorder reprocess {id} --from {stage}"
+                ));
+            }
         }
         RecordingStatus::Completed => {
             steps.push(format!(
                 "recorder reprocess {id} --from summary   (summarize again, e.g. with another model)"
             ));
         }
-        _ => {}
     }
     steps
 }
@@ -770,6 +931,44 @@ fn next_steps(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_a_rejected_and_a_missing_chunk_then_the_advice_is_to_fix_the_rejected_one_and_add_the_missing_one()
+     {
+        let user = UserId::new("u").unwrap();
+        let id = RecordingId::new("r").unwrap();
+        let mut record = CatalogRecord::new_recording(&user, &id, chrono::Utc::now());
+        record.status = RecordingStatus::IncompleteChunks;
+        record.expected_chunk_count = Some(4);
+        let chunks = ChunkSummary {
+            recorded: vec![0, 3],
+            expected: Some(4),
+            missing: vec![2],
+            failed: vec![FailedChunk {
+                index: 1,
+                reason: Some("empty file".into()),
+            }],
+            extra: Vec::new(),
+        };
+
+        let steps = next_steps(
+            &record,
+            &chunks,
+            None,
+            Some(std::path::Path::new("meeting")),
+        );
+
+        assert_eq!(steps.len(), 3, "{steps:?}");
+        assert!(steps[0].starts_with("fix or re-record the rejected chunk_001.mp4"));
+        assert!(!steps[0].contains("chunk_002"), "{steps:?}");
+        assert!(steps[1].starts_with("add the missing chunk_002.mp4"));
+        assert!(
+            steps[2].contains("`recorder process meeting --recording r`"),
+            "{steps:?}"
+        );
+        let json = serde_json::to_value(&chunks).unwrap();
+        assert_eq!(json["rejected"][0]["reason"], "empty file");
+    }
 
     fn event(kind: &str, state: Option<&str>, error: Option<&str>) -> TrailEvent {
         TrailEvent {

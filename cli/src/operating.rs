@@ -15,10 +15,12 @@ use recorder_local::runtime::{BUCKET, LocalBackend, open_catalog};
 
 use crate::args::{BackendArgs, BackendKind, DlqCommand, ListArgs, ReprocessArgs, StatusArgs};
 use crate::aws::{AwsBackend, QueueChoice};
-use crate::commands::{Global, finish, pipeline_config, print_json};
+use crate::commands::{Global, Session, finish, pipeline_config, print_json};
 use crate::error::CliError;
+use crate::interrupt::Signals;
+use crate::lock::command_line;
 use crate::operate::{
-    DetachedExecutions, LocalExecutions, Operator, StatusView, redrive_unsupported,
+    DetachedExecutions, Liveness, LocalExecutions, Operator, StatusView, redrive_unsupported,
 };
 use crate::progress::Progress;
 use crate::report::render_line;
@@ -124,7 +126,7 @@ pub fn render_status(view: &StatusView, location: &dyn Fn(&str) -> String) -> St
     for failed in &c.failed {
         let _ = writeln!(
             out,
-            "failed      chunk {}: {}",
+            "rejected    chunk {}: {}",
             failed.index,
             failed.reason.as_deref().unwrap_or("no reason recorded")
         );
@@ -322,9 +324,13 @@ pub async fn reprocess(
             if args.redrive {
                 return Err(redrive_unsupported());
             }
+            let signals = Signals::install();
+            // Holding the lock, this process is the only one that can run the recording: a
+            // `processing` one was interrupted and is taken over (Liveness::NoneAlive).
+            let session = Session::start(global, signals, command_line())?;
             let local = LocalBackend::start(pipeline_config(global, &args.pipeline)).await?;
             let started = local_operator(&local)
-                .reprocess(&recording, args.from)
+                .reprocess_run(&recording, args.from, Liveness::NoneAlive)
                 .await;
             let run = match started {
                 Ok((run, _)) => run,
@@ -334,7 +340,16 @@ pub async fn reprocess(
                 }
             };
             let mut progress = Progress::new(!global.json);
-            finish(global, &local, &recording, run, &mut progress).await
+            finish(
+                global,
+                &local,
+                &recording,
+                run,
+                &mut progress,
+                session,
+                None,
+            )
+            .await
         }
         BackendKind::Aws => {
             let aws = AwsBackend::connect(backend).await?;

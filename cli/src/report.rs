@@ -31,6 +31,12 @@ pub struct RecordingReport {
     /// Time spent in each workflow state of this run, from the execution history.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub stages: Vec<StageTime>,
+    /// Chunks that arrived and were rejected, with the reason (not the same as missing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_chunks: Vec<crate::operate::FailedChunk>,
+    /// What the user can do next.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub next_steps: Vec<String>,
 }
 
 /// Time spent in one workflow state.
@@ -117,6 +123,8 @@ pub async fn collect(
         summary,
         elapsed_seconds,
         stages,
+        rejected_chunks: Vec::new(),
+        next_steps: Vec::new(),
     })
 }
 
@@ -151,6 +159,24 @@ pub fn render(report: &RecordingReport) -> String {
     }
     if let Some(cause) = &r.cause {
         let _ = writeln!(out, "  cause: {cause}");
+    }
+    if !r.missing_chunks.is_empty() {
+        let _ = writeln!(
+            out,
+            "  missing chunks (never received): {}",
+            crate::operating::ranges(&r.missing_chunks)
+        );
+    }
+    for chunk in &report.rejected_chunks {
+        let _ = writeln!(
+            out,
+            "  rejected chunk {}: {}",
+            chunk.index,
+            chunk.reason.as_deref().unwrap_or("no reason recorded")
+        );
+    }
+    for step in &report.next_steps {
+        let _ = writeln!(out, "  next: {step}");
     }
     if !report.files.is_empty() {
         out.push_str("\nResults:\n");

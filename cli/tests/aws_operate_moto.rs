@@ -212,7 +212,9 @@ async fn reprocess_from_the_summary_starts_a_suffixed_execution_with_the_stored_
 
     // THEN run 1 runs as its own execution, never the original name
     assert_eq!(run, 1);
-    assert!(arn.ends_with(":rec-again--r1"), "{arn}");
+    let run_one = meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), recording.clone())
+        .execution_name(1);
+    assert!(arn.ends_with(&format!(":{run_one}")), "{arn}");
     let record = d
         .aws
         .catalog()
@@ -222,7 +224,7 @@ async fn reprocess_from_the_summary_starts_a_suffixed_execution_with_the_stored_
         .expect("record");
     assert_eq!(record.status, RecordingStatus::Processing);
     assert_eq!(record.run, 1);
-    assert_eq!(record.execution_name.as_deref(), Some("rec-again--r1"));
+    assert_eq!(record.execution_name.as_deref(), Some(run_one.as_str()));
     // AND its input resumes at the summary with the stored media and transcript
     let described = d
         .sfn

@@ -104,7 +104,10 @@ async fn wait(backend: &LocalBackend, recording: &RecordingId, run: u32) -> Cata
 async fn states_of(operator: &Operator, recording: &RecordingId, run: u32) -> Vec<String> {
     operator
         .executions
-        .trail(&recording.execution_name(run))
+        .trail(
+            &meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), recording.clone())
+                .execution_name(run),
+        )
         .await
         .expect("trail")
         .into_iter()
@@ -272,7 +275,10 @@ async fn the_status_of_an_incomplete_recording_lists_the_missing_chunks() {
     assert!(text.contains("missing     1\n"), "{text}");
     assert!(text.contains("recorded    0, 2\n"), "{text}");
     assert!(text.contains("error       Chunks.Incomplete"), "{text}");
-    assert!(text.contains("upload the missing chunks [1]"), "{text}");
+    assert!(
+        text.contains("next        add the missing chunk_001.mp4 (never received)"),
+        "{text}"
+    );
     // AND it cannot be reprocessed: it never ran
     let refused = operator
         .reprocess(&view.record.recording_id, Stage::Media)

@@ -243,5 +243,7 @@ async fn a_new_run_that_cannot_start_is_recorded_as_failed_with_its_own_run() {
     assert_eq!(stored.status, RecordingStatus::ProcessingFailed);
     assert_eq!(stored.error.as_deref(), Some(START_FAILED_ERROR));
     assert_eq!(stored.run, 1);
-    assert_eq!(stored.execution_name.as_deref(), Some("rec-1--r1"));
+    let run_one =
+        meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), rec()).execution_name(1);
+    assert_eq!(stored.execution_name.as_deref(), Some(run_one.as_str()));
 }

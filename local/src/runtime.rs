@@ -79,6 +79,10 @@ const EVENT_CONCURRENCY: usize = 4;
 /// Attempts per event for retryable errors (EventBridge retries failed deliveries too).
 const EVENT_ATTEMPTS: u32 = 4;
 
+/// How long in-process activity tasks may run on after shutdown is requested: none (see
+/// [`LocalBackend::shutdown`]).
+const IN_PROCESS_DRAIN: Duration = Duration::ZERO;
+
 /// Which activity workers run in this process.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Workers {
@@ -332,10 +336,12 @@ impl LocalBackend {
             };
             let config = WorkerConfig {
                 worker_name: "local-in-process".to_owned(),
-                // Local shutdown should not hang a terminal: running tasks get 5 s, then they are
-                // failed as Worker.Interrupted (retryable) and a later `reprocess` picks the
-                // recording up.
-                drain_deadline: Duration::from_secs(5),
+                // At shutdown (Ctrl-C, SIGTERM, or the end of `process`) running tasks are
+                // cancelled at once and failed as Worker.Interrupted. A drain would only delay
+                // the exit: the engine keeps its executions in memory, so no later state of this
+                // run could be executed anyway. The catalog keeps the recording `processing`, and
+                // the next start on this data directory runs it again (`resume_interrupted`).
+                drain_deadline: IN_PROCESS_DRAIN,
                 ..WorkerConfig::default()
             };
             let store = Arc::clone(&objects) as Arc<dyn ObjectStore>;
@@ -410,8 +416,11 @@ impl LocalBackend {
         self.stats.snapshot()
     }
 
-    /// Stops the sweeper, lets the event loop handle what is queued, drains the workers (a
-    /// running task is cancelled after the drain deadline), and waits for all of it.
+    /// Stops the sweeper, lets the event loop handle what is queued, stops the workers (no new
+    /// polls; a running task is cancelled and failed as `Worker.Interrupted`), and waits for all
+    /// of it. Every write is in SQLite or the object store when it returns, so the process may
+    /// exit: a recording left `processing` is started again by the next [`LocalBackend::start`]
+    /// on this data directory.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
         let tasks = std::mem::take(&mut *self.tasks.lock().await);

@@ -17,7 +17,8 @@ fn record(id: &str, status: RecordingStatus) -> CatalogRecord {
     record.status = status;
     record.expected_chunk_count = Some(3);
     record.stopped_at = Some(meeting_domain::contracts::timestamp(Utc::now()));
-    record.execution_name = Some(recording.execution_name(0));
+    record.execution_name =
+        Some(meeting_domain::RecordingRef::new(user, recording).execution_name(0));
     record
 }
 
