@@ -144,6 +144,10 @@ pub struct ProcessArgs {
 pub struct StatusArgs {
     /// The recording; all recordings when omitted.
     pub recording: Option<String>,
+
+    /// The user the recording belongs to (recording ids are unique per user only).
+    #[arg(long, default_value = "local-user")]
+    pub user: String,
 }
 
 /// `recorder reprocess`.
@@ -151,6 +155,10 @@ pub struct StatusArgs {
 pub struct ReprocessArgs {
     /// The recording to process again.
     pub recording: String,
+
+    /// The user the recording belongs to (recording ids are unique per user only).
+    #[arg(long, default_value = "local-user")]
+    pub user: String,
 
     /// The first stage of the new run; the outputs of earlier stages stored by a previous run
     /// are reused (media: recording.mp4 and the speech audio; transcription: transcript.json).

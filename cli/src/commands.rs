@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::keys::parse_key;
 use meeting_domain::ports::{Catalog, ObjectStore};
-use meeting_domain::{RecordingId, RecordingStatus, UserId};
+use meeting_domain::{RecordingId, RecordingStatus, UserId, RecordingRef};
 use recorder_local::runtime::{
     BUCKET, EventCounts, LocalBackend, LocalConfig, Workers, open_catalog,
 };
@@ -133,7 +133,7 @@ impl Session {
 /// `processing` one.
 pub(crate) async fn interrupted(
     backend: Option<&LocalBackend>,
-    recording: &RecordingId,
+    recording: &RecordingRef,
     progress: &mut Progress,
     signal: Signal,
     session: Session,
@@ -165,7 +165,7 @@ pub(crate) async fn interrupted(
 pub(crate) async fn finish(
     global: &Global,
     backend: &LocalBackend,
-    recording: &RecordingId,
+    recording: &RecordingRef,
     run: u32,
     progress: &mut Progress,
     mut session: Session,
@@ -253,7 +253,7 @@ pub(crate) async fn finish(
 }
 
 /// The command that resumes `recording`: this one, naming the recording when it did not.
-fn resume_command(args: &ProcessArgs, recording: &RecordingId) -> String {
+fn resume_command(args: &ProcessArgs, recording: &RecordingRef) -> String {
     let line = command_line();
     if args.recording.is_some() {
         line
@@ -293,12 +293,13 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
     let user = UserId::new(&args.user).map_err(|e| CliError::Usage(format!("--user: {e}")))?;
     // Bad input is reported as one line, before any progress output.
     crate::chunker::inspect(&args.input).await?;
-    let recording = RecordingId::new(
+    let recording_id = RecordingId::new(
         args.recording
             .clone()
             .unwrap_or_else(|| default_recording_id(&args.input)),
     )
     .map_err(|e| CliError::Usage(format!("--recording: {e}")))?;
+    let recording = RecordingRef::new(user.clone(), recording_id);
     let mut session = Session::start(global, signals, resume_command(&args, &recording))?;
     let folder = args.input.is_dir().then_some(args.input.as_path());
     let mut progress = Progress::new(!global.json);
@@ -348,7 +349,7 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
             let before = backend.events();
             let uploaded = tokio::select! {
                 uploaded = crate::upload::upload_chunks(
-                    backend.objects().as_ref(), BUCKET, &user, &recording, chunks, which,
+                    backend.objects().as_ref(), BUCKET, &user, &recording.recording_id, chunks, which,
                 ) => uploaded,
                 signal = session.signals.received() => {
                     return Ok(interrupted(Some(&backend), &recording, &mut progress, signal, session).await);
@@ -537,7 +538,7 @@ async fn outcome_line(backend: &LocalBackend, record: &CatalogRecord) -> String 
         return line;
     }
     let chunks = crate::operating::local_operator(backend)
-        .chunk_summary(&record.recording_id, record.expected_chunk_count)
+        .chunk_summary(&record.recording(), record.expected_chunk_count)
         .await
         .unwrap_or_default();
     if !chunks.missing.is_empty() {

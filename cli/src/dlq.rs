@@ -273,6 +273,13 @@ pub async fn replay_body(ports: &Ports, body: &Result<DeadLetterBody, String>) -
         // recordings, so the next one does this one's work.
         return Verdict::Acknowledged("a scheduled sweep; the next sweep repeats it".into());
     }
+    if event.source == recorder_lambdas::execution_status::SOURCE {
+        // A status change the execution-status handler could not record: record it now.
+        return match recorder_lambdas::execution_status::handle_event(ports, event).await {
+            Ok(outcome) => Verdict::Replayed(format!("execution status change; {outcome:?}")),
+            Err(e) => Verdict::StillFailing(e.to_string()),
+        };
+    }
     match ingest::handle_event(ports, event).await {
         Ok(IngestOutcome::Chunk {
             recorded: RecordOutcome::Duplicate | RecordOutcome::Stale,
@@ -294,9 +301,9 @@ pub async fn replay_body(ports: &Ports, body: &Result<DeadLetterBody, String>) -
         Ok(IngestOutcome::MalformedKey { reason }) => {
             Verdict::Acknowledged(format!("malformed key ({reason})"))
         }
-        Ok(IngestOutcome::InvalidChunk { reason }) => {
-            Verdict::Acknowledged(format!("invalid chunk ({reason})"))
-        }
+        Ok(IngestOutcome::InvalidChunk { reason, completion }) => Verdict::Replayed(format!(
+            "chunk recorded as rejected ({reason}); {completion:?}"
+        )),
         Err(e) => Verdict::StillFailing(e.to_string()),
     }
 }

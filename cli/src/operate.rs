@@ -14,7 +14,7 @@ use meeting_domain::contracts::{
     output_files, processed_prefix,
 };
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore, StartOutcome};
-use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{PortError, RecordingRef, RecordingStatus, UserId};
 use recorder_aws::executions::{ExecutionInfo, TrailEvent};
 use serde::Serialize;
 
@@ -357,7 +357,7 @@ pub struct StatusView {
 }
 
 impl Operator {
-    async fn record(&self, recording: &RecordingId) -> Result<CatalogRecord, CliError> {
+    async fn record(&self, recording: &RecordingRef) -> Result<CatalogRecord, CliError> {
         self.catalog
             .get(recording)
             .await?
@@ -367,7 +367,7 @@ impl Operator {
     /// The chunk table's view of a recording.
     pub async fn chunk_summary(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         expected: Option<u32>,
     ) -> Result<ChunkSummary, CliError> {
         let records = self.chunks.chunks(recording).await?;
@@ -404,7 +404,7 @@ impl Operator {
     }
 
     /// The status of one recording.
-    pub async fn status(&self, recording: &RecordingId) -> Result<StatusView, CliError> {
+    pub async fn status(&self, recording: &RecordingRef) -> Result<StatusView, CliError> {
         let record = self.record(recording).await?;
         let chunks = self
             .chunk_summary(recording, record.expected_chunk_count)
@@ -545,7 +545,7 @@ impl Operator {
     /// the execution ARN.
     pub async fn reprocess(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         stage: Stage,
     ) -> Result<(u32, String), CliError> {
         self.reprocess_run(recording, stage, Liveness::MayRun).await
@@ -557,7 +557,7 @@ impl Operator {
     /// execution this process may have resumed for it is stopped first.
     pub async fn reprocess_run(
         &self,
-        recording: &RecordingId,
+        recording: &RecordingRef,
         stage: Stage,
         liveness: Liveness,
     ) -> Result<(u32, String), CliError> {
@@ -587,11 +587,11 @@ impl Operator {
         };
         let resume = self.resume_point(&record, stage).await?;
         let run = record.run + 1;
-        let name = meeting_domain::RecordingRef::new(record.user_id.clone(), recording.clone())
-            .execution_name(run);
+        let name = recording.execution_name(run);
         let input = ProcessingInput {
             run,
             resume,
+            manifest_key: recorder_lambdas::completion::manifest_of(&record),
             ..ProcessingInput::for_record(&record, self.bucket.clone(), chunk_count)
         };
         let patch = CatalogPatch {
@@ -599,6 +599,7 @@ impl Operator {
             run: Some(run),
             error: Some(None),
             cause: Some(None),
+            sweep_at: Some(Some(sweep_after(recorder_lambdas::completion::START_RETRY_AFTER))),
             ..CatalogPatch::default()
         };
         let won = self
@@ -635,7 +636,7 @@ impl Operator {
     /// this process resumed for it at start-up is stopped first. Returns the record as it is
     /// now (completed, if the resumed execution finished first).
     async fn retire_interrupted(&self, record: CatalogRecord) -> Result<CatalogRecord, CliError> {
-        let recording = &record.recording_id;
+        let recording = &record.recording();
         if let Some(name) = &record.execution_name {
             self.executions.stop(name).await?;
         }
@@ -646,6 +647,7 @@ impl Operator {
                  a crash); replaced by `recorder reprocess`",
                 record.run
             ))),
+            sweep_at: Some(None),
             ..CatalogPatch::default()
         };
         self.catalog
@@ -660,14 +662,20 @@ impl Operator {
         self.record(recording).await
     }
 
-    /// The claimed recording runs: `ready_for_processing` → `processing`.
-    async fn mark_processing(&self, recording: &RecordingId) -> Result<(), CliError> {
+    /// The claimed recording runs: `ready_for_processing` → `processing`, with the sweeper's
+    /// reconciler due after the workflow's time limit.
+    async fn mark_processing(&self, recording: &RecordingRef) -> Result<(), CliError> {
         self.catalog
             .transition(
                 recording,
                 RecordingStatus::ReadyForProcessing,
                 RecordingStatus::Processing,
-                CatalogPatch::default(),
+                CatalogPatch {
+                    sweep_at: Some(Some(sweep_after(
+                        recorder_lambdas::config::DEFAULT_PROCESSING_STALE,
+                    ))),
+                    ..CatalogPatch::default()
+                },
                 chrono::Utc::now(),
             )
             .await?;
@@ -675,10 +683,11 @@ impl Operator {
     }
 
     /// Makes a failed start visible instead of leaving the recording `ready_for_processing`.
-    async fn mark_start_failed(&self, recording: &RecordingId, error: &CliError) {
+    async fn mark_start_failed(&self, recording: &RecordingRef, error: &CliError) {
         let patch = CatalogPatch {
             error: Some(Some(START_FAILED_ERROR.to_owned())),
             cause: Some(Some(error.to_string())),
+            sweep_at: Some(None),
             ..CatalogPatch::default()
         };
         if let Err(e) = self
@@ -699,7 +708,7 @@ impl Operator {
     /// Redrives the failed execution of the current run. Refused when the workflow caught the
     /// failure and recorded it (a redrive would only repeat the final Fail state): use a new run
     /// with `--from` then.
-    pub async fn redrive(&self, recording: &RecordingId) -> Result<String, CliError> {
+    pub async fn redrive(&self, recording: &RecordingRef) -> Result<String, CliError> {
         let record = self.record(recording).await?;
         let Some(name) = record.execution_name.clone() else {
             return Err(CliError::NotReprocessable {
@@ -743,6 +752,9 @@ impl Operator {
                 let patch = CatalogPatch {
                     error: Some(None),
                     cause: Some(None),
+                    sweep_at: Some(Some(sweep_after(
+                        recorder_lambdas::completion::START_RETRY_AFTER,
+                    ))),
                     ..CatalogPatch::default()
                 };
                 if !self
@@ -1029,4 +1041,9 @@ mod tests {
         unknown[21] = head[21] & 0xf0;
         assert_eq!(flac_duration(&unknown), None);
     }
+}
+
+/// When the sweeper should look at a recording an operator just moved: `after` from now.
+fn sweep_after(after: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+    recorder_lambdas::IngestConfig::after(chrono::Utc::now(), after)
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::{Catalog, ChunkTable, ObjectStore};
-use meeting_domain::{RecordingId, RecordingStatus, UserId};
+use meeting_domain::{RecordingId, RecordingStatus, UserId, RecordingRef};
 use recorder_local::object_store::DirObjectStore;
 use recorder_local::runtime::{BUCKET, LocalBackend, open_catalog};
 
@@ -31,8 +31,10 @@ type KeyLocation = Box<dyn Fn(&str) -> String>;
 /// How often `reprocess --wait` reads the catalog on AWS.
 const AWS_POLL: Duration = Duration::from_secs(10);
 
-fn recording_id(id: &str) -> Result<RecordingId, CliError> {
-    RecordingId::new(id).map_err(|e| CliError::Usage(e.to_string()))
+fn recording_ref(user: &str, id: &str) -> Result<RecordingRef, CliError> {
+    let user = UserId::new(user).map_err(|e| CliError::Usage(format!("--user: {e}")))?;
+    let id = RecordingId::new(id).map_err(|e| CliError::Usage(e.to_string()))?;
+    Ok(RecordingRef::new(user, id))
 }
 
 /// The operator over the data directory without starting the backend (status, list).
@@ -264,7 +266,7 @@ pub async fn status(
         );
         return Ok(ExitCode::SUCCESS);
     };
-    let view = operator.status(&recording_id(&id)?).await?;
+    let view = operator.status(&recording_ref(&args.user, &id)?).await?;
     if global.json {
         print_json(&view);
     } else {
@@ -318,7 +320,7 @@ pub async fn reprocess(
     backend: &BackendArgs,
     args: ReprocessArgs,
 ) -> Result<ExitCode, CliError> {
-    let recording = recording_id(&args.recording)?;
+    let recording = recording_ref(&args.user, &args.recording)?;
     match backend.backend {
         BackendKind::Local => {
             if args.redrive {
@@ -364,7 +366,8 @@ pub async fn reprocess(
             let what = if args.redrive { "redriven" } else { "started" };
             if global.json && !args.wait {
                 print_json(&serde_json::json!({
-                    "recordingId": recording.as_str(),
+                    "userId": recording.user_id.as_str(),
+                    "recordingId": recording.recording_id.as_str(),
                     "run": run,
                     "executionArn": arn,
                     "action": what,
@@ -385,7 +388,7 @@ pub async fn reprocess(
 async fn wait_on_aws(
     global: &Global,
     operator: &Operator,
-    recording: &RecordingId,
+    recording: &RecordingRef,
     run: u32,
 ) -> Result<ExitCode, CliError> {
     let mut progress = Progress::new(!global.json);

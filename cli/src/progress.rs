@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use asl_engine::ExecutionStatus;
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::Catalog;
-use meeting_domain::{RecordingId, RecordingStatus};
+use meeting_domain::{RecordingRef, RecordingStatus};
 use recorder_local::runtime::LocalBackend;
 
 use crate::error::CliError;
@@ -99,7 +99,7 @@ fn terminal(status: RecordingStatus) -> bool {
 /// updating the catalog.
 pub async fn wait_for(
     backend: &LocalBackend,
-    recording: &RecordingId,
+    recording: &RecordingRef,
     run: u32,
     progress: &mut Progress,
 ) -> Result<CatalogRecord, CliError> {
@@ -140,7 +140,7 @@ pub async fn wait_for(
 /// The stage of the running execution; an error when it closed without a catalog update.
 async fn execution_stage(
     backend: &LocalBackend,
-    recording: &RecordingId,
+    recording: &RecordingRef,
     name: &str,
 ) -> Result<String, CliError> {
     let Ok(execution) = backend

@@ -48,6 +48,19 @@ impl ExecutionStatus {
         }
     }
 
+    /// Parses a Step Functions status name (`PENDING_REDRIVE`, a failed run waiting for an
+    /// operator's redrive, counts as failed).
+    pub fn parse(value: &str) -> Option<Self> {
+        Some(match value {
+            "RUNNING" => Self::Running,
+            "SUCCEEDED" => Self::Succeeded,
+            "FAILED" | "PENDING_REDRIVE" => Self::Failed,
+            "TIMED_OUT" => Self::TimedOut,
+            "ABORTED" => Self::Aborted,
+            _ => return None,
+        })
+    }
+
     /// Whether the execution is closed.
     pub fn is_terminal(self) -> bool {
         !matches!(self, Self::Running)

@@ -308,46 +308,7 @@ pub enum StartOutcome {
     },
 }
 
-/// How an execution stands (DescribeExecution).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExecutionStatus {
-    /// Still running.
-    Running,
-    /// Ended successfully.
-    Succeeded,
-    /// Ended with an error.
-    Failed,
-    /// Ran past its `TimeoutSeconds`.
-    TimedOut,
-    /// Stopped by StopExecution.
-    Aborted,
-}
-
-impl ExecutionStatus {
-    /// The Step Functions name (`RUNNING`, `SUCCEEDED`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Aborted => "ABORTED",
-        }
-    }
-
-    /// Parses a Step Functions status name (`PENDING_REDRIVE` counts as failed: the run ended
-    /// failed and waits for an operator's redrive).
-    pub fn parse(value: &str) -> Option<Self> {
-        Some(match value {
-            "RUNNING" => Self::Running,
-            "SUCCEEDED" => Self::Succeeded,
-            "FAILED" | "PENDING_REDRIVE" => Self::Failed,
-            "TIMED_OUT" => Self::TimedOut,
-            "ABORTED" => Self::Aborted,
-            _ => return None,
-        })
-    }
-}
+pub use crate::execution_status::ExecutionStatus;
 
 /// What DescribeExecution says of one execution.
 #[derive(Clone, Debug, PartialEq, Eq)]

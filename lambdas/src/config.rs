@@ -15,19 +15,18 @@ pub const DEFAULT_MAX_CHUNK_BYTES: u64 = 512 * 1024 * 1024;
 /// minutes, well past EventBridge's usual delivery delay of seconds to a minute or more.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(15 * 60);
 
-/// Default age after which a recording that never completed is retired: 7 days. A client that
-/// lost its network for a day or two can still finish the upload; after a week nobody is waiting.
-pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Default age after which a recording that never completed is retired (the deployment's
+/// documented default, `env::DEFAULT_GIVE_UP_AFTER_SECONDS`: 7 days).
+pub const DEFAULT_GIVE_UP_AFTER: Duration = Duration::from_secs(env::DEFAULT_GIVE_UP_AFTER_SECONDS);
 
-/// Default recordings examined per sweep: 500. The sweeper Lambda has 60 s; a check costs a few
-/// DynamoDB calls of ~10 ms, so 500 fit with room for throttling retries. What is left waits for
-/// the next sweep (every 5 minutes), earliest first.
-pub const DEFAULT_SWEEP_LIMIT: usize = 500;
+/// Default recordings examined per sweep (`env::DEFAULT_SWEEP_LIMIT`).
+pub const DEFAULT_SWEEP_LIMIT: usize = env::DEFAULT_SWEEP_LIMIT as usize;
 
 /// Default age of a `processing` recording before the sweeper asks Step Functions about its
-/// execution: the workflow's 8-hour `TimeoutSeconds` plus one hour, so the status-change event
-/// (at least once, possibly late) normally settles it first and the reconciler is the safety net.
-pub const DEFAULT_PROCESSING_STALE: Duration = Duration::from_secs(9 * 3600);
+/// execution (`env::DEFAULT_PROCESSING_STALE_SECONDS`: the 8-hour `TimeoutSeconds` plus one
+/// hour, so the status-change event normally settles it first).
+pub const DEFAULT_PROCESSING_STALE: Duration =
+    Duration::from_secs(env::DEFAULT_PROCESSING_STALE_SECONDS);
 
 /// The longest accepted duration setting: 10 years. chrono's arithmetic on timestamps overflows
 /// (and panics) past about 262,000 years; nothing here is meant to wait longer than this.

@@ -312,7 +312,14 @@ impl LocalBackend {
 
         let shutdown = CancellationToken::new();
         let stats = Arc::new(EventStats::default());
+        // Subscribed before any execution can start, so no terminal change is missed.
+        let status_changes = engine.status_changes();
         let mut tasks = vec![
+            tokio::spawn(execution_status_loop(
+                ports.clone(),
+                status_changes,
+                shutdown.clone(),
+            )),
             tokio::spawn(event_loop(
                 ports.clone(),
                 patterns,
@@ -453,7 +460,7 @@ async fn resume_interrupted(ports: &Ports, catalog: &SqliteCatalog) -> usize {
             }
         };
         for record in records {
-            let recording = record.recording_id.clone();
+            let recording = record.recording();
             match recorder_lambdas::completion::start_recorded(ports, &record).await {
                 Ok(completion) => {
                     resumed += 1;
@@ -679,6 +686,55 @@ fn record_failure(stats: &EventStats, message: String) {
     stats.failed.fetch_add(1, Ordering::SeqCst);
     if let Ok(mut last) = stats.last_error.lock() {
         *last = Some(message);
+    }
+}
+
+/// The EventBridge rule for Step Functions status changes: every terminal change of the local
+/// engine goes to the same handler as on AWS, so a run that timed out, was stopped or failed
+/// outside the workflow's Catch is recorded in the catalog with error and cause.
+async fn execution_status_loop(
+    ports: Ports,
+    mut changes: tokio::sync::broadcast::Receiver<meeting_domain::ExecutionStatusChange>,
+    shutdown: CancellationToken,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let change = tokio::select! {
+            change = changes.recv() => change,
+            () = shutdown.cancelled() => break,
+        };
+        let change = match change {
+            Ok(change) => change,
+            // Missed changes are not lost for good: the sweeper's reconciler describes every
+            // `processing` recording that stays unsettled.
+            Err(RecvError::Lagged(missed)) => {
+                warn!(missed, "execution status changes missed; the sweeper reconciles them");
+                continue;
+            }
+            Err(RecvError::Closed) => break,
+        };
+        let detail = recorder_lambdas::execution_status::StatusChangeDetail {
+            name: change.name.clone(),
+            status: change.status.as_str().to_owned(),
+            input: change.input.clone(),
+            error: change.error.clone(),
+            cause: change.cause.clone(),
+        };
+        for attempt in 1..=EVENT_ATTEMPTS {
+            match recorder_lambdas::execution_status::handle_detail(&ports, &detail).await {
+                Ok(outcome) => {
+                    debug!(execution_name = %change.name, status = %change.status, ?outcome, "execution status change handled");
+                    break;
+                }
+                Err(e) if e.is_retryable() && attempt < EVENT_ATTEMPTS => {
+                    warn!(execution_name = %change.name, error = %e, attempt, "execution status change failed; retrying");
+                }
+                Err(e) => {
+                    error!(execution_name = %change.name, error = %e, "execution status change could not be recorded; the sweeper reconciles it");
+                    break;
+                }
+            }
+        }
     }
 }
 

@@ -22,10 +22,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use meeting_domain::contracts::{ChunkManifest, ManifestChunk, ProcessingInput};
+use meeting_domain::contracts::{ChunkManifest, EndSignal, ManifestChunk, ProcessingInput};
 use meeting_domain::keys::{chunk_key, manifest_key};
 use meeting_domain::ports::{Catalog, ChunkTable, Clock, ObjectStore};
-use meeting_domain::{ChunkIndex, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{ChunkIndex, RecordingId, RecordingRef, RecordingStatus, UserId};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -175,7 +175,7 @@ pub struct ChaosReport {
 
 #[derive(Debug)]
 struct Plan {
-    recording: RecordingId,
+    recording: RecordingRef,
     expected: u32,
     /// Final etag per uploaded index.
     uploaded: BTreeMap<u32, String>,
@@ -258,7 +258,7 @@ pub fn expected_count_stream_event(
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/catalog/stream/2026-01-01T00:00:00.000",
         "dynamodb": {
             "ApproximateCreationDateTime": 1_767_225_600.0,
-            "Keys": {"recordingId": {"S": recording.as_str()}},
+            "Keys": {"userId": {"S": user.as_str()}, "recordingId": {"S": recording.as_str()}},
             "NewImage": {
                 "recordingId": {"S": recording.as_str()},
                 "userId": {"S": user.as_str()},
@@ -417,7 +417,7 @@ pub async fn run(
             });
         }
         plans.push(Plan {
-            recording,
+            recording: RecordingRef::new(user.clone(), recording),
             expected,
             uploaded,
             missing,
@@ -454,7 +454,12 @@ pub async fn run(
                     } => {
                         let written = ports
                             .catalog
-                            .set_expected_count(user, recording, *count, ports.clock.now())
+                            .set_expected_count(
+                                &RecordingRef::new(user.clone(), recording.clone()),
+                                *count,
+                                EndSignal::Client,
+                                ports.clock.now(),
+                            )
                             .await
                             .map_err(|e| e.to_string());
                         if written.is_ok() {
@@ -544,7 +549,7 @@ async fn check_invariants(
                     format!("complete {} started {} times", plan.recording, these.len()),
                 ));
             }
-            if these[0].chunk_count != plan.expected || these[0].recording_id != plan.recording {
+            if these[0].chunk_count != plan.expected || these[0].recording_id != plan.recording.recording_id || these[0].user_id != plan.recording.user_id {
                 return Err(err(
                     config,
                     format!("{} started with input {:?}", plan.recording, these[0]),

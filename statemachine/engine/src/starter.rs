@@ -36,8 +36,7 @@ impl WorkflowStarter for LocalWorkflowStarter {
         match self.engine.describe_execution(&arn) {
             Ok(execution) => {
                 let state = execution.lock();
-                let status = meeting_domain::ports::ExecutionStatus::parse(state.status.as_str())
-                    .unwrap_or(meeting_domain::ports::ExecutionStatus::Failed);
+                let status = meeting_domain::ExecutionStatus::from(state.status);
                 Ok(Some(ExecutionState {
                     status,
                     error: state.error.clone(),
