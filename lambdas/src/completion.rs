@@ -29,9 +29,7 @@ use meeting_domain::contracts::{
     CatalogRecord, ChunkManifest, ChunkRecord, ChunkStatus, EndSignal, ProcessingInput,
 };
 use meeting_domain::keys::manifest_key;
-use meeting_domain::ports::{
-    CatalogPatch, ExecutionState, ExecutionStatus, StartOutcome,
-};
+use meeting_domain::ports::{CatalogPatch, ExecutionState, ExecutionStatus, StartOutcome};
 use meeting_domain::{PortError, RecordingRef, RecordingStatus};
 use tracing::{info, warn};
 
@@ -234,7 +232,8 @@ pub async fn check(ports: &Ports, recording: &RecordingRef) -> Result<Completion
         if !problem && grace_end.is_none_or(|end| now < end) {
             // Come back when the grace period ends, unless that is already planned.
             if let Some(end) = grace_end
-                && record.sweep_at.as_deref() != Some(meeting_domain::contracts::timestamp(end).as_str())
+                && record.sweep_at.as_deref()
+                    != Some(meeting_domain::contracts::timestamp(end).as_str())
             {
                 ports.catalog.set_sweep_at(recording, Some(end)).await?;
             }
@@ -357,7 +356,11 @@ fn grace_end(config: &IngestConfig, record: &CatalogRecord) -> Option<DateTime<U
 
 /// When a recording that does not complete is retired: `give_up_after` past its end (or `now`
 /// when its end is unknown).
-pub fn give_up_at(config: &IngestConfig, record: &CatalogRecord, now: DateTime<Utc>) -> DateTime<Utc> {
+pub fn give_up_at(
+    config: &IngestConfig,
+    record: &CatalogRecord,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let from = record
         .stopped_at
         .as_deref()
@@ -451,11 +454,18 @@ async fn start_processing(
 
 /// `ready_for_processing → processing` once the execution runs, putting the recording on the
 /// sweeper's index `processing_stale` ahead (the reconciler's look if no status change arrives).
-async fn mark_processing(ports: &Ports, record: &CatalogRecord, name: &str) -> Result<(), LambdaError> {
+async fn mark_processing(
+    ports: &Ports,
+    record: &CatalogRecord,
+    name: &str,
+) -> Result<(), LambdaError> {
     let now = ports.clock.now();
     let patch = CatalogPatch {
         execution_name: Some(name.to_owned()),
-        sweep_at: Some(Some(IngestConfig::after(now, ports.config.processing_stale))),
+        sweep_at: Some(Some(IngestConfig::after(
+            now,
+            ports.config.processing_stale,
+        ))),
         ..CatalogPatch::default()
     };
     ports
@@ -695,9 +705,7 @@ async fn verify_stored_checksums(
     record: &CatalogRecord,
     chunks: &[ChunkRecord],
 ) -> Result<Vec<u32>, LambdaError> {
-    if record.end_signal != Some(EndSignal::Manifest)
-        || chunks.iter().all(|c| c.sha256.is_none())
-    {
+    if record.end_signal != Some(EndSignal::Manifest) || chunks.iter().all(|c| c.sha256.is_none()) {
         return Ok(Vec::new());
     }
     let recording = record.recording();

@@ -69,7 +69,10 @@ impl IngestConfig {
     }
 
     /// `duration` after `at`, saturating at chrono's maximum instead of panicking.
-    pub fn after(at: chrono::DateTime<chrono::Utc>, duration: Duration) -> chrono::DateTime<chrono::Utc> {
+    pub fn after(
+        at: chrono::DateTime<chrono::Utc>,
+        duration: Duration,
+    ) -> chrono::DateTime<chrono::Utc> {
         chrono::Duration::from_std(duration)
             .ok()
             .and_then(|d| at.checked_add_signed(d))
@@ -172,7 +175,10 @@ mod tests {
         ] {
             let vars = HashMap::from([(env::RECORDINGS_BUCKET, "b"), (name, value)]);
             let read = IngestConfig::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));
-            assert!(matches!(read, Err(LambdaError::Config(_))), "{name}={value}: {read:?}");
+            assert!(
+                matches!(read, Err(LambdaError::Config(_))),
+                "{name}={value}: {read:?}"
+            );
         }
     }
 

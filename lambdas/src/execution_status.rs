@@ -98,8 +98,7 @@ pub async fn handle_detail(
         error: detail.error.clone(),
         cause: detail.cause.clone(),
     };
-    let settled =
-        completion::record_execution_end(ports, &recording, &detail.name, &state).await?;
+    let settled = completion::record_execution_end(ports, &recording, &detail.name, &state).await?;
     Ok(StatusOutcome::Settled(settled))
 }
 

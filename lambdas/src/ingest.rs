@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use chrono::SecondsFormat;
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus, EndSignal};
-use meeting_domain::{PortError, RecordingRef};
 use meeting_domain::keys::{ChunkKey, ManifestKey, RecordingKey, chunk_key, parse_event_key};
 use meeting_domain::ports::RecordOutcome;
+use meeting_domain::{PortError, RecordingRef};
 use serde_json::Value;
 use tracing::{debug, info, warn};
 
@@ -175,7 +175,11 @@ async fn handle_chunk(
     let recording = RecordingRef::new(key.user.clone(), key.recording.clone());
     ports
         .catalog
-        .ensure(&recording, now, IngestConfig::after(now, ports.config.give_up_after))
+        .ensure(
+            &recording,
+            now,
+            IngestConfig::after(now, ports.config.give_up_after),
+        )
         .await?;
     // Also after a duplicate: a redelivery is how a failed start after a won transition is retried.
     let completion = completion::check(ports, &recording).await?;
@@ -199,7 +203,9 @@ async fn validate_chunk(
     record: &mut ChunkRecord,
 ) -> Result<Result<(), &'static str>, LambdaError> {
     if created.detail.object.size.is_some_and(|s| !size_ok(s)) {
-        return Ok(Err("size out of bounds (empty, or larger than MAX_CHUNK_BYTES)"));
+        return Ok(Err(
+            "size out of bounds (empty, or larger than MAX_CHUNK_BYTES)",
+        ));
     }
     let bucket = &ports.config.bucket;
     let meta = match ports.objects.head(bucket, s3_key).await {
@@ -221,7 +227,9 @@ async fn validate_chunk(
         record.sha256.clone_from(&meta.sha256);
     }
     if !size_ok(size) || (same_version && !size_ok(meta.size)) {
-        return Ok(Err("size out of bounds (empty, or larger than MAX_CHUNK_BYTES)"));
+        return Ok(Err(
+            "size out of bounds (empty, or larger than MAX_CHUNK_BYTES)",
+        ));
     }
     let head = match ports
         .objects

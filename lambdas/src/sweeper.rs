@@ -21,9 +21,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use meeting_domain::RecordingStatus;
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::{CatalogPatch, ExecutionStatus};
-use meeting_domain::RecordingStatus;
 use tracing::{error, info, warn};
 
 use crate::Ports;
@@ -84,7 +84,16 @@ pub async fn sweep(ports: &Ports) -> Result<SweepReport, LambdaError> {
             }
         }
     }
-    info!(event = "sweep_done", examined = report.examined, started = report.started, incomplete = report.incomplete, retired = report.retired, failures_recorded = report.failures_recorded, failed = report.failed, "sweep done");
+    info!(
+        event = "sweep_done",
+        examined = report.examined,
+        started = report.started,
+        incomplete = report.incomplete,
+        retired = report.retired,
+        failures_recorded = report.failures_recorded,
+        failed = report.failed,
+        "sweep done"
+    );
     match first_error {
         Some(e) => Err(e),
         None => Ok(report),

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use common::{World, rid, stream_event, uid};
+use common::{World, rid, rref, stream_event, uid};
 use meeting_domain::contracts::{ChunkManifest, ManifestChunk};
 use meeting_domain::keys::manifest_key;
 use meeting_domain::ports::ChunkTable;
@@ -66,13 +66,13 @@ async fn a_complete_recording_starts_once_with_the_canonical_input() {
         outcome,
         IngestOutcome::Manifest {
             completion: Completion::Started {
-                execution_name: "r".into()
+                execution_name: rref("r").execution_name(0)
             }
         }
     );
     let started = world.workflows.started();
     assert_eq!(started.len(), 1);
-    assert_eq!(started[0].0, rid("r").execution_name(0));
+    assert_eq!(started[0].0, rref("r").execution_name(0));
     assert_eq!(started[0].1.chunk_count, 3);
     assert_eq!(started[0].1.bucket, common::BUCKET);
     let record = world.status("r").await;
@@ -112,7 +112,7 @@ async fn missing_chunks_wait_for_the_grace_period_then_the_sweeper_marks_them() 
     // THEN nothing is due yet
     assert_eq!(early.examined, 0);
     assert_eq!(
-        completion::check(&world.ports, &rid("r")).await.unwrap(),
+        completion::check(&world.ports, &rref("r")).await.unwrap(),
         Completion::AwaitingChunks { missing: vec![1] }
     );
     // WHEN it runs after the grace period
@@ -138,6 +138,8 @@ async fn a_late_chunk_that_fills_the_gap_resumes_processing() {
         world.deliver(e).await.unwrap();
     }
     world.set_expected("u", "r", 3).await;
+    // (the catalog stream runs the check after the client's write)
+    completion::check(&world.ports, &rref("r")).await.unwrap();
     world.clock.advance(chrono::Duration::hours(1));
     sweeper::sweep(&world.ports).await.unwrap();
     assert_eq!(
@@ -199,11 +201,11 @@ async fn a_retried_start_of_a_running_execution_is_a_success() {
     let mut record = world.status("r").await;
     record.status = RecordingStatus::ReadyForProcessing;
     world.catalog.put(record);
-    let again = completion::check(&world.ports, &rid("r")).await.unwrap();
+    let again = completion::check(&world.ports, &rref("r")).await.unwrap();
     assert_eq!(
         again,
         Completion::Started {
-            execution_name: "r".into()
+            execution_name: rref("r").execution_name(0)
         }
     );
     assert_eq!(
@@ -250,7 +252,7 @@ async fn a_checksum_mismatch_fails_the_chunk_and_a_correct_reupload_resumes() {
     for e in upload_all(&world, "r", &[0, 1]).await {
         world.deliver(e).await.unwrap();
     }
-    let chunks = world.chunks.chunks(&rid("r")).await.unwrap();
+    let chunks = world.chunks.chunks(&rref("r")).await.unwrap();
     let wrong = ChunkManifest {
         expected_chunk_count: 2,
         chunks: vec![
@@ -276,7 +278,7 @@ async fn a_checksum_mismatch_fails_the_chunk_and_a_correct_reupload_resumes() {
     assert_eq!(record.status, RecordingStatus::IncompleteChunks);
     assert_eq!(record.failed_chunks, vec![1]);
     assert!(record.missing_chunks.is_empty());
-    let chunk1 = &world.chunks.chunks(&rid("r")).await.unwrap()[1];
+    let chunk1 = &world.chunks.chunks(&rref("r")).await.unwrap()[1];
     assert_eq!(
         chunk1.status,
         meeting_domain::contracts::ChunkStatus::Failed

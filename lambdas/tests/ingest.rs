@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{BUCKET, CallCounter, World, event, fixture, rid};
+use common::{BUCKET, CallCounter, World, event, fixture, rid, rref};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
 use recorder_lambdas::Metric;
 use recorder_lambdas::ingest::{self, IngestOutcome};
@@ -89,7 +89,7 @@ async fn empty_oversized_missing_and_non_mp4_chunks_are_rejected_and_not_recorde
             "{outcome:?}"
         );
     }
-    assert!(world.chunks.chunks(&rid("r")).await.unwrap().is_empty());
+    assert!(world.chunks.chunks(&rref("r")).await.unwrap().is_empty());
     assert_eq!(world.metrics.get(Metric::InvalidChunks), 4);
 }
 
@@ -117,7 +117,7 @@ async fn a_redelivered_event_is_a_duplicate_and_counts_once() {
             ..
         }
     ));
-    assert_eq!(world.chunks.chunks(&rid("r")).await.unwrap().len(), 1);
+    assert_eq!(world.chunks.chunks(&rref("r")).await.unwrap().len(), 1);
     assert_eq!(world.metrics.get(Metric::ChunksRecorded), 1);
     assert_eq!(world.metrics.get(Metric::DuplicateChunks), 2);
     // AND the catalog knows the recording
@@ -151,7 +151,7 @@ async fn a_reupload_replaces_the_chunk_once_and_a_late_older_event_is_stale() {
             ..
         }
     ));
-    let chunks = world.chunks.chunks(&rid("r")).await.unwrap();
+    let chunks = world.chunks.chunks(&rref("r")).await.unwrap();
     assert_eq!(chunks.len(), 1);
     assert_eq!(chunks[0].etag, new_etag);
     assert_eq!(chunks[0].reupload_count, 1);
@@ -181,7 +181,7 @@ async fn a_moto_shaped_event_with_an_etag_field_named_etag_is_ingested() {
         ),
         "{outcome:?}"
     );
-    let chunks = world.chunks.chunks(&rid("rec_456")).await.unwrap();
+    let chunks = world.chunks.chunks(&rref("rec_456")).await.unwrap();
     assert_eq!(
         chunks[0].etag,
         uploaded.detail["object"]["etag"].as_str().unwrap()
@@ -202,6 +202,6 @@ async fn a_transient_storage_failure_is_returned_as_retryable() {
         .fail_next(StoreOp::Head, InjectedError::Throttled);
     let error = world.deliver(e.clone()).await.unwrap_err();
     assert!(error.is_retryable());
-    assert!(world.chunks.chunks(&rid("r")).await.unwrap().is_empty());
+    assert!(world.chunks.chunks(&rref("r")).await.unwrap().is_empty());
     assert!(world.deliver(e).await.is_ok());
 }

@@ -24,6 +24,13 @@ struct TraceRecorder {
 
 #[async_trait]
 impl WorkflowStarter for TraceRecorder {
+    async fn describe(
+        &self,
+        name: &str,
+    ) -> Result<Option<meeting_domain::ports::ExecutionState>, PortError> {
+        self.inner.describe(name).await
+    }
+
     async fn start(&self, name: &str, input: &ProcessingInput) -> Result<StartOutcome, PortError> {
         self.start_traced(name, input, None).await
     }

@@ -167,6 +167,10 @@ pub struct ChaosReport {
     pub complete: usize,
     /// Recordings that must not start.
     pub incomplete: usize,
+    /// Of those, recordings with a mismatching manifest checksum that started anyway (the
+    /// recorded event was an older version's, without a stored checksum): the media stage
+    /// verifies and fails them.
+    pub left_to_media: usize,
     /// Events delivered (including duplicates and redeliveries).
     pub deliveries: usize,
     /// Deliveries that failed and were redelivered.
@@ -181,6 +185,12 @@ struct Plan {
     uploaded: BTreeMap<u32, String>,
     missing: Vec<u32>,
     failed: Vec<u32>,
+    /// The only defect is a manifest checksum that does not match the chunk. The ingest compares
+    /// it with the checksum S3 stored for the version it recorded; when the event it recorded
+    /// was an older version's (no checksum of the current bytes), the recording starts and the
+    /// media stage, which hashes what it downloads, fails it naming the chunk. Either outcome is
+    /// visible; both are accepted.
+    checksum_only: bool,
 }
 
 impl Plan {
@@ -315,6 +325,7 @@ pub async fn run(
         }
         missing.sort_unstable();
         let mut failed = Vec::new();
+        let mut checksum_only = false;
         // A chunk beyond the count only makes the outcome deterministic on a recording that can
         // never complete: on a complete one it may arrive after the start and is then moot.
         if !missing.is_empty() && rng.random_range(0..100) < config.extra_percent {
@@ -383,6 +394,7 @@ pub async fn run(
                 victim.sha256 = Some("0".repeat(64));
                 failed.push(victim.index.get());
                 failed.sort_unstable();
+                checksum_only = true;
             }
             let manifest = ChunkManifest {
                 expected_chunk_count: expected,
@@ -422,6 +434,7 @@ pub async fn run(
             uploaded,
             missing,
             failed,
+            checksum_only,
         });
     }
     deliveries.shuffle(&mut rng);
@@ -509,9 +522,10 @@ pub async fn run(
         .await
         .map_err(|e| err(config, format!("sweep failed: {e}")))?;
 
-    check_invariants(config, ports, system.as_ref(), &plans).await?;
+    let left_to_media = check_invariants(config, ports, system.as_ref(), &plans).await?;
     let (deliveries, redeliveries) = *stats.lock().unwrap_or_else(|e| e.into_inner());
     Ok(ChaosReport {
+        left_to_media,
         complete: plans.iter().filter(|p| p.complete()).count(),
         incomplete: plans.iter().filter(|p| !p.complete()).count(),
         deliveries,
@@ -524,7 +538,8 @@ async fn check_invariants(
     ports: &ChaosPorts,
     system: &dyn ChaosSystem,
     plans: &[Plan],
-) -> Result<(), String> {
+) -> Result<usize, String> {
+    let mut left_to_media = 0;
     let started = system
         .started_executions()
         .await
@@ -549,7 +564,10 @@ async fn check_invariants(
                     format!("complete {} started {} times", plan.recording, these.len()),
                 ));
             }
-            if these[0].chunk_count != plan.expected || these[0].recording_id != plan.recording.recording_id || these[0].user_id != plan.recording.user_id {
+            if these[0].chunk_count != plan.expected
+                || these[0].recording_id != plan.recording.recording_id
+                || these[0].user_id != plan.recording.user_id
+            {
                 return Err(err(
                     config,
                     format!("{} started with input {:?}", plan.recording, these[0]),
@@ -561,11 +579,31 @@ async fn check_invariants(
                     format!("complete {} ended as {}", plan.recording, record.status),
                 ));
             }
+        } else if plan.checksum_only && these.len() == 1 {
+            left_to_media += 1;
+            // Started: the media stage must be told to verify the manifest's checksums.
+            if these[0].manifest_key.is_none() {
+                return Err(err(
+                    config,
+                    format!(
+                        "{} with a mismatching manifest checksum started without the manifest key",
+                        plan.recording
+                    ),
+                ));
+            }
         } else {
             if !these.is_empty() {
                 return Err(err(
                     config,
-                    format!("incomplete {} was started", plan.recording),
+                    format!(
+                        "incomplete {} was started (expected missing {:?} failed {:?}; catalog {} missing {:?} failed {:?})",
+                        plan.recording,
+                        plan.missing,
+                        plan.failed,
+                        record.status,
+                        record.missing_chunks,
+                        record.failed_chunks
+                    ),
                 ));
             }
             if record.status != RecordingStatus::IncompleteChunks
@@ -611,5 +649,5 @@ async fn check_invariants(
     {
         return Err(err(config, format!("unexpected execution {name}")));
     }
-    Ok(())
+    Ok(left_to_media)
 }

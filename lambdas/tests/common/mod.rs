@@ -12,13 +12,13 @@ use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use meeting_domain::contracts::{CatalogRecord, ChunkRecord, ProcessingInput};
+use meeting_domain::contracts::{CatalogRecord, ChunkRecord, EndSignal, ProcessingInput};
 use meeting_domain::keys::chunk_key;
 use meeting_domain::ports::{
-    Catalog, CatalogPatch, ChunkTable, ObjectMeta, ObjectStore, RecordOutcome, StartOutcome,
-    WorkflowStarter,
+    Catalog, CatalogPatch, ChunkTable, ExecutionState, ObjectMeta, ObjectStore, RecordOutcome,
+    StartOutcome, WorkflowStarter,
 };
-use meeting_domain::{ChunkIndex, PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{ChunkIndex, PortError, RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_lambdas::ingest::{self, IngestOutcome};
 use recorder_lambdas::{IngestConfig, LambdaError, Ports, RecordingMetrics};
 use recorder_testkit::chaos::{self, ChaosPorts, ChaosSystem, ManualClock};
@@ -108,9 +108,10 @@ impl World {
         ingest::handle_event(&self.ports, event).await
     }
 
+    /// The catalog record of `recording` of user `u` (the user most tests upload as).
     pub async fn status(&self, recording: &str) -> CatalogRecord {
         self.catalog
-            .get(&rid(recording))
+            .get(&rref(recording))
             .await
             .unwrap()
             .expect("catalog record")
@@ -118,7 +119,12 @@ impl World {
 
     pub async fn set_expected(&self, user: &str, recording: &str, count: u32) {
         self.catalog
-            .set_expected_count(&uid(user), &rid(recording), count, self.clock.now_utc())
+            .set_expected_count(
+                &RecordingRef::new(uid(user), rid(recording)),
+                count,
+                EndSignal::Client,
+                self.clock.now_utc(),
+            )
             .await
             .unwrap();
     }
@@ -140,6 +146,11 @@ pub fn uid(s: &str) -> UserId {
 
 pub fn rid(s: &str) -> RecordingId {
     RecordingId::new(s).unwrap()
+}
+
+/// Recording `s` of user `u`.
+pub fn rref(s: &str) -> RecordingRef {
+    RecordingRef::new(uid("u"), rid(s))
 }
 
 /// An S3 "Object Created" EventBridge event.
@@ -237,12 +248,12 @@ impl ChunkTable for CallCounter {
     async fn record(&self, _: &ChunkRecord) -> Result<RecordOutcome, PortError> {
         self.hit()
     }
-    async fn chunks(&self, _: &RecordingId) -> Result<Vec<ChunkRecord>, PortError> {
+    async fn chunks(&self, _: &RecordingRef) -> Result<Vec<ChunkRecord>, PortError> {
         self.hit()
     }
     async fn mark_failed(
         &self,
-        _: &RecordingId,
+        _: &RecordingRef,
         _: ChunkIndex,
         _: &str,
         _: &str,
@@ -261,29 +272,29 @@ impl ChunkTable for CallCounter {
 
 #[async_trait]
 impl Catalog for CallCounter {
-    async fn get(&self, _: &RecordingId) -> Result<Option<CatalogRecord>, PortError> {
+    async fn get(&self, _: &RecordingRef) -> Result<Option<CatalogRecord>, PortError> {
         self.hit()
     }
     async fn ensure(
         &self,
-        _: &UserId,
-        _: &RecordingId,
+        _: &RecordingRef,
+        _: DateTime<Utc>,
         _: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
         self.hit()
     }
     async fn set_expected_count(
         &self,
-        _: &UserId,
-        _: &RecordingId,
+        _: &RecordingRef,
         _: u32,
+        _: EndSignal,
         _: DateTime<Utc>,
     ) -> Result<CatalogRecord, PortError> {
         self.hit()
     }
     async fn transition(
         &self,
-        _: &RecordingId,
+        _: &RecordingRef,
         _: RecordingStatus,
         _: RecordingStatus,
         _: CatalogPatch,
@@ -291,7 +302,18 @@ impl Catalog for CallCounter {
     ) -> Result<bool, PortError> {
         self.hit()
     }
-    async fn awaiting_completion(&self, _: DateTime<Utc>) -> Result<Vec<CatalogRecord>, PortError> {
+    async fn set_sweep_at(
+        &self,
+        _: &RecordingRef,
+        _: Option<DateTime<Utc>>,
+    ) -> Result<(), PortError> {
+        self.hit()
+    }
+    async fn due_for_sweep(
+        &self,
+        _: DateTime<Utc>,
+        _: usize,
+    ) -> Result<Vec<CatalogRecord>, PortError> {
         self.hit()
     }
     async fn recordings_of_user(
@@ -306,6 +328,9 @@ impl Catalog for CallCounter {
 
 #[async_trait]
 impl WorkflowStarter for CallCounter {
+    async fn describe(&self, _: &str) -> Result<Option<ExecutionState>, PortError> {
+        self.hit()
+    }
     async fn start(&self, _: &str, _: &ProcessingInput) -> Result<StartOutcome, PortError> {
         self.hit()
     }
@@ -361,10 +386,16 @@ impl ChaosSystem for FakeSystem {
             .advance(grace + chrono::Duration::seconds(1));
         if self.start_everything_on_sweep {
             let now = self.world.clock.now_utc();
-            for record in self.world.catalog.awaiting_completion(now).await.unwrap() {
+            let due = self
+                .world
+                .catalog
+                .due_for_sweep(now, usize::MAX)
+                .await
+                .unwrap();
+            for record in due.into_iter().filter(|r| r.status.awaits_completion()) {
                 let input =
                     recorder_lambdas::completion::processing_input(&self.world.ports, &record, 1);
-                let name = record.recording_id.execution_name(0);
+                let name = record.recording().execution_name(0);
                 let _ = self.world.workflows.start(&name, &input).await;
             }
         }
