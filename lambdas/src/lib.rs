@@ -32,6 +32,7 @@ pub mod runtime;
 pub mod stream;
 pub mod sweeper;
 
+pub use completion::ExecutionSettled;
 pub use config::IngestConfig;
 pub use error::LambdaError;
 pub use metrics::{EmfMetrics, Metric, Metrics, RecordingMetrics};
