@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{BUCKET, CallCounter, World, event, fixture, rid, rref};
+use common::{BUCKET, CallCounter, World, event, fixture, rref};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
 use recorder_lambdas::Metric;
 use recorder_lambdas::ingest::{self, IngestOutcome};

@@ -52,7 +52,7 @@ const BUCKET: &str = "liveness-bucket";
 /// One tick of virtual time: the sweeper's schedule.
 const TICK_MINUTES: i64 = 5;
 
-/// ---- fault injection ----------------------------------------------------------------------
+// ---- fault injection ----------------------------------------------------------------------
 
 /// Kills the current invocation after a number of table / Step Functions calls: the call fails
 /// as a Lambda that timed out or ran out of memory would, and nothing after it happens.
@@ -215,7 +215,7 @@ impl WorkflowStarter for FlakyStarter {
     }
 }
 
-/// ---- the scenario -------------------------------------------------------------------------
+// ---- the scenario -------------------------------------------------------------------------
 
 #[derive(Debug, Clone)]
 enum Event {
