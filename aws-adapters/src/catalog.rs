@@ -162,7 +162,9 @@ pub(crate) fn decode_catalog(item: &Item) -> Result<CatalogRecord, AdapterError>
         cause: opt_s(item, attr::CAUSE)?.map(str::to_owned),
         results,
         sweep_at: opt_s(item, attr::SWEEP_AT)?.map(str::to_owned),
-        updated_at: opt_s(item, attr::UPDATED_AT)?.unwrap_or_default().to_owned(),
+        updated_at: opt_s(item, attr::UPDATED_AT)?
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -502,7 +504,10 @@ impl Catalog for DynamoDbCatalog {
         let status = update.name(attr::STATUS);
         // A stored item without status is a `recording` (created by the client).
         let condition = if from == RecordingStatus::Recording {
-            format!("attribute_exists({rid}) AND ({status} = :from OR attribute_not_exists({status}))", rid = update.name(attr::RECORDING_ID))
+            format!(
+                "attribute_exists({rid}) AND ({status} = :from OR attribute_not_exists({status}))",
+                rid = update.name(attr::RECORDING_ID)
+            )
         } else {
             format!("{status} = :from")
         };

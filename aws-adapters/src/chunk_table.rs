@@ -203,10 +203,7 @@ impl ChunkTable for DynamoDbChunkTable {
                         Some(Some(item)) => decode(&item)?,
                         // The item was not returned with the failed condition: read it.
                         Some(None) => {
-                            match self
-                                .get_item(&chunk.recording(), chunk.chunk_index)
-                                .await?
-                            {
+                            match self.get_item(&chunk.recording(), chunk.chunk_index).await? {
                                 Some(item) => decode(&item)?,
                                 // Deleted in between: try the insert again.
                                 None => continue,

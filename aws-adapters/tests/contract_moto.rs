@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use meeting_domain::contracts::{ProcessingInput, ProcessingOptions};
 use meeting_domain::ports::{Catalog, ChunkTable, ObjectStore, StartOutcome, WorkflowStarter};
-use meeting_domain::{PortError, RecordingId, UserId};
+use meeting_domain::{PortError, RecordingId, RecordingRef, UserId};
 use recorder_aws::{
     DynamoDbCatalog, DynamoDbChunkTable, S3ObjectStore, SfnWorkflowStarter, create_catalog_table,
     create_chunk_table,
@@ -221,28 +221,44 @@ async fn given_chunks_of_many_users_when_listing_one_user_then_only_theirs_newes
 }
 
 #[tokio::test]
-async fn given_many_stopped_recordings_when_sweeping_then_only_the_due_ones_oldest_first() {
+async fn given_many_recordings_when_sweeping_then_only_the_due_ones_earliest_first() {
     let catalog = catalog().await;
-    let user = UserId::new("user_sweep").unwrap();
-    let stopped = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let users = [
+        UserId::new("user_sweep_a").unwrap(),
+        UserId::new("user_sweep_b").unwrap(),
+    ];
+    let created = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    // Sweep times out of insertion order and spread over two users (two catalog partitions): the
+    // sparse index orders them.
     for i in 0..25 {
         let rec = RecordingId::new(format!("rec_{i:02}")).unwrap();
+        let recording = RecordingRef::new(users[i % 2].clone(), rec);
+        let offset = i64::try_from((i * 7) % 25).unwrap();
         catalog
-            .set_expected_count(&user, &rec, 2, stopped + chrono::Duration::seconds(i))
+            .ensure(
+                &recording,
+                created,
+                created + chrono::Duration::seconds(offset),
+            )
             .await
             .unwrap();
     }
+    // A recording taken off the index is never due.
+    let off = RecordingRef::new(users[0].clone(), RecordingId::new("rec_00").unwrap());
+    catalog.set_sweep_at(&off, None).await.unwrap();
 
-    let due = catalog
-        .awaiting_completion(stopped + chrono::Duration::seconds(19))
-        .await
-        .unwrap();
+    let now = created + chrono::Duration::seconds(19);
+    let due = catalog.due_for_sweep(now, 100).await.unwrap();
+    let first = catalog.due_for_sweep(now, 7).await.unwrap();
 
-    assert_eq!(due.len(), 20);
+    assert_eq!(due.len(), 19, "sweepAt 0..=19 s, less the one taken off");
     assert!(
-        due.windows(2).all(|w| w[0].stopped_at <= w[1].stopped_at),
-        "oldest first"
+        due.windows(2).all(|w| w[0].sweep_at < w[1].sweep_at),
+        "earliest first: {:?}",
+        due.iter().map(|r| &r.sweep_at).collect::<Vec<_>>()
     );
+    assert!(due.iter().all(|r| r.recording() != off));
+    assert_eq!(first, due[..7].to_vec(), "bounded: the earliest `limit`");
 }
 
 #[tokio::test]
@@ -262,15 +278,19 @@ async fn step_functions_on_moto_honours_name_idempotency() {
     // Same host, same clock: no skew to tolerate beyond moto's millisecond timestamps.
     let starter = SfnWorkflowStarter::new(client, machine.state_machine_arn())
         .with_skew_tolerance(Duration::from_millis(2));
-    let rec = RecordingId::new(unique_name("rec")).unwrap();
+    let rec = RecordingRef::new(
+        UserId::new("user_1").unwrap(),
+        RecordingId::new(unique_name("rec")).unwrap(),
+    );
     let input = ProcessingInput {
-        user_id: UserId::new("user_1").unwrap(),
-        recording_id: rec.clone(),
+        user_id: rec.user_id.clone(),
+        recording_id: rec.recording_id.clone(),
         bucket: "recordings".into(),
         chunk_count: 3,
         run: 0,
         options: ProcessingOptions::default(),
         resume: None,
+        manifest_key: None,
     };
 
     let first = starter.start(&rec.execution_name(0), &input).await.unwrap();

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use meeting_domain::ports::Catalog;
 use meeting_domain::status::RecordingStatus;
-use meeting_domain::{RecordingId, UserId};
+use meeting_domain::{RecordingId, RecordingRef, UserId};
 use recorder_cli::report::{object_path, stage_times};
 use recorder_local::runtime::{BUCKET, LocalBackend, LocalConfig, Workers};
 use recorder_testkit::media::{MEETING_SCRIPT, render_script};
@@ -67,13 +67,15 @@ async fn measure(input: &Path, threads: usize, name: &str) -> Measured {
     let backend = LocalBackend::start(config)
         .await
         .expect("the local backend starts (scripts/setup.sh models)");
-    let user = UserId::new("bench").expect("user");
-    let recording = RecordingId::new(name).expect("recording");
+    let recording = RecordingRef::new(
+        UserId::new("bench").expect("user"),
+        RecordingId::new(name).expect("recording"),
+    );
     recorder_cli::upload::upload(
         backend.objects().as_ref(),
         BUCKET,
-        &user,
-        &recording,
+        &recording.user_id,
+        &recording.recording_id,
         &chunks,
     )
     .await

@@ -88,7 +88,7 @@ pub enum Command {
     #[command(subcommand)]
     Dlq(DlqCommand),
     /// Process a completed, failed or interrupted recording again: a new run with its own execution
-    /// (`{recording}--r{run}`), from the first stage or, with `--from`, resuming at a later one
+    /// (`{recording}-r{run}-{hash}`), from the first stage or, with `--from`, resuming at a later one
     /// with the outputs stored by earlier runs; or `--redrive` the failed execution (AWS).
     Reprocess(ReprocessArgs),
     /// Run the local backend as a service: the Step Functions API for workers and a watched

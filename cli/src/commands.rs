@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::keys::parse_key;
 use meeting_domain::ports::{Catalog, ObjectStore};
-use meeting_domain::{RecordingId, RecordingStatus, UserId, RecordingRef};
+use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_local::runtime::{
     BUCKET, EventCounts, LocalBackend, LocalConfig, Workers, open_catalog,
 };

@@ -599,7 +599,9 @@ impl Operator {
             run: Some(run),
             error: Some(None),
             cause: Some(None),
-            sweep_at: Some(Some(sweep_after(recorder_lambdas::completion::START_RETRY_AFTER))),
+            sweep_at: Some(Some(sweep_after(
+                recorder_lambdas::completion::START_RETRY_AFTER,
+            ))),
             ..CatalogPatch::default()
         };
         let won = self
@@ -947,9 +949,11 @@ mod tests {
     #[test]
     fn given_a_rejected_and_a_missing_chunk_then_the_advice_is_to_fix_the_rejected_one_and_add_the_missing_one()
      {
-        let user = UserId::new("u").unwrap();
-        let id = RecordingId::new("r").unwrap();
-        let mut record = CatalogRecord::new_recording(&user, &id, chrono::Utc::now());
+        let recording = RecordingRef::new(
+            UserId::new("u").unwrap(),
+            meeting_domain::RecordingId::new("r").unwrap(),
+        );
+        let mut record = CatalogRecord::new_recording(&recording, chrono::Utc::now());
         record.status = RecordingStatus::IncompleteChunks;
         record.expected_chunk_count = Some(4);
         let chunks = ChunkSummary {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::{Catalog, ChunkTable, ObjectStore};
-use meeting_domain::{RecordingId, RecordingStatus, UserId, RecordingRef};
+use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_local::object_store::DirObjectStore;
 use recorder_local::runtime::{BUCKET, LocalBackend, open_catalog};
 

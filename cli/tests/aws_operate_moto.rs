@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use meeting_domain::contracts::{ProcessingInput, ProcessingOptions, RecordingResults};
+use meeting_domain::contracts::{EndSignal, ProcessingInput, ProcessingOptions, RecordingResults};
 use meeting_domain::ports::CatalogPatch;
-use meeting_domain::{RecordingId, RecordingStatus, UserId};
+use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_aws::{SfnExecutions, SfnWorkflowStarter};
 use recorder_cli::args::Stage;
 use recorder_cli::aws::{AwsBackend, AwsNames};
@@ -91,13 +91,12 @@ fn flac_of_three_seconds() -> Bytes {
 
 /// A recording of user `u-1` that completed run 0 (execution `id`, running on moto), with its
 /// outputs stored.
-async fn completed_recording(d: &Deployment, id: &str) -> RecordingId {
-    let user = UserId::new("u-1").unwrap();
-    let recording = RecordingId::new(id).unwrap();
+async fn completed_recording(d: &Deployment, id: &str) -> RecordingRef {
+    let recording = RecordingRef::new(UserId::new("u-1").unwrap(), RecordingId::new(id).unwrap());
     let catalog = d.aws.catalog();
     let now = chrono::Utc::now();
     catalog
-        .set_expected_count(&user, &recording, 2, now)
+        .set_expected_count(&recording, 2, EndSignal::Client, now)
         .await
         .expect("expected count");
     let prefix = format!("users/u-1/processed/{id}/");
@@ -118,13 +117,14 @@ async fn completed_recording(d: &Deployment, id: &str) -> RecordingId {
             .expect("output");
     }
     let input = ProcessingInput {
-        user_id: user.clone(),
-        recording_id: recording.clone(),
+        user_id: recording.user_id.clone(),
+        recording_id: recording.recording_id.clone(),
         bucket: d.bucket.clone(),
         chunk_count: 2,
         run: 0,
         options: ProcessingOptions::default(),
         resume: None,
+        manifest_key: None,
     };
     meeting_domain::ports::WorkflowStarter::start(
         &SfnWorkflowStarter::new(d.sfn.clone(), &d.state_machine),
@@ -212,8 +212,7 @@ async fn reprocess_from_the_summary_starts_a_suffixed_execution_with_the_stored_
 
     // THEN run 1 runs as its own execution, never the original name
     assert_eq!(run, 1);
-    let run_one = meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), recording.clone())
-        .execution_name(1);
+    let run_one = recording.execution_name(1);
     assert!(arn.ends_with(&format!(":{run_one}")), "{arn}");
     let record = d
         .aws
@@ -265,12 +264,13 @@ async fn list_reads_a_users_recordings_from_the_user_index_with_an_optional_stat
     let d = deployment().await;
     completed_recording(&d, "rec-list-a").await;
     let user = UserId::new("u-1").unwrap();
+    let now = chrono::Utc::now();
     d.aws
         .catalog()
         .ensure(
-            &user,
-            &RecordingId::new("rec-list-b").unwrap(),
-            chrono::Utc::now(),
+            &RecordingRef::new(user.clone(), RecordingId::new("rec-list-b").unwrap()),
+            now,
+            now + chrono::Duration::hours(1),
         )
         .await
         .expect("second recording");

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use meeting_domain::RecordingId;
+use meeting_domain::{RecordingId, RecordingRef, UserId};
 use recorder_aws::SqsDeadLetterQueue;
 use recorder_cli::aws::{AwsBackend, AwsNames};
 use recorder_cli::dlq::{self, Verdict};
@@ -160,7 +160,10 @@ async fn replay_records_each_chunk_once_keeps_the_poison_message_and_reports_all
         "{poisoned:?}"
     );
     // AND the chunk table holds each chunk once
-    let recording = RecordingId::new("rec-1").unwrap();
+    let recording = RecordingRef::new(
+        UserId::new("u-1").unwrap(),
+        RecordingId::new("rec-1").unwrap(),
+    );
     let chunks = d.aws.chunks().chunks(&recording).await.expect("chunks");
     let indices: Vec<u32> = chunks.iter().map(|c| c.chunk_index.get()).collect();
     assert_eq!(indices, [0, 1]);
@@ -227,7 +230,10 @@ async fn inspect_lists_messages_without_removing_them() {
     }));
     // AND both are still in the queue, visible, and nothing was recorded
     assert_eq!(ids_in_queue(&d).await, BTreeSet::from([a, b]));
-    let recording = RecordingId::new("rec-1").unwrap();
+    let recording = RecordingRef::new(
+        UserId::new("u-1").unwrap(),
+        RecordingId::new("rec-1").unwrap(),
+    );
     assert!(
         d.aws
             .chunks()

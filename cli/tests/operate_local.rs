@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use meeting_domain::contracts::CatalogRecord;
-use meeting_domain::{RecordingId, RecordingStatus, UserId};
+use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_cli::args::{Cli, Stage};
 use recorder_cli::error::CliError;
 use recorder_cli::operate::Operator;
@@ -72,17 +72,22 @@ async fn backend(data: &Path, transcriber: Arc<ScriptedTranscriber>) -> LocalBac
         .expect("local backend")
 }
 
+/// Recording `id` of the test's user.
+fn recording_ref(id: &str) -> RecordingRef {
+    RecordingRef::new(UserId::new("u-1").unwrap(), RecordingId::new(id).unwrap())
+}
+
 /// Uploads the chunk files (and manifest) of `folder` as recording `id` and waits for run 0.
 async fn record(backend: &LocalBackend, folder: &Path, id: &str) -> CatalogRecord {
-    let recording = RecordingId::new(id).unwrap();
+    let recording = recording_ref(id);
     let chunks = recorder_cli::chunker::chunks_of(folder, 10.0)
         .await
         .expect("chunks");
     recorder_cli::upload::upload(
         backend.objects().as_ref(),
         BUCKET,
-        &UserId::new("u-1").unwrap(),
-        &recording,
+        &recording.user_id,
+        &recording.recording_id,
         &chunks,
     )
     .await
@@ -90,7 +95,7 @@ async fn record(backend: &LocalBackend, folder: &Path, id: &str) -> CatalogRecor
     wait(backend, &recording, 0).await
 }
 
-async fn wait(backend: &LocalBackend, recording: &RecordingId, run: u32) -> CatalogRecord {
+async fn wait(backend: &LocalBackend, recording: &RecordingRef, run: u32) -> CatalogRecord {
     tokio::time::timeout(
         Duration::from_secs(120),
         wait_for(backend, recording, run, &mut Progress::new(false)),
@@ -101,13 +106,10 @@ async fn wait(backend: &LocalBackend, recording: &RecordingId, run: u32) -> Cata
 }
 
 /// The states the execution of `run` entered.
-async fn states_of(operator: &Operator, recording: &RecordingId, run: u32) -> Vec<String> {
+async fn states_of(operator: &Operator, recording: &RecordingRef, run: u32) -> Vec<String> {
     operator
         .executions
-        .trail(
-            &meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), recording.clone())
-                .execution_name(run),
-        )
+        .trail(&recording.execution_name(run))
         .await
         .expect("trail")
         .into_iter()
@@ -131,7 +133,7 @@ async fn reprocessing_resumes_at_each_stage_and_reuses_what_earlier_runs_stored(
     transcriber.mode.store(FAIL, Ordering::SeqCst);
     let backend = backend(&dir.path().join("data"), Arc::clone(&transcriber)).await;
     let operator = local_operator(&backend);
-    let recording = RecordingId::new("rec-resume").unwrap();
+    let recording = recording_ref("rec-resume");
 
     // GIVEN a recording whose transcription failed
     let failed = record(&backend, &chunks, "rec-resume").await;
@@ -261,7 +263,7 @@ async fn the_status_of_an_incomplete_recording_lists_the_missing_chunks() {
     let record = record(&backend, &chunks, "rec-gap").await;
     assert_eq!(record.status, RecordingStatus::IncompleteChunks);
     let view = operator
-        .status(&RecordingId::new("rec-gap").unwrap())
+        .status(&recording_ref("rec-gap"))
         .await
         .expect("status");
 
@@ -281,7 +283,7 @@ async fn the_status_of_an_incomplete_recording_lists_the_missing_chunks() {
     );
     // AND it cannot be reprocessed: it never ran
     let refused = operator
-        .reprocess(&view.record.recording_id, Stage::Media)
+        .reprocess(&view.record.recording(), Stage::Media)
         .await;
     assert!(
         matches!(refused, Err(CliError::NotReprocessable { .. })),

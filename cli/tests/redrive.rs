@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use meeting_domain::contracts::{CatalogRecord, ProcessingInput};
 use meeting_domain::ports::StartOutcome;
-use meeting_domain::{PortError, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{PortError, RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_aws::executions::{ExecutionInfo, TrailEvent};
 use recorder_cli::args::Stage;
 use recorder_cli::error::CliError;
@@ -88,9 +88,7 @@ fn event(kind: &str) -> TrailEvent {
 
 fn operator(status: RecordingStatus, executions: Arc<ScriptedExecutions>) -> Operator {
     let catalog = MemoryCatalog::new();
-    let recording = RecordingId::new("rec-1").unwrap();
-    let mut record =
-        CatalogRecord::new_recording(&UserId::new("u-1").unwrap(), &recording, chrono::Utc::now());
+    let mut record = CatalogRecord::new_recording(&rec(), chrono::Utc::now());
     record.status = status;
     record.expected_chunk_count = Some(2);
     record.execution_name = Some("rec-1".into());
@@ -107,16 +105,14 @@ fn operator(status: RecordingStatus, executions: Arc<ScriptedExecutions>) -> Ope
 }
 
 async fn record(operator: &Operator) -> CatalogRecord {
-    operator
-        .catalog
-        .get(&RecordingId::new("rec-1").unwrap())
-        .await
-        .unwrap()
-        .unwrap()
+    operator.catalog.get(&rec()).await.unwrap().unwrap()
 }
 
-fn rec() -> RecordingId {
-    RecordingId::new("rec-1").unwrap()
+fn rec() -> RecordingRef {
+    RecordingRef::new(
+        UserId::new("u-1").unwrap(),
+        RecordingId::new("rec-1").unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -243,7 +239,6 @@ async fn a_new_run_that_cannot_start_is_recorded_as_failed_with_its_own_run() {
     assert_eq!(stored.status, RecordingStatus::ProcessingFailed);
     assert_eq!(stored.error.as_deref(), Some(START_FAILED_ERROR));
     assert_eq!(stored.run, 1);
-    let run_one =
-        meeting_domain::RecordingRef::new(UserId::new("u-1").unwrap(), rec()).execution_name(1);
+    let run_one = rec().execution_name(1);
     assert_eq!(stored.execution_name.as_deref(), Some(run_one.as_str()));
 }

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
+use crate::contracts::EndSignal;
 use crate::contracts::{CatalogRecord, ChunkRecord, ProcessingInput, RecordingResults};
 use crate::error::PortError;
-use crate::contracts::EndSignal;
 use crate::ids::{ChunkIndex, RecordingRef, UserId};
 use crate::status::RecordingStatus;
 

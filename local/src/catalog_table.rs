@@ -150,7 +150,8 @@ fn recording_of(request: &Value, field: &str) -> Result<RecordingRef, StatesErro
                 )
             })
     };
-    let invalid = |e: meeting_domain::DomainError| StatesError::new(DYNAMODB_EXCEPTION, e.to_string());
+    let invalid =
+        |e: meeting_domain::DomainError| StatesError::new(DYNAMODB_EXCEPTION, e.to_string());
     Ok(RecordingRef::new(
         UserId::new(attribute(KEYS[0])?).map_err(invalid)?,
         RecordingId::new(attribute(KEYS[1])?).map_err(invalid)?,
@@ -266,9 +267,9 @@ pub fn is_condition_failure(error: &StatesError) -> bool {
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
+    use meeting_domain::RecordingStatus;
     use meeting_domain::contracts::{EndSignal, RecordingResults};
     use meeting_domain::ports::CatalogPatch;
-    use meeting_domain::RecordingStatus;
 
     use super::*;
     use crate::sqlite::Database;

@@ -708,7 +708,10 @@ async fn execution_status_loop(
             // Missed changes are not lost for good: the sweeper's reconciler describes every
             // `processing` recording that stays unsettled.
             Err(RecvError::Lagged(missed)) => {
-                warn!(missed, "execution status changes missed; the sweeper reconciles them");
+                warn!(
+                    missed,
+                    "execution status changes missed; the sweeper reconciles them"
+                );
                 continue;
             }
             Err(RecvError::Closed) => break,

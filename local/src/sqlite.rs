@@ -280,10 +280,7 @@ impl ChunkTable for SqliteChunkTable {
                     .map_err(db_error)?;
                 let rows = stmt
                     .query_map(
-                        params![
-                            recording.user_id.as_str(),
-                            recording.recording_id.as_str()
-                        ],
+                        params![recording.user_id.as_str(), recording.recording_id.as_str()],
                         |row| row.get::<_, String>(0),
                     )
                     .map_err(db_error)?;
@@ -392,10 +389,7 @@ fn load(
 ) -> Result<Option<CatalogRecord>, PortError> {
     tx.query_row(
         "SELECT record FROM recordings WHERE user_id = ?1 AND recording_id = ?2",
-        params![
-            recording.user_id.as_str(),
-            recording.recording_id.as_str()
-        ],
+        params![recording.user_id.as_str(), recording.recording_id.as_str()],
         |row| row.get::<_, String>(0),
     )
     .optional()
@@ -703,6 +697,9 @@ mod tests {
             .unwrap();
         }
         let catalog = SqliteCatalog::new(Database::open(&path).unwrap());
-        assert_eq!(catalog.get(&record.recording()).await.unwrap(), Some(record));
+        assert_eq!(
+            catalog.get(&record.recording()).await.unwrap(),
+            Some(record)
+        );
     }
 }

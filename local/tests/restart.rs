@@ -7,18 +7,18 @@ use chrono::Utc;
 use meeting_domain::contracts::CatalogRecord;
 use meeting_domain::ports::Catalog;
 use meeting_domain::status::RecordingStatus;
-use meeting_domain::{RecordingId, UserId};
+use meeting_domain::{RecordingId, RecordingRef, UserId};
 use recorder_local::runtime::{LocalBackend, LocalConfig, Workers};
 
 fn record(id: &str, status: RecordingStatus) -> CatalogRecord {
     let user = UserId::new("restart-user").expect("user id");
     let recording = RecordingId::new(id).expect("recording id");
-    let mut record = CatalogRecord::new_recording(&user, &recording, Utc::now());
+    let recording = RecordingRef::new(user, recording);
+    let mut record = CatalogRecord::new_recording(&recording, Utc::now());
     record.status = status;
     record.expected_chunk_count = Some(3);
     record.stopped_at = Some(meeting_domain::contracts::timestamp(Utc::now()));
-    record.execution_name =
-        Some(meeting_domain::RecordingRef::new(user, recording).execution_name(0));
+    record.execution_name = Some(recording.execution_name(0));
     record
 }
 
@@ -64,7 +64,7 @@ async fn given_recordings_in_flight_when_the_backend_restarts_then_each_gets_its
         assert!(execution.is_ok(), "{name} was not restarted");
         let now = second
             .catalog()
-            .get(&r.recording_id)
+            .get(&r.recording())
             .await
             .expect("catalog")
             .expect("record");

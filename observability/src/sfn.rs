@@ -30,7 +30,10 @@ const NAME_HASH_HEX: usize = 24;
 pub fn is_execution_of(name: &str, recording: &RecordingId) -> bool {
     let id = recording.as_str();
     let readable = &id[..id.len().min(READABLE_PREFIX)];
-    let Some(rest) = name.strip_prefix(readable).and_then(|r| r.strip_prefix("-r")) else {
+    let Some(rest) = name
+        .strip_prefix(readable)
+        .and_then(|r| r.strip_prefix("-r"))
+    else {
         return false;
     };
     let Some((run, hash)) = rest.split_once('-') else {

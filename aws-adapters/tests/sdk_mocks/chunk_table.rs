@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailur
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use meeting_domain::contracts::{ChunkRecord, ChunkStatus};
 use meeting_domain::ports::{ChunkTable, RecordOutcome};
-use meeting_domain::{ChunkIndex, PortError, RecordingId, UserId};
+use meeting_domain::{ChunkIndex, PortError, RecordingId, RecordingRef, UserId};
 use recorder_aws::DynamoDbChunkTable;
 
 use crate::{Captured, three_attempts};
@@ -34,6 +34,13 @@ fn chunk(etag: &str, size: u64, sequencer: &str) -> ChunkRecord {
     }
 }
 
+fn recording() -> RecordingRef {
+    RecordingRef::new(
+        UserId::new("user_1").unwrap(),
+        RecordingId::new("rec_1").unwrap(),
+    )
+}
+
 /// The item DynamoDB would hold for `chunk` with `reupload_count`.
 fn stored_item(
     chunk: &ChunkRecord,
@@ -42,6 +49,7 @@ fn stored_item(
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let n = |v: u64| AttributeValue::N(v.to_string());
     [
+        ("recordingKey", s(&chunk.recording().storage_key())),
         ("recordingId", s(chunk.recording_id.as_str())),
         ("chunkIndex", n(u64::from(chunk.chunk_index.get()))),
         ("userId", s(chunk.user_id.as_str())),
@@ -89,14 +97,14 @@ async fn given_a_new_chunk_when_recorded_then_one_conditional_put_inserts_it() {
     assert_eq!(request.table_name(), Some("chunks"));
     assert_eq!(
         request.condition_expression(),
-        Some("attribute_not_exists(#rid)")
+        Some("attribute_not_exists(#rkey)")
     );
     assert_eq!(
         request
             .expression_attribute_names()
-            .and_then(|names| names.get("#rid"))
+            .and_then(|names| names.get("#rkey"))
             .map(String::as_str),
-        Some("recordingId")
+        Some("recordingKey")
     );
     assert_eq!(
         request.return_values_on_condition_check_failure(),
@@ -131,10 +139,10 @@ async fn given_an_older_object_stored_when_a_newer_upload_arrives_then_it_replac
     let captured = Captured::<PutItemInput>::new();
     let seen = captured.clone();
     let insert = mock!(Client::put_item)
-        .match_requests(|req| req.condition_expression() == Some("attribute_not_exists(#rid)"))
+        .match_requests(|req| req.condition_expression() == Some("attribute_not_exists(#rkey)"))
         .then_error(move || condition_failed(Some(stored.clone())));
     let replace = mock!(Client::put_item)
-        .match_requests(|req| req.condition_expression() != Some("attribute_not_exists(#rid)"))
+        .match_requests(|req| req.condition_expression() != Some("attribute_not_exists(#rkey)"))
         .then_compute_output(move |req| {
             seen.push(req);
             PutItemOutput::builder().build()
@@ -191,10 +199,10 @@ async fn given_a_racing_reupload_wins_when_our_replace_loses_then_we_decide_agai
     let first = stored_item(&chunk("e1", 100, "0A"), 0);
     let winner = stored_item(&chunk("e3", 130, "0C"), 1);
     let insert = mock!(Client::put_item)
-        .match_requests(|req| req.condition_expression() == Some("attribute_not_exists(#rid)"))
+        .match_requests(|req| req.condition_expression() == Some("attribute_not_exists(#rkey)"))
         .then_error(move || condition_failed(Some(first.clone())));
     let replace = mock!(Client::put_item)
-        .match_requests(|req| req.condition_expression() != Some("attribute_not_exists(#rid)"))
+        .match_requests(|req| req.condition_expression() != Some("attribute_not_exists(#rkey)"))
         .then_error(move || condition_failed(Some(winner.clone())));
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&insert, &replace]);
     let table = DynamoDbChunkTable::new(client, "chunks");
@@ -343,7 +351,7 @@ async fn given_a_later_reupload_when_an_old_verdict_marks_the_chunk_failed_then_
 
     let marked = table
         .mark_failed(
-            &RecordingId::new("rec_1").unwrap(),
+            &recording(),
             ChunkIndex::new(2).unwrap(),
             "old",
             "sha256 mismatch",
@@ -360,6 +368,8 @@ async fn given_the_current_etag_when_marking_failed_then_status_and_reason_are_s
     let update = mock!(Client::update_item)
         .match_requests(|req| {
             req.update_expression() == Some("SET #status = :failed, #lastError = :reason")
+                && req.key().and_then(|k| k.get("recordingKey"))
+                    == Some(&AttributeValue::S("user_1/rec_1".into()))
                 && req
                     .expression_attribute_values()
                     .and_then(|v| v.get(":failed"))
@@ -371,7 +381,7 @@ async fn given_the_current_etag_when_marking_failed_then_status_and_reason_are_s
 
     let marked = table
         .mark_failed(
-            &RecordingId::new("rec_1").unwrap(),
+            &recording(),
             ChunkIndex::new(2).unwrap(),
             "e1",
             "sha256 mismatch",
@@ -398,7 +408,7 @@ async fn given_an_item_of_another_shape_when_reading_chunks_then_corrupt_not_a_p
     let client = mock_client!(aws_sdk_dynamodb, [&query]);
     let table = DynamoDbChunkTable::new(client, "chunks");
 
-    let result = table.chunks(&RecordingId::new("rec_1").unwrap()).await;
+    let result = table.chunks(&recording()).await;
 
     assert!(
         matches!(result, Err(PortError::Corrupt { .. })),

@@ -3,14 +3,20 @@
 use std::sync::Arc;
 
 use aws_sdk_sfn::Client;
+use aws_sdk_sfn::operation::describe_execution::{
+    DescribeExecutionError, DescribeExecutionInput, DescribeExecutionOutput,
+};
 use aws_sdk_sfn::operation::start_execution::{
     StartExecutionError, StartExecutionInput, StartExecutionOutput,
 };
-use aws_sdk_sfn::types::error::ExecutionAlreadyExists;
+use aws_sdk_sfn::types::ExecutionStatus as SfnExecutionStatus;
+use aws_sdk_sfn::types::error::{ExecutionAlreadyExists, ExecutionDoesNotExist};
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use chrono::{DateTime, TimeZone, Utc};
 use meeting_domain::contracts::{ProcessingInput, ProcessingOptions};
-use meeting_domain::ports::{Clock, StartOutcome, WorkflowStarter};
+use meeting_domain::ports::{
+    Clock, ExecutionState, ExecutionStatus, StartOutcome, WorkflowStarter,
+};
 use meeting_domain::{PortError, RecordingId, UserId};
 use recorder_aws::SfnWorkflowStarter;
 
@@ -41,6 +47,7 @@ fn input() -> ProcessingInput {
         run: 0,
         options: ProcessingOptions::default(),
         resume: None,
+        manifest_key: None,
     }
 }
 
@@ -82,7 +89,7 @@ async fn given_a_new_name_when_starting_then_the_name_and_canonical_input_are_se
     assert_eq!(
         request.input(),
         Some(
-            r#"{"userId":"user_1","recordingId":"rec_1","bucket":"recordings","chunkCount":3,"run":0,"options":{}}"#
+            r#"{"userId":"user_1","recordingId":"rec_1","bucket":"recordings","chunkCount":3,"run":0,"options":{},"manifestKey":null}"#
         )
     );
 }
@@ -175,4 +182,54 @@ async fn given_a_trace_header_when_starting_then_it_is_sent_as_trace_header_and_
     assert_eq!(requests[0].trace_header(), Some(header));
     assert_eq!(requests[1].trace_header(), None);
     assert_eq!(requests[0].input(), requests[1].input());
+}
+
+#[tokio::test]
+async fn given_a_failed_execution_when_described_then_its_status_error_and_cause() {
+    let captured = Captured::<DescribeExecutionInput>::new();
+    let seen = captured.clone();
+    let describe = mock!(Client::describe_execution).then_compute_output(move |req| {
+        seen.push(req);
+        DescribeExecutionOutput::builder()
+            .execution_arn(EXECUTION)
+            .state_machine_arn(MACHINE)
+            .status(SfnExecutionStatus::Failed)
+            .start_date(aws_smithy_types::DateTime::from_millis(
+                now().timestamp_millis(),
+            ))
+            .error("MediaFailed")
+            .cause("no chunks")
+            .build()
+            .unwrap()
+    });
+    let client = mock_client!(aws_sdk_sfn, [&describe]);
+
+    let state = starter(client).describe("rec_1").await.unwrap();
+
+    assert_eq!(
+        state,
+        Some(ExecutionState {
+            status: ExecutionStatus::Failed,
+            error: Some("MediaFailed".into()),
+            cause: Some("no chunks".into()),
+        })
+    );
+    assert_eq!(captured.all()[0].execution_arn(), Some(EXECUTION));
+}
+
+#[tokio::test]
+async fn given_no_execution_of_that_name_when_described_then_none() {
+    let describe = mock!(Client::describe_execution).then_error(|| {
+        DescribeExecutionError::ExecutionDoesNotExist(
+            ExecutionDoesNotExist::builder()
+                .message("Execution Does Not Exist")
+                .build(),
+        )
+    });
+    let client = mock_client!(aws_sdk_sfn, [&describe]);
+
+    let state = starter(client).describe("rec_1").await.unwrap();
+
+    assert_eq!(state, None);
+    assert_eq!(describe.num_calls(), 1);
 }

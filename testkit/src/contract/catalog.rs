@@ -238,7 +238,10 @@ pub async fn a_patch_changes_only_the_given_fields(catalog: &impl Catalog) {
     assert_eq!(r.error, None);
     assert_eq!(r.cause.as_deref(), Some("gaps"));
     assert_eq!(r.expected_chunk_count, Some(4));
-    assert_eq!(r.sweep_at, None, "Some(None) takes it off the sweeper's index");
+    assert_eq!(
+        r.sweep_at, None,
+        "Some(None) takes it off the sweeper's index"
+    );
 }
 
 /// An illegal transition is an error and writes nothing.
@@ -326,7 +329,10 @@ pub async fn the_same_recording_id_of_two_users_is_two_recordings(catalog: &impl
         UserId::new(unique_id("cat-user")).expect("valid id"),
         alice.recording_id.clone(),
     );
-    catalog.ensure(&alice, t0(), sweep0()).await.expect("ensure");
+    catalog
+        .ensure(&alice, t0(), sweep0())
+        .await
+        .expect("ensure");
     catalog
         .set_expected_count(&bob, 5, EndSignal::Manifest, t0())
         .await

@@ -192,7 +192,13 @@ pub async fn chunks_are_listed_in_index_order(table: &impl ChunkTable) {
         .collect();
     assert_eq!(indices, vec![0, 3, 5, 12, 100]);
     let (other, _) = ids();
-    assert!(table.chunks(&scoped(&other, &user)).await.expect("chunks").is_empty());
+    assert!(
+        table
+            .chunks(&scoped(&other, &user))
+            .await
+            .expect("chunks")
+            .is_empty()
+    );
 }
 
 /// `mark_failed` needs the same ETag; a later re-upload resets the status.

@@ -100,9 +100,7 @@ pub async fn racing_starts_create_one_execution<T: WorkflowStarter + 'static>(st
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (starter, rec) = (Arc::clone(&starter), rec.clone());
-            tokio::spawn(
-                async move { starter.start(&name_of(&rec), &input(&rec, 2)).await },
-            )
+            tokio::spawn(async move { starter.start(&name_of(&rec), &input(&rec, 2)).await })
         })
         .collect();
     let mut started = 0;

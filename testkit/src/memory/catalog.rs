@@ -70,7 +70,10 @@ impl Catalog for MemoryCatalog {
         let record = records
             .entry(recording.clone())
             .or_insert_with(|| CatalogRecord::new_recording(recording, now));
-        if let Some(stored) = record.expected_chunk_count.filter(|stored| *stored != count) {
+        if let Some(stored) = record
+            .expected_chunk_count
+            .filter(|stored| *stored != count)
+        {
             return Err(PortError::Conflict {
                 what: format!("recording {recording} already expects {stored} chunks, not {count}"),
             });

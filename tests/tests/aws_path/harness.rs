@@ -30,7 +30,7 @@ use meeting_domain::contracts::{CatalogRecord, ChunkManifest};
 use meeting_domain::deployment::names;
 use meeting_domain::keys::{chunk_key, manifest_key};
 use meeting_domain::ports::Clock;
-use meeting_domain::{ChunkIndex, RecordingId, RecordingStatus, UserId};
+use meeting_domain::{ChunkIndex, RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_aws::{
     DynamoDbCatalog, DynamoDbChunkTable, S3ObjectStore, SfnWorkflowStarter, create_catalog_table,
     create_chunk_table,
@@ -61,6 +61,8 @@ const VISIBILITY_TIMEOUT_SECONDS: u32 = 5;
 /// few seconds of speech in a couple of seconds; the margin is for a loaded 2-core machine and
 /// for the retries (5 s backoff) of the interrupted-worker scenarios.
 pub const STATUS_TIMEOUT: Duration = Duration::from_secs(150);
+/// The user of every recording the scenarios make.
+pub const USER: &str = "user_aws";
 /// Poll period of the waits.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -525,12 +527,21 @@ impl Harness {
         &mut self.workers[index]
     }
 
-    /// A fresh recording of user `user_aws`.
+    /// The user of every recording of the scenarios.
+    fn user() -> UserId {
+        UserId::new(USER).unwrap_or_else(|e| panic!("user id: {e}"))
+    }
+
+    /// A fresh recording of user [`USER`].
     pub fn new_recording(&self) -> (UserId, RecordingId) {
-        let user = UserId::new("user_aws").unwrap_or_else(|e| panic!("user id: {e}"));
         let recording =
             RecordingId::new(unique_name("rec")).unwrap_or_else(|e| panic!("recording id: {e}"));
-        (user, recording)
+        (Self::user(), recording)
+    }
+
+    /// The catalog and chunk-table address of `recording` (of user [`USER`]).
+    pub fn recording_ref(recording: &RecordingId) -> RecordingRef {
+        RecordingRef::new(Self::user(), recording.clone())
     }
 
     /// Uploads chunk `index` as the desktop client does (PutObject).
@@ -598,7 +609,7 @@ impl Harness {
     pub async fn catalog(&self, recording: &RecordingId) -> Option<CatalogRecord> {
         self.ports
             .catalog
-            .get(recording)
+            .get(&Self::recording_ref(recording))
             .await
             .unwrap_or_else(|e| panic!("reading the catalog: {e}"))
     }
@@ -633,7 +644,7 @@ impl Harness {
             let recorded = self
                 .ports
                 .chunks
-                .chunks(recording)
+                .chunks(&Self::recording_ref(recording))
                 .await
                 .unwrap_or_else(|e| panic!("reading the chunk table: {e}"))
                 .len();
@@ -660,8 +671,9 @@ impl Harness {
         .await
     }
 
-    /// The executions of `recording`'s state machine named after it.
+    /// The executions of the state machine named after `recording` (any run).
     pub async fn executions(&self, recording: &RecordingId) -> Vec<ExecutionListItem> {
+        let recording = Self::recording_ref(recording);
         self.sfn
             .list_executions()
             .state_machine_arn(&self.state_machine_arn)
@@ -675,7 +687,7 @@ impl Harness {
             })
             .executions
             .into_iter()
-            .filter(|e| e.name.starts_with(recording.as_str()))
+            .filter(|e| recording.run_of_execution(&e.name).is_some())
             .collect()
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use aws_sdk_sfn::types::{ExecutionStatus, HistoryEvent, HistoryEventType};
 use bytes::Bytes;
-use meeting_domain::contracts::{CatalogRecord, RecordingResults};
-use meeting_domain::{RecordingId, RecordingStatus, UserId};
+use meeting_domain::contracts::{CatalogRecord, EndSignal, RecordingResults};
+use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_lambdas::sweeper::sweep;
 
 use crate::harness::{Harness, HarnessOptions, corrupt_chunk_bytes, speech_chunks};
@@ -215,7 +215,12 @@ async fn an_expected_count_written_to_the_catalog_alone_completes_the_recording_
     harness
         .ports
         .catalog
-        .set_expected_count(&user, &recording, n, now)
+        .set_expected_count(
+            &RecordingRef::new(user.clone(), recording.clone()),
+            n,
+            EndSignal::Client,
+            now,
+        )
         .await
         .unwrap_or_else(|e| panic!("set_expected_count: {e}"));
 
@@ -318,8 +323,9 @@ async fn a_missing_chunk_makes_the_recording_incomplete_after_the_grace_period()
 
     // THEN the catalog names the missing index and nothing is processed
     assert_eq!(record.missing_chunks, vec![1], "{record:#?}");
+    let named = format!("missing chunks 1 of 0..{}", count(speech_chunks()));
     assert!(
-        record.cause.as_deref().is_some_and(|c| c.contains("[1]")),
+        record.cause.as_deref().is_some_and(|c| c.contains(&named)),
         "{record:#?}"
     );
     assert!(

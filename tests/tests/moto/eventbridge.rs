@@ -12,7 +12,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use bytes::Bytes;
 use meeting_domain::keys::{chunk_key, manifest_key};
 use meeting_domain::ports::{ChunkTable, ObjectStore};
-use meeting_domain::{ChunkIndex, RecordingId, UserId};
+use meeting_domain::{ChunkIndex, RecordingId, RecordingRef, UserId};
 use recorder_aws::{
     DynamoDbCatalog, DynamoDbChunkTable, S3ObjectStore, create_catalog_table, create_chunk_table,
 };
@@ -254,7 +254,10 @@ async fn a_chunk_uploaded_to_s3_reaches_the_chunk_rule_queue_and_is_recorded_by_
     recorder_lambdas::ingest::handle_event(&ports, event)
         .await
         .unwrap_or_else(|e| panic!("handler: {e}"));
-    let recorded = chunks.chunks(&recording).await.unwrap();
+    let recorded = chunks
+        .chunks(&RecordingRef::new(user.clone(), recording.clone()))
+        .await
+        .unwrap();
     assert_eq!(recorded.len(), 1);
     assert_eq!(recorded[0].etag, put.etag);
     assert_eq!(recorded[0].s3_key, chunk);
