@@ -942,6 +942,11 @@ pub fn next_steps(
     steps
 }
 
+/// When the sweeper should look at a recording an operator just moved: `after` from now.
+fn sweep_after(after: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+    recorder_lambdas::IngestConfig::after(chrono::Utc::now(), after)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1045,9 +1050,4 @@ mod tests {
         unknown[21] = head[21] & 0xf0;
         assert_eq!(flac_duration(&unknown), None);
     }
-}
-
-/// When the sweeper should look at a recording an operator just moved: `after` from now.
-fn sweep_after(after: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
-    recorder_lambdas::IngestConfig::after(chrono::Utc::now(), after)
 }

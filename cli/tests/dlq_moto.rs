@@ -299,7 +299,7 @@ async fn the_recorder_command_replays_a_queue_named_in_the_terraform_outputs() {
     assert_eq!(reports[0]["stillFailing"], 1, "{reports}");
 
     // AND `recorder status` shows the recorded chunk
-    let status = recorder_on_moto(&outputs, &["status", "rec-1"]);
+    let status = recorder_on_moto(&outputs, &["status", "rec-1", "--user", "u-1"]);
     assert!(
         status.status.success(),
         "{}",

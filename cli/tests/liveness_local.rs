@@ -260,7 +260,7 @@ fn given_process_interrupted_mid_transcription_when_the_same_command_runs_again_
     let text = first.text();
     let last = text.lines().last().unwrap_or_default();
     assert!(
-        last.contains("recording interrupted is saved (processing)")
+        last.contains("recording local-user/interrupted is saved (processing)")
             && last.contains("run the same command again to resume it")
             && last.contains("--recording interrupted"),
         "{text}"

@@ -347,7 +347,13 @@ async fn given_a_worker_killed_mid_transcription_when_its_heartbeats_stop_then_a
     let output = Command::new(env!("CARGO_BIN_EXE_recorder"))
         .arg("--data-dir")
         .arg(&data)
-        .args(["--json", "status", recording.as_str()])
+        .args([
+            "--json",
+            "status",
+            recording.as_str(),
+            "--user",
+            user.as_str(),
+        ])
         .output()
         .expect("recorder status runs");
     let status: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

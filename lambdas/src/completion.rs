@@ -185,8 +185,10 @@ pub async fn check(ports: &Ports, recording: &RecordingRef) -> Result<Completion
         }
         let chunks = ports.chunks.chunks(recording).await?;
         let mut assessment = assess(expected, &chunks);
+        let mut mismatches = Vec::new();
         if assessment.is_complete() {
-            assessment.failed = verify_stored_checksums(ports, &record, &chunks).await?;
+            mismatches = verify_stored_checksums(ports, &record, &chunks).await?;
+            assessment.failed = mismatches.iter().map(|(index, _)| *index).collect();
         }
         let now = ports.clock.now();
         if assessment.is_complete() {
@@ -249,7 +251,7 @@ pub async fn check(ports: &Ports, recording: &RecordingRef) -> Result<Completion
         {
             return Ok(Completion::Incomplete { missing, failed });
         }
-        let cause = incomplete_cause(expected, &missing, &failed, &chunks);
+        let cause = incomplete_cause(expected, &missing, &failed, &chunks, &mismatches);
         let patch = CatalogPatch {
             missing_chunks: Some(missing.clone()),
             failed_chunks: Some(failed.clone()),
@@ -302,6 +304,7 @@ fn incomplete_cause(
     missing: &[u32],
     failed: &[u32],
     chunks: &[ChunkRecord],
+    mismatches: &[(u32, String)],
 ) -> String {
     let mut parts = Vec::new();
     if !missing.is_empty() {
@@ -320,6 +323,11 @@ fn incomplete_cause(
                 c.last_error.as_deref().unwrap_or("failed validation")
             )
         })
+        .chain(
+            mismatches
+                .iter()
+                .map(|(index, reason)| format!("chunk {index} rejected: {reason}")),
+        )
         .collect();
     if !rejected.is_empty() {
         parts.push(format!(
@@ -698,13 +706,16 @@ pub fn parse_manifest(key: &str, body: &[u8]) -> Result<ChunkManifest, LambdaErr
 
 /// Compares the manifest's SHA-256 of each chunk with the checksum S3 stored at upload (read by
 /// HeadObject when the chunk was recorded). Chunks without a stored checksum are left to the
-/// media stage, which hashes them while it streams them; nothing here reads a chunk. Mismatching
-/// chunks are marked failed (only if still the same object) and returned.
+/// media stage, which hashes them while it streams them; nothing here reads a chunk. Returns the
+/// mismatching indices with the reason. A mismatch is a relation between the current manifest and
+/// the current chunk, not a property of the chunk: it is judged afresh on every check, so a
+/// corrected chunk or a corrected manifest, in whichever order they arrive, completes the
+/// recording.
 async fn verify_stored_checksums(
     ports: &Ports,
     record: &CatalogRecord,
     chunks: &[ChunkRecord],
-) -> Result<Vec<u32>, LambdaError> {
+) -> Result<Vec<(u32, String)>, LambdaError> {
     if record.end_signal != Some(EndSignal::Manifest) || chunks.iter().all(|c| c.sha256.is_none()) {
         return Ok(Vec::new());
     }
@@ -725,13 +736,11 @@ async fn verify_stored_checksums(
             continue;
         };
         if !actual.eq_ignore_ascii_case(expected) {
-            let reason = format!("sha256 mismatch: manifest {expected}, object {actual}");
-            ports
-                .chunks
-                .mark_failed(&recording, chunk.chunk_index, &chunk.etag, &reason)
-                .await?;
-            warn!(event = "chunk_rejected", user_id = %recording.user_id, recording_id = %recording.recording_id, chunk_index = %chunk.chunk_index, reason = "sha256 mismatch", "chunk checksum mismatch");
-            failed.push(chunk.chunk_index.get());
+            warn!(event = "chunk_rejected", user_id = %recording.user_id, recording_id = %recording.recording_id, chunk_index = %chunk.chunk_index, reason = "sha256 mismatch", "chunk checksum does not match the manifest");
+            failed.push((
+                chunk.chunk_index.get(),
+                format!("sha256 mismatch: manifest {expected}, object {actual}"),
+            ));
         }
     }
     Ok(failed)

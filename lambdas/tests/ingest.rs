@@ -66,7 +66,7 @@ async fn object_tags_added_and_foreign_buckets_are_ignored_without_port_calls() 
 }
 
 #[tokio::test]
-async fn empty_oversized_missing_and_non_mp4_chunks_are_rejected_and_not_recorded() {
+async fn empty_oversized_missing_and_non_mp4_chunks_are_recorded_as_rejected_with_their_reason() {
     let world = World::new();
     let empty = event("users/u/chunks/r/chunk_000.mp4", 0, "e", "01");
     let huge = event(
@@ -89,7 +89,13 @@ async fn empty_oversized_missing_and_non_mp4_chunks_are_rejected_and_not_recorde
             "{outcome:?}"
         );
     }
-    assert!(world.chunks.chunks(&rref("r")).await.unwrap().is_empty());
+    // Recorded as rejected with the reason, so the recording reports them instead of "missing".
+    let chunks = world.chunks.chunks(&rref("r")).await.unwrap();
+    assert_eq!(chunks.len(), 4);
+    for chunk in &chunks {
+        assert_eq!(chunk.status, meeting_domain::contracts::ChunkStatus::Failed);
+        assert!(chunk.last_error.is_some(), "{chunk:?}");
+    }
     assert_eq!(world.metrics.get(Metric::InvalidChunks), 4);
 }
 
@@ -181,7 +187,14 @@ async fn a_moto_shaped_event_with_an_etag_field_named_etag_is_ingested() {
         ),
         "{outcome:?}"
     );
-    let chunks = world.chunks.chunks(&rref("rec_456")).await.unwrap();
+    let chunks = world
+        .chunks
+        .chunks(&meeting_domain::RecordingRef::new(
+            common::uid("user_123"),
+            common::rid("rec_456"),
+        ))
+        .await
+        .unwrap();
     assert_eq!(
         chunks[0].etag,
         uploaded.detail["object"]["etag"].as_str().unwrap()

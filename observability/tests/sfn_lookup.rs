@@ -14,6 +14,15 @@ use recorder_observability::sfn::SfnTraceLookup;
 const MACHINE: &str = "arn:aws:states:us-east-1:1:stateMachine:meeting-recorder-processing";
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
+/// The execution name of `recording`'s run `run` (user scoping hashes it in).
+fn run_name(recording: &str, run: u32) -> String {
+    meeting_domain::RecordingRef::new(
+        meeting_domain::UserId::new("u").unwrap(),
+        meeting_domain::RecordingId::new(recording).unwrap(),
+    )
+    .execution_name(run)
+}
+
 fn arn(name: &str) -> String {
     format!("arn:aws:states:us-east-1:1:execution:meeting-recorder-processing:{name}")
 }
@@ -51,7 +60,7 @@ async fn given_a_running_reprocess_run_when_looked_up_then_its_trace_header_is_r
         })
         .then_output(|| {
             ListExecutionsOutput::builder()
-                .executions(item("rec_10", 5_000))
+                .executions(item(&run_name("rec_10", 0), 5_000))
                 .next_token("page-2")
                 .build()
                 .unwrap()
@@ -60,13 +69,13 @@ async fn given_a_running_reprocess_run_when_looked_up_then_its_trace_header_is_r
         .match_requests(|r| r.next_token() == Some("page-2"))
         .then_output(|| {
             ListExecutionsOutput::builder()
-                .executions(item("rec_1--r2", 9_000))
+                .executions(item(&run_name("rec_1", 2), 9_000))
                 .build()
                 .unwrap()
         });
     let describe = mock!(Client::describe_execution)
-        .match_requests(|r| r.execution_arn() == Some(arn("rec_1--r2").as_str()))
-        .then_output(|| described("rec_1--r2", Some(HEADER)));
+        .match_requests(|r| r.execution_arn() == Some(arn(&run_name("rec_1", 2)).as_str()))
+        .then_output(|| described(&run_name("rec_1", 2), Some(HEADER)));
     let client = mock_client!(
         aws_sdk_sfn,
         RuleMode::MatchAny,
@@ -103,7 +112,7 @@ async fn given_no_running_execution_or_an_untraced_one_then_there_is_no_trace() 
 
     let running = mock!(Client::list_executions).then_output(|| {
         ListExecutionsOutput::builder()
-            .executions(item("rec_1", 1_000))
+            .executions(item(&run_name("rec_1", 0), 1_000))
             .build()
             .unwrap()
     });

@@ -12,46 +12,9 @@ use tokio::sync::watch;
 
 use crate::history::{EventType, History, HistoryEvent};
 
-/// Execution status, as the API spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ExecutionStatus {
-    /// Still running.
-    Running,
-    /// Finished with an output.
-    Succeeded,
-    /// Finished with an error.
-    Failed,
-    /// The execution's TimeoutSeconds passed.
-    TimedOut,
-    /// StopExecution.
-    Aborted,
-}
-
-impl From<ExecutionStatus> for meeting_domain::ExecutionStatus {
-    fn from(status: ExecutionStatus) -> Self {
-        match status {
-            ExecutionStatus::Running => Self::Running,
-            ExecutionStatus::Succeeded => Self::Succeeded,
-            ExecutionStatus::Failed => Self::Failed,
-            ExecutionStatus::TimedOut => Self::TimedOut,
-            ExecutionStatus::Aborted => Self::Aborted,
-        }
-    }
-}
-
-impl ExecutionStatus {
-    /// `"RUNNING"`, ...
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Running => "RUNNING",
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::TimedOut => "TIMED_OUT",
-            Self::Aborted => "ABORTED",
-        }
-    }
-}
+/// Execution status, as the API spells it: the domain's type, shared with the status-change
+/// events and DescribeExecution.
+pub use meeting_domain::ExecutionStatus;
 
 /// How an execution ended: what the CLI prints.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -240,7 +203,7 @@ impl Execution {
             execution_arn: self.arn.clone(),
             state_machine_arn: self.machine_arn.clone(),
             name: self.name.clone(),
-            status: state.status.into(),
+            status: state.status,
             start_date: self.start_date.timestamp_millis(),
             stop_date: state.stop_date.map(|d| d.timestamp_millis()),
             input: Some(self.input.clone()),

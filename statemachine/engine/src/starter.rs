@@ -36,7 +36,7 @@ impl WorkflowStarter for LocalWorkflowStarter {
         match self.engine.describe_execution(&arn) {
             Ok(execution) => {
                 let state = execution.lock();
-                let status = meeting_domain::ExecutionStatus::from(state.status);
+                let status = state.status;
                 Ok(Some(ExecutionState {
                     status,
                     error: state.error.clone(),
