@@ -29,7 +29,7 @@ use meeting_domain::contracts::{
     CheckTranscriptionInput, JobStatus, ProcessingOptions, StartTranscriptionInput, Transcript,
     TranscriptionError,
 };
-use meeting_domain::ids::{RecordingId, UserId};
+use meeting_domain::ids::{RecordingId, RecordingRef, UserId};
 use meeting_domain::ports::ObjectStore;
 use tokio_util::sync::CancellationToken;
 use transcription::activities::{CheckTranscriptionActivity, StartTranscriptionActivity};
@@ -38,6 +38,15 @@ use transcription::service::TranscriptionService;
 
 const BUCKET: &str = "recordings";
 const FIXTURE: &[u8] = include_bytes!("fixtures/transcribe-output.json");
+
+/// The job name of run `run` of `user_1/rec_1` (scoped by user; see `RecordingRef`).
+fn job_name_of(run: u32) -> String {
+    RecordingRef::new(
+        UserId::new("user_1").unwrap(),
+        RecordingId::new("rec_1").unwrap(),
+    )
+    .transcription_job_name(run)
+}
 
 fn client(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_transcribe, RuleMode::Sequential, rules, |c| c
@@ -62,7 +71,7 @@ fn check_input() -> CheckTranscriptionInput {
         user_id: UserId::new("user_1").unwrap(),
         recording_id: RecordingId::new("rec_1").unwrap(),
         bucket: BUCKET.to_owned(),
-        job_name: "meeting-rec_1".to_owned(),
+        job_name: job_name_of(0),
     }
 }
 
@@ -88,7 +97,7 @@ fn service(client: Client, store: Arc<MemoryStore>) -> Arc<AwsTranscribeService>
 
 fn job_with(status: TranscriptionJobStatus, reason: Option<&str>) -> GetTranscriptionJobOutput {
     let mut job = SdkJob::builder()
-        .transcription_job_name("meeting-rec_1")
+        .transcription_job_name(job_name_of(0))
         .transcription_job_status(status)
         .language_code(LanguageCode::EnUs)
         // A service-owned URI that must never be read.
@@ -113,7 +122,7 @@ async fn given_a_recording_when_starting_then_the_job_has_speaker_labels_and_wri
     let rule = mock!(Client::start_transcription_job)
         .match_requests(|r| {
             let settings = r.settings().expect("settings");
-            r.transcription_job_name() == Some("meeting-rec_1")
+            r.transcription_job_name() == Some(job_name_of(0).as_str())
                 && r.output_bucket_name() == Some(BUCKET)
                 && r.output_key() == Some("users/user_1/processed/rec_1/transcribe-output.json")
                 && r.output_encryption_kms_key_id() == Some(KMS_KEY)
@@ -132,7 +141,7 @@ async fn given_a_recording_when_starting_then_the_job_has_speaker_labels_and_wri
         language_code: None,
     };
     let job = activity.run(start_input(options), &ctx()).await.unwrap();
-    assert_eq!(job.job_name, "meeting-rec_1");
+    assert_eq!(job.job_name, job_name_of(0));
     assert_eq!(job.engine, "aws-transcribe");
     assert_eq!(rule.num_calls(), 1);
 }
@@ -144,7 +153,7 @@ async fn given_no_speaker_option_when_starting_then_the_configured_default_is_se
         .then_output(|| StartTranscriptionJobOutput::builder().build());
     let svc = service(client(&[&rule]), Arc::new(MemoryStore::default()));
     svc.start(
-        "meeting-rec_1",
+        &job_name_of(0),
         &start_input(ProcessingOptions::default()),
         &CancellationToken::new(),
     )
@@ -156,7 +165,7 @@ async fn given_no_speaker_option_when_starting_then_the_configured_default_is_se
 #[tokio::test]
 async fn given_a_restarted_activity_when_the_job_exists_then_conflict_resumes_the_same_job() {
     let rule = mock!(Client::start_transcription_job)
-        .match_requests(|r| r.transcription_job_name() == Some("meeting-rec_1"))
+        .match_requests(|r| r.transcription_job_name() == Some(job_name_of(0).as_str()))
         .then_error(|| {
             StartTranscriptionJobError::ConflictException(
                 ConflictException::builder()
@@ -170,14 +179,14 @@ async fn given_a_restarted_activity_when_the_job_exists_then_conflict_resumes_th
         .run(start_input(ProcessingOptions::default()), &ctx())
         .await
         .unwrap();
-    assert_eq!(job.job_name, "meeting-rec_1");
+    assert_eq!(job.job_name, job_name_of(0));
     assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]
 async fn given_a_reprocessing_run_when_starting_then_the_job_name_carries_the_run() {
     let rule = mock!(Client::start_transcription_job)
-        .match_requests(|r| r.transcription_job_name() == Some("meeting-rec_1--r2"))
+        .match_requests(|r| r.transcription_job_name() == Some(job_name_of(2).as_str()))
         .then_output(|| StartTranscriptionJobOutput::builder().build());
     let store = Arc::new(MemoryStore::default());
     let activity = StartTranscriptionActivity::new(service(client(&[&rule]), store.clone()), store);
@@ -187,7 +196,7 @@ async fn given_a_reprocessing_run_when_starting_then_the_job_name_carries_the_ru
     };
     assert_eq!(
         activity.run(input, &ctx()).await.unwrap().job_name,
-        "meeting-rec_1--r2"
+        job_name_of(2)
     );
 }
 
