@@ -517,6 +517,25 @@ impl Sim {
                                 },
                             )
                         };
+                        // RecordResults writes `completed` from `ready_for_processing` too (the
+                        // Lambda died before marking the start); the catalog port only moves
+                        // through `processing`, with the same end state.
+                        let mut from = from;
+                        if from == RecordingStatus::ReadyForProcessing
+                            && to == RecordingStatus::Completed
+                        {
+                            self.catalog
+                                .transition(
+                                    &recording,
+                                    from,
+                                    RecordingStatus::Processing,
+                                    CatalogPatch::default(),
+                                    now,
+                                )
+                                .await
+                                .expect("workflow write");
+                            from = RecordingStatus::Processing;
+                        }
                         self.catalog
                             .transition(&recording, from, to, patch, now)
                             .await
