@@ -160,9 +160,7 @@ impl RecordingRef {
             self.user_id, self.recording_id
         ));
         let hash = hex_prefix(digest.as_slice(), NAME_HASH_HEX);
-        let id = self.recording_id.as_str();
-        let readable = &id[..id.len().min(READABLE_PREFIX)];
-        let name = format!("{readable}-r{run}-{hash}");
+        let name = format!("{}-r{run}-{hash}", self.recording_id.readable_name_part());
         debug_assert!(name.len() <= MAX_EXECUTION_NAME);
         name
     }
@@ -175,10 +173,31 @@ impl RecordingRef {
 
     /// The run whose execution name is `name`, if `name` is one of this recording's names.
     pub fn run_of_execution(&self, name: &str) -> Option<u32> {
-        let (head, _hash) = name.rsplit_once('-')?;
-        let (_, digits) = head.rsplit_once("-r")?;
-        let run: u32 = digits.parse().ok()?;
+        let run = self.recording_id.run_named_by(name)?;
         (self.execution_name(run) == name).then_some(run)
+    }
+}
+
+impl RecordingId {
+    /// The part of this id execution names keep, for people reading consoles and logs.
+    fn readable_name_part(&self) -> &str {
+        &self.0[..self.0.len().min(READABLE_PREFIX)]
+    }
+
+    /// The run stated by `name` when it has the shape of an execution name of a recording with
+    /// this id (`{readable part}-r{run}-{24 hex digits}`). Without the user the hash cannot be
+    /// checked: two users' recordings with the same id share the shape (see
+    /// [`RecordingRef::run_of_execution`] for the exact check).
+    pub fn run_named_by(&self, name: &str) -> Option<u32> {
+        let rest = name
+            .strip_prefix(self.readable_name_part())?
+            .strip_prefix("-r")?;
+        let (run, hash) = rest.split_once('-')?;
+        let shaped = !run.is_empty()
+            && run.bytes().all(|b| b.is_ascii_digit())
+            && hash.len() == NAME_HASH_HEX
+            && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if shaped { run.parse().ok() } else { None }
     }
 }
 

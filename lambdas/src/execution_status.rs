@@ -80,11 +80,11 @@ pub async fn handle_detail(
     ports: &Ports,
     detail: &StatusChangeDetail,
 ) -> Result<StatusOutcome, LambdaError> {
-    let status = match ExecutionStatus::parse(&detail.status) {
-        Some(ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted) => {
-            ExecutionStatus::parse(&detail.status).unwrap_or(ExecutionStatus::Failed)
-        }
-        _ => return Ok(StatusOutcome::Ignored),
+    let Some(
+        status @ (ExecutionStatus::Failed | ExecutionStatus::TimedOut | ExecutionStatus::Aborted),
+    ) = ExecutionStatus::parse(&detail.status)
+    else {
+        return Ok(StatusOutcome::Ignored);
     };
     let recording = match recording_of(detail) {
         Ok(recording) => recording,

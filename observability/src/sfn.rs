@@ -20,29 +20,10 @@ use crate::trace_header::TraceHeader;
 /// ListExecutions page size: 1000 is the API's maximum `maxResults`; pages are followed.
 const PAGE_SIZE: i32 = 1000;
 
-/// Characters of the recording id kept in execution names (see `RecordingRef::execution_name`).
-const READABLE_PREFIX: usize = 40;
-
-/// Hex digits of the hash that ends an execution name.
-const NAME_HASH_HEX: usize = 24;
-
-/// Whether execution `name` has the shape of one of `recording`'s runs.
+/// Whether execution `name` has the shape of one of `recording`'s runs
+/// ([`RecordingId::run_named_by`]).
 pub fn is_execution_of(name: &str, recording: &RecordingId) -> bool {
-    let id = recording.as_str();
-    let readable = &id[..id.len().min(READABLE_PREFIX)];
-    let Some(rest) = name
-        .strip_prefix(readable)
-        .and_then(|r| r.strip_prefix("-r"))
-    else {
-        return false;
-    };
-    let Some((run, hash)) = rest.split_once('-') else {
-        return false;
-    };
-    !run.is_empty()
-        && run.bytes().all(|b| b.is_ascii_digit())
-        && hash.len() == NAME_HASH_HEX
-        && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    recording.run_named_by(name).is_some()
 }
 
 /// The newest of `items` that is a run of `recording`.
