@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
+use meeting_domain::deployment::env;
+use recorder_lambdas::config::MAX_DURATION_SECONDS;
 
 /// Process meeting recordings on this machine: no cloud account, no network.
 ///
@@ -105,11 +108,11 @@ pub enum Command {
 pub struct PipelineArgs {
     /// Seconds to wait for missing chunks after the manifest arrives before the recording is
     /// marked incomplete_chunks (the cloud default is 900).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = grace_seconds())]
     pub grace_seconds: u64,
 
-    /// CPU threads for Whisper.
-    #[arg(long, default_value_t = 2)]
+    /// CPU threads for Whisper (1 to 64).
+    #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 }
 
@@ -131,7 +134,7 @@ pub struct ProcessArgs {
     pub recording: Option<String>,
 
     /// Chunk length in seconds when cutting a media file.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, value_parser = chunk_seconds)]
     pub chunk_seconds: f64,
 
     /// Pipeline options.
@@ -198,11 +201,11 @@ pub struct ServeArgs {
     pub no_workers: bool,
 
     /// Seconds to wait for missing chunks after the end of a recording is known.
-    #[arg(long, default_value_t = 900)]
+    #[arg(long, default_value_t = 900, value_parser = grace_seconds())]
     pub grace_seconds: u64,
 
-    /// CPU threads for Whisper.
-    #[arg(long, default_value_t = 2)]
+    /// CPU threads for Whisper (1 to 64).
+    #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
     /// Run this workflow definition (Amazon States Language JSON) instead of the generated
@@ -218,18 +221,18 @@ pub struct WorkerArgs {
     #[arg(long, default_value = "http://127.0.0.1:8083")]
     pub endpoint: String,
 
-    /// CPU threads for Whisper.
-    #[arg(long, default_value_t = 2)]
+    /// CPU threads for Whisper (1 to 64).
+    #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
     /// Seconds between heartbeats of a running task; default: a third of each activity's
     /// HeartbeatSeconds in the workflow.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=env::MAX_HEARTBEAT_SECONDS))]
     pub heartbeat_seconds: Option<u64>,
 
     /// Seconds running tasks may finish after Ctrl-C/SIGTERM; then they are failed as
     /// Worker.Interrupted, which the workflow retries.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=env::MAX_DRAIN_SECONDS))]
     pub drain_seconds: u64,
 
     /// Name shown in the execution history for the tasks this worker runs.
@@ -332,7 +335,7 @@ pub struct ListArgs {
     pub status: Option<String>,
 
     /// At most this many recordings.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = list_limit())]
     pub limit: usize,
 }
 
@@ -356,6 +359,109 @@ pub struct DlqArgs {
     pub queue: String,
 
     /// At most this many messages per queue.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = list_limit())]
     pub limit: usize,
+}
+
+/// `--grace-seconds`: 0 to [`MAX_DURATION_SECONDS`] (ten years; timestamps overflow far beyond).
+fn grace_seconds() -> RangedU64ValueParser<u64> {
+    RangedU64ValueParser::new().range(0..=MAX_DURATION_SECONDS)
+}
+
+/// `--threads`: 1 to [`env::MAX_WHISPER_THREADS`].
+fn whisper_threads() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..=env::MAX_WHISPER_THREADS as u64)
+}
+
+/// `--limit`: 1 to 10,000 recordings or messages.
+fn list_limit() -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(1..=10_000)
+}
+
+/// The chunk lengths `--chunk-seconds` accepts: the client's chunks are seconds to minutes long.
+pub const CHUNK_SECONDS: std::ops::RangeInclusive<f64> = 1.0..=600.0;
+
+/// `--chunk-seconds`: a finite number of seconds in [`CHUNK_SECONDS`].
+fn chunk_seconds(raw: &str) -> Result<f64, String> {
+    let value: f64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+    if CHUNK_SECONDS.contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{raw} is outside {}..={} seconds",
+            CHUNK_SECONDS.start(),
+            CHUNK_SECONDS.end()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use clap::error::ErrorKind;
+
+    use super::Cli;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("recorder").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn given_out_of_range_numbers_when_parsed_then_each_is_refused_with_its_range() {
+        let cases: &[&[&str]] = &[
+            &[
+                "process",
+                "m.mp4",
+                "--grace-seconds",
+                "18446744073709551615",
+            ],
+            &["process", "m.mp4", "--grace-seconds=-1"],
+            &["process", "m.mp4", "--threads", "0"],
+            &["process", "m.mp4", "--threads", "65"],
+            &["process", "m.mp4", "--chunk-seconds", "NaN"],
+            &["process", "m.mp4", "--chunk-seconds", "inf"],
+            &["process", "m.mp4", "--chunk-seconds", "0.5"],
+            &["process", "m.mp4", "--chunk-seconds", "1e300"],
+            &["serve", "--grace-seconds", "999999999999"],
+            &["serve", "--threads", "100000"],
+            &["reprocess", "r", "--threads", "0"],
+            &["worker", "--heartbeat-seconds", "0"],
+            &["worker", "--heartbeat-seconds", "18446744073709551615"],
+            &["worker", "--drain-seconds", "18446744073709551615"],
+            &["list", "--user", "u", "--limit", "0"],
+        ];
+        for args in cases {
+            let error = parse(args).expect_err(&args.join(" "));
+            assert_eq!(
+                error.kind(),
+                ErrorKind::ValueValidation,
+                "{args:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn given_numbers_in_range_when_parsed_then_they_are_accepted() {
+        let cases: &[&[&str]] = &[
+            &[
+                "process",
+                "m.mp4",
+                "--grace-seconds",
+                "0",
+                "--threads",
+                "64",
+                "--chunk-seconds",
+                "2.5",
+            ],
+            &["serve", "--grace-seconds", "315360000"],
+            &["worker", "--heartbeat-seconds", "5", "--drain-seconds", "0"],
+            &["list", "--user", "u", "--limit", "10000"],
+        ];
+        for args in cases {
+            parse(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+    }
 }

@@ -113,10 +113,13 @@ async fn encode_chunk(input: &Path, start: f64, seconds: f64, out: &Path) -> Res
 
 /// Cuts a media file into chunks of `chunk_seconds`.
 pub async fn cut_media(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliError> {
-    if !(1.0..=600.0).contains(&chunk_seconds) {
-        return Err(CliError::Usage(
-            "--chunk-seconds must be between 1 and 600".into(),
-        ));
+    let range = crate::args::CHUNK_SECONDS;
+    if !range.contains(&chunk_seconds) {
+        return Err(CliError::Usage(format!(
+            "--chunk-seconds must be between {} and {}",
+            range.start(),
+            range.end()
+        )));
     }
     let duration = probe_audio(input).await?;
     let work = tempfile::tempdir().map_err(|source| CliError::Io {

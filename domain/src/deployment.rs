@@ -90,6 +90,17 @@ pub mod env {
     /// a run is reconciled only after Step Functions itself must have ended it (Standard
     /// workflows may run up to one year; our definition bounds them to 8 h).
     pub const DEFAULT_PROCESSING_STALE_SECONDS: u64 = 8 * 60 * 60 + 60 * 60;
+    /// Largest [`WHISPER_THREADS`] (and `--threads`): more threads than this is a typo, not a
+    /// machine whisper.cpp scales to.
+    pub const MAX_WHISPER_THREADS: usize = 64;
+    /// Largest [`WORKER_DRAIN_SECONDS`]: one hour. Fargate stops a task at most 120 s after
+    /// SIGTERM; a longer drain only makes sense on a machine of one's own.
+    pub const MAX_DRAIN_SECONDS: u64 = 60 * 60;
+    /// Largest [`WORKER_HEARTBEAT_SECONDS`]: one day (an activity's `HeartbeatSeconds` must be
+    /// longer than the heartbeat period for the heartbeats to keep it alive).
+    pub const MAX_HEARTBEAT_SECONDS: u64 = 24 * 60 * 60;
+    /// Largest [`MAX_CHUNK_BYTES`]: S3's largest object, 5 TiB.
+    pub const MAX_MAX_CHUNK_BYTES: u64 = 5 * 1024 * 1024 * 1024 * 1024;
 }
 
 /// Default deployment prefix (`var.name_prefix` in Terraform).

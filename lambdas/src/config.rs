@@ -93,10 +93,11 @@ impl IngestConfig {
             }
         };
         let max_chunk_bytes = number(env::MAX_CHUNK_BYTES, DEFAULT_MAX_CHUNK_BYTES)?;
-        if max_chunk_bytes == 0 {
+        if !(1..=env::MAX_MAX_CHUNK_BYTES).contains(&max_chunk_bytes) {
             return Err(LambdaError::Config(format!(
-                "{} must be positive",
-                env::MAX_CHUNK_BYTES
+                "{}={max_chunk_bytes} is outside 1..={} bytes (S3's largest object)",
+                env::MAX_CHUNK_BYTES,
+                env::MAX_MAX_CHUNK_BYTES
             )));
         }
         let seconds = |name: &str, default: Duration| -> Result<Duration, LambdaError> {
@@ -165,13 +166,15 @@ mod tests {
     }
 
     #[test]
-    fn durations_out_of_range_are_config_errors_not_panics() {
+    fn numbers_out_of_range_are_config_errors_not_panics() {
         for (name, value) in [
             (env::COMPLETION_GRACE_SECONDS, "18446744073709551615"),
             (env::COMPLETION_GRACE_SECONDS, "99999999999999"),
             (env::GIVE_UP_AFTER_SECONDS, "0"),
             (env::SWEEP_LIMIT, "0"),
             (env::PROCESSING_STALE_SECONDS, "-5"),
+            (env::MAX_CHUNK_BYTES, "0"),
+            (env::MAX_CHUNK_BYTES, "18446744073709551615"),
         ] {
             let vars = HashMap::from([(env::RECORDINGS_BUCKET, "b"), (name, value)]);
             let read = IngestConfig::from_vars(|k| vars.get(k).map(|v| (*v).to_owned()));

@@ -210,3 +210,154 @@ async fn given_http_401_when_summarizing_then_the_error_is_a_rejected_request() 
     );
     assert!(!error.is_retryable());
 }
+
+#[test]
+fn given_an_api_key_and_plain_http_to_another_host_when_configured_then_it_is_refused() {
+    for base in [
+        "http://llm.example.com/v1",
+        "http://10.0.0.7:8000/v1",
+        "HTTP://llm.example.com/v1",
+    ] {
+        let mut config = OpenAiConfig::new(base, "m");
+        config.api_key = Some("secret-key".to_owned());
+        let error = OpenAiChatModel::new(config).expect_err(base);
+        assert!(
+            matches!(&error, SummarizeError::Config(m) if m.contains("plain http://")),
+            "{base}: {error}"
+        );
+        assert!(!error.to_string().contains("secret-key"), "{error}");
+    }
+}
+
+#[test]
+fn given_https_or_a_loopback_server_or_no_key_when_configured_then_it_is_accepted() {
+    let with_key = [
+        "https://llm.example.com/v1",
+        "http://127.0.0.1:8080/v1",
+        "http://127.0.0.53/v1",
+        "http://[::1]:8080/v1",
+        "http://localhost:11434/v1",
+    ];
+    for base in with_key {
+        let mut config = OpenAiConfig::new(base, "m");
+        config.api_key = Some("secret-key".to_owned());
+        OpenAiChatModel::new(config).unwrap_or_else(|e| panic!("{base}: {e}"));
+    }
+    // Without a key nothing secret travels: a plain-http server elsewhere is the user's choice.
+    OpenAiChatModel::new(OpenAiConfig::new("http://llm.example.com/v1", "m")).expect("no key");
+    for bad in ["ftp://llm.example.com/v1", "llm.example.com/v1"] {
+        assert!(
+            OpenAiChatModel::new(OpenAiConfig::new(bad, "m")).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+/// A server that answers every request with `head` and then up to `body_bytes` bytes of `x`,
+/// counting how many body bytes it managed to write before the client hung up.
+async fn serve_raw(head: String, body_bytes: usize) -> (String, Arc<Mutex<usize>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base_url = format!("http://{}/v1", listener.local_addr().expect("addr"));
+    let written = Arc::new(Mutex::new(0usize));
+    let counter = written.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 65536];
+            let _ = socket.read(&mut request).await;
+            if socket.write_all(head.as_bytes()).await.is_err() {
+                continue;
+            }
+            let block = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < body_bytes {
+                let n = block.len().min(body_bytes - sent);
+                if socket.write_all(&block[..n]).await.is_err() {
+                    break;
+                }
+                sent += n;
+                *counter.lock().expect("lock") = sent;
+            }
+            socket.shutdown().await.ok();
+        }
+    });
+    (base_url, written)
+}
+
+fn keyed_model(base_url: &str) -> OpenAiSummarizer {
+    let mut config = OpenAiConfig::new(base_url, "m");
+    config.api_key = Some("secret-key".to_owned());
+    OpenAiSummarizer::new(
+        OpenAiChatModel::new(config).expect("model"),
+        ModelSummaryConfig::default(),
+    )
+    .expect("summarizer")
+}
+
+#[tokio::test]
+async fn given_a_response_declared_larger_than_the_limit_when_summarizing_then_it_is_refused_unread()
+ {
+    const OFFERED: usize = 100 * 1024 * 1024;
+    let head = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {OFFERED}\r\n\
+         connection: close\r\n\r\n"
+    );
+    let (base_url, written) = serve_raw(head, OFFERED).await;
+    let error = keyed_model(&base_url)
+        .summarize(&whisper_meeting())
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(error, SummarizeError::ServiceRejected { .. }),
+        "{error}"
+    );
+    let source = std::error::Error::source(&error).map(ToString::to_string);
+    assert!(
+        source.as_deref().is_some_and(|s| s.contains("larger than")),
+        "{source:?}"
+    );
+    assert!(*written.lock().expect("lock") < OFFERED);
+}
+
+#[tokio::test]
+async fn given_an_endless_response_without_a_length_when_summarizing_then_reading_stops_at_the_limit()
+ {
+    const OFFERED: usize = 100 * 1024 * 1024;
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
+    let (base_url, written) = serve_raw(head.to_owned(), OFFERED).await;
+    let error = keyed_model(&base_url)
+        .summarize(&whisper_meeting())
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(error, SummarizeError::ServiceRejected { .. }),
+        "{error}"
+    );
+    assert!(!error.is_retryable());
+    // The client hung up after the limit: the server could not push the 100 MiB it offered
+    // (socket buffers hold a few MiB at most).
+    let sent = *written.lock().expect("lock");
+    assert!(
+        sent < summary::model::openai::MAX_RESPONSE_BYTES + 32 * 1024 * 1024,
+        "the client read {sent} bytes"
+    );
+}
+
+#[tokio::test]
+async fn given_a_redirect_when_summarizing_then_it_is_not_followed_and_the_key_stays() {
+    let elsewhere = serve(vec![tool_call(&answer())]).await;
+    let head = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {}/chat/completions\r\n\
+         content-length: 0\r\nconnection: close\r\n\r\n",
+        elsewhere.base_url
+    );
+    let (base_url, _) = serve_raw(head, 0).await;
+    let error = keyed_model(&base_url)
+        .summarize(&whisper_meeting())
+        .await
+        .expect_err("redirect");
+    assert!(
+        matches!(error, SummarizeError::ServiceRejected { .. }),
+        "{error}"
+    );
+    assert!(elsewhere.authorizations.lock().expect("lock").is_empty());
+}

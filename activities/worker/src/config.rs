@@ -88,12 +88,15 @@ impl WorkerSettings {
         let drain = match var(env::WORKER_DRAIN_SECONDS) {
             None => Duration::from_secs(DEFAULT_DRAIN_SECONDS),
             Some(value) => match value.trim().parse::<u64>() {
-                Ok(seconds) => Duration::from_secs(seconds),
-                Err(e) => {
+                Ok(seconds) if seconds <= env::MAX_DRAIN_SECONDS => Duration::from_secs(seconds),
+                _ => {
                     return Err(StartupError::InvalidVar {
                         var: env::WORKER_DRAIN_SECONDS,
                         value,
-                        reason: format!("expected whole seconds: {e}"),
+                        reason: format!(
+                            "expected whole seconds from 0 to {}",
+                            env::MAX_DRAIN_SECONDS
+                        ),
                     });
                 }
             },
@@ -101,12 +104,17 @@ impl WorkerSettings {
         let heartbeat = match var(env::WORKER_HEARTBEAT_SECONDS) {
             None => None,
             Some(value) => match value.trim().parse::<u64>() {
-                Ok(seconds) if seconds > 0 => Some(Duration::from_secs(seconds)),
+                Ok(seconds) if (1..=env::MAX_HEARTBEAT_SECONDS).contains(&seconds) => {
+                    Some(Duration::from_secs(seconds))
+                }
                 _ => {
                     return Err(StartupError::InvalidVar {
                         var: env::WORKER_HEARTBEAT_SECONDS,
                         value,
-                        reason: "expected whole seconds above zero".into(),
+                        reason: format!(
+                            "expected whole seconds from 1 to {}",
+                            env::MAX_HEARTBEAT_SECONDS
+                        ),
                     });
                 }
             },
@@ -256,7 +264,7 @@ mod tests {
 
     #[test]
     fn given_a_zero_or_garbage_heartbeat_period_when_read_then_it_is_refused() {
-        for bad in ["0", "-1", "0.5", "often"] {
+        for bad in ["0", "-1", "0.5", "often", "86401", "18446744073709551615"] {
             let result = read(&[
                 (env::ACTIVITY_ARN_PREFIX, PREFIX),
                 (env::WORKER_HEARTBEAT_SECONDS, bad),
@@ -269,13 +277,16 @@ mod tests {
     }
 
     #[test]
-    fn given_a_fractional_drain_when_read_then_it_is_refused() {
-        assert!(matches!(
-            read(&[
+    fn given_a_fractional_or_out_of_range_drain_when_read_then_it_is_refused() {
+        for bad in ["1.5", "-1", "3601", "18446744073709551615"] {
+            let result = read(&[
                 (env::ACTIVITY_ARN_PREFIX, PREFIX),
-                (env::WORKER_DRAIN_SECONDS, "1.5"),
-            ]),
-            Err(StartupError::InvalidVar { var, .. }) if var == env::WORKER_DRAIN_SECONDS
-        ));
+                (env::WORKER_DRAIN_SECONDS, bad),
+            ]);
+            assert!(
+                matches!(result, Err(StartupError::InvalidVar { var, .. }) if var == env::WORKER_DRAIN_SECONDS),
+                "{bad}: {result:?}"
+            );
+        }
     }
 }

@@ -100,8 +100,14 @@ impl Engines {
                     Some(v) => v
                         .parse::<usize>()
                         .ok()
-                        .filter(|n| (1..=64).contains(n))
-                        .ok_or_else(|| invalid(env::WHISPER_THREADS, v, "expected 1 to 64"))?,
+                        .filter(|n| (1..=env::MAX_WHISPER_THREADS).contains(n))
+                        .ok_or_else(|| {
+                            invalid(
+                                env::WHISPER_THREADS,
+                                v,
+                                &format!("expected 1 to {}", env::MAX_WHISPER_THREADS),
+                            )
+                        })?,
                 };
                 TranscriberChoice::Whisper { threads }
             }

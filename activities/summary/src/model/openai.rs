@@ -2,7 +2,13 @@
 //! hosted API) as a [`ToolChatModel`], for users who run their own model: one function tool with
 //! the summary schema as its parameters, `tool_choice` forcing it, the transcript in the user
 //! message. 429 and 5xx are retryable; other 4xx are configuration problems.
+//!
+//! The API key is a bearer secret: it is only sent over `https://`, or over plain `http://` to a
+//! loopback address (a server on this machine). Redirects are not followed (a redirect could lead
+//! the key to another host or downgrade the scheme), and the response is read up to
+//! [`MAX_RESPONSE_BYTES`], so a misbehaving server cannot exhaust the worker's memory.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +21,10 @@ use crate::error::SummarizeError;
 /// Engine name recorded in summaries made through an OpenAI-compatible server.
 pub const ENGINE_NAME: &str = "openai-compatible";
 const SERVICE: &str = "openai-compatible server";
+
+/// Largest chat-completions response read: 8 MiB. One summary tool call is a few KiB; the
+/// request's `max_tokens` keeps a well-behaved server far below this.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Configuration of an OpenAI-compatible server.
 #[derive(Clone, Debug)]
@@ -67,16 +77,34 @@ impl OpenAiChatModel {
     /// A model on the server at `config.base_url`.
     pub fn new(config: OpenAiConfig) -> Result<Self, SummarizeError> {
         let base = config.base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(SummarizeError::Config(
-                "the OpenAI-compatible base URL must start with http:// or https://".to_owned(),
-            ));
+        let parsed = reqwest::Url::parse(base).map_err(|e| {
+            SummarizeError::Config(format!(
+                "the OpenAI-compatible base URL {base:?} is not a URL: {e}"
+            ))
+        })?;
+        let host = parsed.host_str().unwrap_or_default();
+        match parsed.scheme() {
+            "https" => {}
+            "http" if config.api_key.is_none() || is_loopback(host) => {}
+            "http" => {
+                return Err(SummarizeError::Config(format!(
+                    "refusing to send the API key over plain http:// to {host}: anyone on the \
+                     path could read it; use https://, or a server on this machine \
+                     (127.0.0.1, ::1 or localhost)"
+                )));
+            }
+            _ => {
+                return Err(SummarizeError::Config(
+                    "the OpenAI-compatible base URL must start with http:// or https://".to_owned(),
+                ));
+            }
         }
         if config.model.trim().is_empty() {
             return Err(SummarizeError::Config("the model name is empty".to_owned()));
         }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| SummarizeError::Config(format!("cannot build the HTTP client: {e}")))?;
         let url = format!("{base}/chat/completions");
@@ -126,6 +154,44 @@ impl OpenAiChatModel {
             "tool_choice": {"type": "function", "function": {"name": conversation.tool.name}},
         })
     }
+}
+
+/// Whether `host` (as a URL spells it: brackets around IPv6) names this machine.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Reads the body of `response`, refusing it once it passes [`MAX_RESPONSE_BYTES`] (declared or
+/// actual) without reading the rest.
+async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, SummarizeError> {
+    let too_large = || SummarizeError::ServiceRejected {
+        service: SERVICE,
+        source: format!("the response is larger than {MAX_RESPONSE_BYTES} bytes").into(),
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) =
+        response
+            .chunk()
+            .await
+            .map_err(|e| SummarizeError::ServiceUnavailable {
+                service: SERVICE,
+                source: Box::new(e),
+            })?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Reads the answer out of a chat-completions response.
@@ -187,13 +253,28 @@ impl ToolChatModel for OpenAiChatModel {
                 source: format!("HTTP {status}").into(),
             });
         }
+        if status.is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("elsewhere");
+            return Err(SummarizeError::ServiceRejected {
+                service: SERVICE,
+                source: format!(
+                    "HTTP {status}: the server redirects to {to}; set the base URL to the final \
+                     address (redirects are not followed, so the API key stays where it was sent)"
+                )
+                .into(),
+            });
+        }
         if !status.is_success() {
             return Err(SummarizeError::ServiceRejected {
                 service: SERVICE,
                 source: format!("HTTP {status}").into(),
             });
         }
-        let bytes = response.bytes().await.map_err(unavailable)?;
+        let bytes = bounded_body(response).await?;
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(reply_of(&value, conversation.tool.name))
     }
