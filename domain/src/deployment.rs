@@ -58,6 +58,9 @@ pub mod env {
     /// Optional: the ffprobe the media activity runs on chunks (default: the minimal build
     /// `scripts/setup-ffprobe.sh` puts in the cache, else `ffprobe` on the `PATH`).
     pub const FFPROBE_PATH: &str = "FFPROBE_PATH";
+    /// Optional: the address-space limit, in MiB, of every `ffmpeg`/`ffprobe` process the media
+    /// activity starts (default 1024, accepted 512–65536).
+    pub const MEDIA_TOOL_MEMORY_MIB: &str = "MEDIA_TOOL_MEMORY_MIB";
     /// With `SUMMARIZER=openai`: base URL of an OpenAI-compatible server (`http://host/v1`).
     pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
     /// With `SUMMARIZER=openai`: the model name the server expects.
@@ -74,6 +77,7 @@ pub mod env {
         WHISPER_THREADS,
         MEETING_RECORDER_CACHE,
         FFPROBE_PATH,
+        MEDIA_TOOL_MEMORY_MIB,
         OPENAI_BASE_URL,
         OPENAI_MODEL,
         OPENAI_API_KEY,

@@ -2,7 +2,8 @@
 //! (byte-identical run to run, so transcripts are deterministic), cut into pieces, and each piece
 //! encoded on its own into an MP4 with H.264 video (a tiny lavfi colour frame) and AAC audio. Also
 //! the hostile fixtures the media stage must reject: corrupt bytes behind a valid `ftyp` box, a
-//! zero-byte file, and an HLS playlist renamed `.mp4`.
+//! zero-byte file, an HLS playlist renamed `.mp4`, audio in a codec other than AAC, and valid
+//! AAC files whose header fields were patched to lie (a huge duration, a sample-table bomb).
 //!
 //! Everything is written into a directory the caller owns (usually a `tempfile::TempDir`). The
 //! helpers are synchronous and panic with a message naming `scripts/setup.sh apt` when `ffmpeg`,
@@ -476,6 +477,151 @@ pub fn video_only_chunk(dir: &Path, name: &str) -> PathBuf {
     ]);
     run("ffmpeg", &args);
     out
+}
+
+/// A 1 s chunk with H.264 video and audio encoded by FFmpeg's `audio_encoder` (`libopus`,
+/// `adpcm_ima_qt`, …), muxed as `format` (`mp4`, `mov`): a valid file whose audio the join must
+/// not decode.
+pub fn chunk_with_audio_codec(
+    dir: &Path,
+    name: &str,
+    audio_encoder: &str,
+    format: &str,
+) -> PathBuf {
+    let out = dir.join(name);
+    let mut args = vec![s(&"-nostdin"), s(&"-v"), s(&"error"), s(&"-y")];
+    args.extend(video_input(1.0));
+    args.extend([
+        s(&"-f"),
+        s(&"lavfi"),
+        s(&"-i"),
+        s(&"sine=frequency=440:sample_rate=48000:duration=1"),
+        s(&"-c:v"),
+        s(&"libx264"),
+        s(&"-preset"),
+        s(&"ultrafast"),
+        s(&"-pix_fmt"),
+        s(&"yuv420p"),
+        s(&"-c:a"),
+        s(&audio_encoder),
+        s(&"-ac"),
+        s(&"1"),
+        s(&"-shortest"),
+        s(&"-f"),
+        s(&format),
+        path_arg(&out),
+    ]);
+    run("ffmpeg", &args);
+    out
+}
+
+/// A 2 s AAC `.m4a` (48 kHz mono, audio only) as FFmpeg writes it: version-0 `mvhd`, `tkhd`,
+/// `elst` and `mdhd` boxes, one sample-to-chunk entry, a table of sample sizes.
+fn aac_audio_file(dir: &Path, name: &str) -> Vec<u8> {
+    let out = dir.join(name);
+    run(
+        "ffmpeg",
+        &[
+            s(&"-nostdin"),
+            s(&"-v"),
+            s(&"error"),
+            s(&"-y"),
+            s(&"-f"),
+            s(&"lavfi"),
+            s(&"-i"),
+            s(&"sine=frequency=440:sample_rate=48000:duration=2"),
+            s(&"-c:a"),
+            s(&"aac"),
+            s(&"-ac"),
+            s(&"1"),
+            s(&"-f"),
+            s(&"mp4"),
+            path_arg(&out),
+        ],
+    );
+    std::fs::read(&out).unwrap_or_else(|e| panic!("reading {out:?}: {e}"))
+}
+
+/// Byte offset of the payload (after the 8-byte header) of the box at `path` (`moov`, `trak`,
+/// `mdia`, …), first match at each level. Panics when the file has no such box.
+fn box_payload(bytes: &[u8], path: &[&[u8; 4]]) -> usize {
+    let (mut start, mut end) = (0, bytes.len());
+    let mut payload = 0;
+    for wanted in path {
+        let mut at = start;
+        loop {
+            assert!(at + 8 <= end, "no {path:?} box");
+            let size = u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+            let size = usize::try_from(size).expect("fits");
+            assert!(
+                size >= 8 && at + size <= end,
+                "a box of size {size} at {at}"
+            );
+            if &bytes[at + 4..at + 8] == *wanted {
+                payload = at + 8;
+                (start, end) = (payload, at + size);
+                break;
+            }
+            at += size;
+        }
+    }
+    payload
+}
+
+/// Overwrites the big-endian `u32` at `offset` bytes into the payload of the box at `path`.
+fn patch_u32(bytes: &mut [u8], path: &[&[u8; 4]], offset: usize, value: u32) {
+    let at = box_payload(bytes, path) + offset;
+    bytes[at..at + 4].copy_from_slice(&value.to_be_bytes());
+}
+
+const TRAK: [&[u8; 4]; 2] = [b"moov", b"trak"];
+const MDIA: [&[u8; 4]; 3] = [b"moov", b"trak", b"mdia"];
+const STBL: [&[u8; 4]; 5] = [b"moov", b"trak", b"mdia", b"minf", b"stbl"];
+
+/// A valid 2 s AAC file whose headers declare an absurd duration: the media time scale (`mdhd`)
+/// is 1 tick per second, so each 1024-sample packet "lasts" 1024 s (the audio stream declares
+/// 97,024 s, 27 hours), and every duration field (`mvhd`, `tkhd`, `elst`, `mdhd`) is
+/// 0xFFFFFFFF (the container declares 136 years with the movie time scale also set to 1). The
+/// audio itself is untouched and decodes to 2 s.
+///
+/// Made by encoding a real file with FFmpeg and patching the version-0 box fields in place:
+/// `mvhd` time scale at payload offset 12 and duration at 16, `tkhd` duration at 20, `elst`'s
+/// first segment duration at 8, `mdhd` time scale at 12 and duration at 16.
+pub fn huge_duration_chunk(dir: &Path, name: &str) -> PathBuf {
+    let mut bytes = aac_audio_file(dir, &format!("{name}.source.m4a"));
+    let mvhd = [b"moov", b"mvhd"];
+    let tkhd = [TRAK[0], TRAK[1], b"tkhd"];
+    let elst = [TRAK[0], TRAK[1], b"edts", b"elst"];
+    let mdhd = [MDIA[0], MDIA[1], MDIA[2], b"mdhd"];
+    patch_u32(&mut bytes, &mvhd, 12, 1);
+    patch_u32(&mut bytes, &mvhd, 16, u32::MAX);
+    patch_u32(&mut bytes, &tkhd, 20, u32::MAX);
+    patch_u32(&mut bytes, &elst, 8, u32::MAX);
+    patch_u32(&mut bytes, &mdhd, 12, 1);
+    patch_u32(&mut bytes, &mdhd, 16, u32::MAX);
+    write(dir, name, &bytes)
+}
+
+/// Samples [`sample_table_bomb_chunk`] declares: 2^26, whose index entries (24 bytes each in
+/// FFmpeg's `AVIndexEntry`) take 1.6 GB.
+pub const SAMPLE_TABLE_BOMB_SAMPLES: u32 = 1 << 26;
+
+/// A memory bomb for FFmpeg's MP4 demuxer: a valid 2 s AAC file (≈ 18 KB) whose sample tables
+/// claim [`SAMPLE_TABLE_BOMB_SAMPLES`] samples of one byte each, all in one chunk. `stsz` with a
+/// constant sample size needs no per-sample table, so the claim costs the file nothing, but the
+/// demuxer builds an index entry for every sample: Debian's ffprobe grows to 1.6 GB of resident
+/// memory probing it.
+///
+/// Made by patching the version-0 boxes of a real file: `stsz` sample size (payload offset 4) to
+/// 1 and sample count (8) to 2^26, and the first `stsc` entry's samples per chunk (12) to 2^26.
+pub fn sample_table_bomb_chunk(dir: &Path, name: &str) -> PathBuf {
+    let mut bytes = aac_audio_file(dir, &format!("{name}.source.m4a"));
+    let stsz = [STBL[0], STBL[1], STBL[2], STBL[3], STBL[4], b"stsz"];
+    let stsc = [STBL[0], STBL[1], STBL[2], STBL[3], STBL[4], b"stsc"];
+    patch_u32(&mut bytes, &stsz, 4, 1);
+    patch_u32(&mut bytes, &stsz, 8, SAMPLE_TABLE_BOMB_SAMPLES);
+    patch_u32(&mut bytes, &stsc, 12, SAMPLE_TABLE_BOMB_SAMPLES);
+    write(dir, name, &bytes)
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

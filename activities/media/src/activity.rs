@@ -24,14 +24,15 @@ use meeting_domain::ports::ObjectStore;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
-use crate::error::{MediaActivityError, ToolError};
+use crate::error::{ConfigError, MediaActivityError, ProbeError, ToolError};
 use crate::join::{
     self, ASR_SAMPLE_RATE, audio_probe_args, concat_list, conform_args, flac_args, join_args,
 };
+use crate::limits::{MEMORY_LIMIT_VAR, MemoryLimit, cpu_budget};
 use crate::manifest;
-use crate::probe::{AudioStream, check_magic, parse_probe, probe_args};
+use crate::probe::{AudioStream, check_magic, codec_refused, parse_probe, probe_args};
 use crate::process::{ToolCommand, run_piped, run_tool};
-use crate::trim::{ChunkSpan, PaddingCutter, padding_ranges};
+use crate::trim::{BYTES_PER_SAMPLE, ChunkSpan, PaddingCutter, padding_ranges};
 
 /// Tunables of the media stage.
 #[derive(Debug, Clone)]
@@ -51,6 +52,10 @@ pub struct MediaConfig {
     pub max_chunk_bytes: u64,
     /// Chunks downloaded and probed at the same time.
     pub chunk_concurrency: usize,
+    /// Address-space limit of every `ffmpeg`/`ffprobe` process (`MEDIA_TOOL_MEMORY_MIB`).
+    /// Their CPU time is limited too, in proportion to the audio each one processes
+    /// ([`crate::limits::cpu_budget`]).
+    pub memory_limit: MemoryLimit,
 }
 
 impl Default for MediaConfig {
@@ -65,7 +70,49 @@ impl Default for MediaConfig {
             // 1 GiB: a one-minute chunk of 1080p H.264 is ~100 MB; ten times that is not a chunk.
             max_chunk_bytes: 1024 * 1024 * 1024,
             chunk_concurrency: 4,
+            memory_limit: MemoryLimit::default(),
         }
+    }
+}
+
+impl MediaConfig {
+    /// The defaults, with the settings the deployment may change read from the process
+    /// environment: `MEDIA_TOOL_MEMORY_MIB` (and `FFPROBE_PATH`, see
+    /// [`crate::probe::default_ffprobe`]).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidVar`] when a variable is set to a value out of its range.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Self::from_env`] with the variables read through `lookup` (tests pass a map).
+    ///
+    /// # Errors
+    /// [`ConfigError::InvalidVar`] when a variable is set to a value out of its range.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let memory_limit = match lookup(MEMORY_LIMIT_VAR).filter(|v| !v.trim().is_empty()) {
+            None => MemoryLimit::default(),
+            Some(value) => MemoryLimit::parse(&value)?,
+        };
+        Ok(Self {
+            memory_limit,
+            ..Self::default()
+        })
+    }
+
+    /// `ffmpeg`/`ffprobe` with this configuration's memory limit and a CPU-time limit for
+    /// `audio_seconds` of audio within `timeout`.
+    fn tool(
+        &self,
+        program: &Path,
+        args: Vec<std::ffi::OsString>,
+        timeout: Duration,
+        audio_seconds: f64,
+    ) -> ToolCommand {
+        ToolCommand::new(program, args, timeout)
+            .with_memory_limit(self.memory_limit)
+            .with_cpu_seconds(cpu_budget(audio_seconds, timeout))
     }
 }
 
@@ -184,27 +231,43 @@ impl PrepareMediaActivity {
             })
             .collect();
         let mut cutter = PaddingCutter::new(&padding_ranges(&spans, ASR_SAMPLE_RATE));
-        let (joined, _) = run_piped(
-            &ToolCommand::new(
-                &self.config.ffmpeg,
+        // Each span is at most a day (the probe checks), so the sum is a finite number of seconds.
+        let audio_seconds: f64 = spans.iter().map(|s| s.decoded_seconds).sum();
+        let config = &self.config;
+        let joined = run_piped(
+            &config.tool(
+                &config.ffmpeg,
                 join_args(&list, &recording),
-                self.config.join_timeout,
+                config.join_timeout,
+                audio_seconds,
             ),
-            &ToolCommand::new(
-                &self.config.ffmpeg,
+            &config.tool(
+                &config.ffmpeg,
                 flac_args(&audio),
-                self.config.join_timeout,
+                config.join_timeout,
+                audio_seconds,
             ),
             |input, output| cutter.filter(input, output),
             cancel,
         )
-        .await
-        .map_err(|e| tool_error("joining the chunks", e))?;
+        .await;
+        let (joined, _) = joined.map_err(|e| {
+            let decoded = cutter.position_bytes() as f64
+                / (BYTES_PER_SAMPLE as f64 * f64::from(ASR_SAMPLE_RATE));
+            tool_error(
+                format!(
+                    "joining the chunks (decoding chunk {}, {decoded:.1} s into the audio)",
+                    chunk_at(&chunks, &spans, decoded)
+                ),
+                e,
+            )
+        })?;
         let measured = run_tool(
-            &ToolCommand::new(
-                &self.config.ffprobe,
+            &config.tool(
+                &config.ffprobe,
                 audio_probe_args(&audio),
-                self.config.probe_timeout,
+                config.probe_timeout,
+                0.0,
             ),
             cancel,
         )
@@ -371,23 +434,36 @@ impl PrepareMediaActivity {
         }
         check_magic(&path).await.map_err(invalid)?;
         let probed = run_tool(
-            &ToolCommand::new(
+            &self.config.tool(
                 &self.config.ffprobe,
                 probe_args(&path),
                 self.config.probe_timeout,
+                // Probing reads the headers and one packet: its cost does not grow with the audio.
+                0.0,
             ),
             cancel,
         )
         .await
         .map_err(|e| match e {
-            ToolError::Failed { stderr, .. } => invalid(format!("ffprobe rejected it: {stderr}")),
+            ToolError::Failed { stderr, .. } => match codec_refused(&stderr) {
+                Some(codec) => MediaActivityError::UnsupportedCodec { index, codec },
+                None => invalid(format!("ffprobe rejected it: {stderr}")),
+            },
             ToolError::TimedOut { limit, .. } => {
                 invalid(format!("ffprobe did not finish within {limit:?}"))
             }
             ToolError::OutputTooLarge { .. } => invalid(e.to_string()),
+            ToolError::OutOfMemory { .. } | ToolError::Killed { .. } => {
+                MediaActivityError::ChunkOverLimit { index, source: e }
+            }
             other => tool_error(format!("probing chunk {index}"), other),
         })?;
-        let probe = parse_probe(&probed.stdout).map_err(invalid)?;
+        let probe = parse_probe(&probed.stdout).map_err(|e| match e {
+            ProbeError::UnsupportedCodec { codec } => {
+                MediaActivityError::UnsupportedCodec { index, codec }
+            }
+            ProbeError::Invalid(reason) => invalid(reason),
+        })?;
         let audio = probe.audio.ok_or(MediaActivityError::NoAudio { index })?;
         Ok(LocalChunk { index, path, audio })
     }
@@ -427,32 +503,34 @@ impl PrepareMediaActivity {
                 "re-encoding the audio of a chunk with a different format"
             );
             let output = work.join(format!("conformed_{index:05}.mp4"));
+            let config = &self.config;
             run_tool(
-                &ToolCommand::new(
-                    &self.config.ffmpeg,
+                &config.tool(
+                    &config.ffmpeg,
                     conform_args(&chunk.path, &output, &first, chunk.audio.duration_seconds),
-                    self.config.join_timeout,
+                    config.join_timeout,
+                    chunk.audio.duration_seconds,
                 ),
                 cancel,
             )
             .await
             .map_err(|e| tool_error(format!("re-encoding chunk {index}"), e))?;
             let probed = run_tool(
-                &ToolCommand::new(
-                    &self.config.ffprobe,
+                &config.tool(
+                    &config.ffprobe,
                     probe_args(&output),
-                    self.config.probe_timeout,
+                    config.probe_timeout,
+                    0.0,
                 ),
                 cancel,
             )
             .await
             .map_err(|e| tool_error(format!("probing re-encoded chunk {index}"), e))?;
-            let probe = parse_probe(&probed.stdout).map_err(|detail| {
-                MediaActivityError::UnexpectedOutput {
+            let probe =
+                parse_probe(&probed.stdout).map_err(|e| MediaActivityError::UnexpectedOutput {
                     step: format!("re-encoding chunk {index}"),
-                    detail,
-                }
-            })?;
+                    detail: e.to_string(),
+                })?;
             let audio =
                 probe
                     .audio
@@ -492,6 +570,19 @@ impl PrepareMediaActivity {
         })
         .await
     }
+}
+
+/// The index of the chunk being decoded `decoded` seconds into the join's PCM (padding included,
+/// as the decoder emits it); the last chunk past the end.
+fn chunk_at(chunks: &[LocalChunk], spans: &[ChunkSpan], decoded: f64) -> u32 {
+    let mut end = 0.0;
+    for (chunk, span) in chunks.iter().zip(spans) {
+        end += span.decoded_seconds.max(span.presented_seconds);
+        if decoded < end {
+            return chunk.index;
+        }
+    }
+    chunks.last().map_or(0, |c| c.index)
 }
 
 /// Each chunk's place on the joined audio timeline (padding removed): its real audio duration,

@@ -8,6 +8,23 @@ use activity_runtime::Failure;
 use meeting_domain::PortError;
 use meeting_domain::contracts::MediaError;
 
+use crate::limits::MEMORY_LIMIT_VAR;
+
+/// The media activity's configuration cannot be used; the worker must not start with it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// An environment variable has a value the activity cannot use.
+    #[error("{var}={value:?} is invalid: {reason}")]
+    InvalidVar {
+        /// The variable.
+        var: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong, with the accepted range.
+        reason: String,
+    },
+}
+
 /// A failure to run `ffmpeg` or `ffprobe`.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
@@ -55,6 +72,51 @@ pub enum ToolError {
         /// The end of its stderr.
         stderr: String,
     },
+    /// An allocation failed under the program's address-space limit (`RLIMIT_AS`): FFmpeg said
+    /// "Cannot allocate memory" (or the like) and gave up.
+    #[error(
+        "`{tool}` ran out of its memory limit of {limit_mib} MiB ({MEMORY_LIMIT_VAR} sets it): \
+         {stderr}"
+    )]
+    OutOfMemory {
+        /// The program.
+        tool: String,
+        /// The limit, MiB.
+        limit_mib: u64,
+        /// The end of its stderr.
+        stderr: String,
+    },
+    /// The program could not even be loaded within its address-space limit (the dynamic loader
+    /// failed to map its shared libraries): the limit is misconfigured, not the input.
+    #[error(
+        "`{tool}` cannot start within its memory limit of {limit_mib} MiB; raise \
+         {MEMORY_LIMIT_VAR}: {stderr}"
+    )]
+    LimitTooLowToStart {
+        /// The program.
+        tool: String,
+        /// The limit, MiB.
+        limit_mib: u64,
+        /// The loader's message.
+        stderr: String,
+    },
+    /// The program was killed by a signal this worker did not send: SIGKILL from the kernel when
+    /// it used up its CPU time limit (`RLIMIT_CPU`) or the machine ran out of memory, or a crash.
+    #[error(
+        "`{tool}` was killed by signal {signal}{}{}",
+        signal_hint(*signal, *cpu_limit_seconds),
+        if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
+    )]
+    Killed {
+        /// The program.
+        tool: String,
+        /// The signal number.
+        signal: i32,
+        /// Its CPU time limit, seconds, when it had one.
+        cpu_limit_seconds: Option<u64>,
+        /// The end of its stderr.
+        stderr: String,
+    },
     /// The program wrote more to stdout than we accept (a hostile input making ffprobe chatty).
     #[error("`{tool}` wrote more than {limit} bytes to stdout")]
     OutputTooLarge {
@@ -72,6 +134,41 @@ pub enum ToolError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// What a signal that killed a tool most likely means.
+fn signal_hint(signal: i32, cpu_limit_seconds: Option<u64>) -> String {
+    // Linux signal numbers (x86-64 and aarch64 agree on these).
+    const SIGABRT: i32 = 6;
+    const SIGBUS: i32 = 7;
+    const SIGKILL: i32 = 9;
+    const SIGSEGV: i32 = 11;
+    const SIGXCPU: i32 = 24;
+    match (signal, cpu_limit_seconds) {
+        (SIGKILL | SIGXCPU, Some(limit)) => format!(
+            " (it used up its CPU time limit of {limit} s, or the kernel ran out of memory)"
+        ),
+        (SIGKILL, None) => " (SIGKILL: the kernel ran out of memory)".to_owned(),
+        (SIGSEGV | SIGBUS | SIGABRT, _) => {
+            " (it crashed: a malformed input, or an allocation refused under its memory limit)"
+                .to_owned()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Why ffprobe's description of a chunk disqualifies it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProbeError {
+    /// The audio is not AAC.
+    #[error("its audio codec is {codec}, not AAC")]
+    UnsupportedCodec {
+        /// The codec ffprobe named.
+        codec: String,
+    },
+    /// Anything else: not MP4, a declared value out of range, an unreadable stream.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Why a `PrepareMedia` task failed.
@@ -92,6 +189,28 @@ pub enum MediaActivityError {
         index: u32,
         /// What is wrong with it.
         reason: String,
+    },
+    /// A chunk's audio is not in the one codec the join decodes (AAC): FFmpeg is never asked to
+    /// decode it.
+    #[error(
+        "chunk {index} is invalid: its audio codec is {codec}, and only AAC (in MP4) is accepted; \
+         record or export it with AAC audio"
+    )]
+    UnsupportedCodec {
+        /// The chunk index.
+        index: u32,
+        /// The codec (or decoder) FFmpeg named.
+        codec: String,
+    },
+    /// Probing a chunk hit a resource limit of ffprobe (memory or CPU time): a chunk that costs
+    /// that much to read is treated as hostile.
+    #[error("chunk {index} is invalid: {source} while probing it")]
+    ChunkOverLimit {
+        /// The chunk index.
+        index: u32,
+        /// The limit that was hit.
+        #[source]
+        source: ToolError,
     },
     /// A chunk has no audio stream.
     #[error("chunk {index} has no audio stream")]
@@ -174,7 +293,9 @@ impl MediaActivityError {
     pub fn error_name(&self) -> MediaError {
         match self {
             Self::ChunkMissing { .. } => MediaError::ChunkMissing,
-            Self::ChunkInvalid { .. } => MediaError::ChunkInvalid,
+            Self::ChunkInvalid { .. }
+            | Self::UnsupportedCodec { .. }
+            | Self::ChunkOverLimit { .. } => MediaError::ChunkInvalid,
             Self::NoAudio { .. } => MediaError::NoAudio,
             Self::ChecksumMismatch { .. } => MediaError::ChecksumMismatch,
             Self::ManifestInvalid { .. } => MediaError::ManifestInvalid,

@@ -3,11 +3,16 @@
 //! intermediate MP4 loses each chunk's AAC priming trim and drifts about 27 ms per chunk, see
 //! `shared/notes/offline-speech.md`), and the re-encode that makes a chunk with a different audio
 //! format joinable.
+//!
+//! Every FFmpeg that reads chunk input runs with the same whitelists as the probe: formats (MP4,
+//! plus `concat` for the join's list), protocol `file`, and decoders `aac`
+//! ([`CHUNK_DECODERS`]); video is stream-copied and never decoded. Unqualified, the codec whitelist
+//! reaches both the demuxer's stream-parameter probing and the decoders FFmpeg opens.
 
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::probe::{AudioStream, MP4_DEMUXER, PROTOCOL_WHITELIST};
+use crate::probe::{AudioStream, CHUNK_DECODERS, MP4_DEMUXER, PROTOCOL_WHITELIST};
 
 /// Sample rate of the speech-recognition audio: what Whisper and Transcribe work at.
 pub const ASR_SAMPLE_RATE: u32 = 16_000;
@@ -56,6 +61,8 @@ pub fn join_args(list: &Path, recording: &Path) -> Vec<OsString> {
         &join_format_whitelist(),
         "-protocol_whitelist",
         PROTOCOL_WHITELIST,
+        "-codec_whitelist",
+        CHUNK_DECODERS,
         "-f",
         "concat",
         "-safe",
@@ -101,6 +108,8 @@ pub fn flac_args(audio: &Path) -> Vec<OsString> {
         "-y",
         "-protocol_whitelist",
         "pipe",
+        "-codec_whitelist",
+        "pcm_s16le",
         "-f",
         "s16le",
         "-ar",
@@ -143,6 +152,8 @@ pub fn conform_args(
         MP4_DEMUXER,
         "-protocol_whitelist",
         PROTOCOL_WHITELIST,
+        "-codec_whitelist",
+        CHUNK_DECODERS,
         "-i",
     ]);
     out.push(file_url(input));
@@ -183,6 +194,8 @@ pub fn audio_probe_args(audio: &Path) -> Vec<OsString> {
         "flac",
         "-protocol_whitelist",
         PROTOCOL_WHITELIST,
+        "-codec_whitelist",
+        "flac",
         "-select_streams",
         "a:0",
         "-show_entries",
@@ -272,10 +285,99 @@ mod tests {
         };
         assert_eq!(after("-protocol_whitelist"), "file");
         assert_eq!(after("-format_whitelist"), "concat,mov,mp4,m4a,3gp,3g2,mj2");
+        assert_eq!(after("-codec_whitelist"), "aac");
         assert_eq!(after("-f"), "concat");
         assert_eq!(after("-ar"), "16000");
         assert!(args.contains(&"file:/w/recording.mp4".to_owned()));
         assert_eq!(args.last().map(String::as_str), Some("pipe:1"));
+    }
+
+    /// The value after `flag` in `args`.
+    fn value_after(args: &[OsString], flag: &str) -> Option<String> {
+        let i = args.iter().position(|a| a == flag)?;
+        args.get(i + 1).map(|v| v.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn every_command_reading_chunk_input_whitelists_formats_the_file_protocol_and_aac() {
+        let target = AudioStream {
+            codec: "aac".to_owned(),
+            profile: Some("LC".to_owned()),
+            sample_rate: 48_000,
+            channels: 1,
+            time_base: (1, 48_000),
+            duration_ts: Some(96_000),
+            duration_seconds: 2.0,
+            packets: Some(95),
+            first_pts: Some(-1024),
+            frame_duration: Some(1024),
+        };
+        let (input, output) = (Path::new("/w/in.mp4"), Path::new("/w/out.mp4"));
+        for (name, args, formats, codec_flag) in [
+            (
+                "join",
+                join_args(Path::new("/w/list"), output),
+                "concat,mov,mp4,m4a,3gp,3g2,mj2",
+                "-codec_whitelist",
+            ),
+            (
+                "conform",
+                conform_args(input, output, &target, 2.0),
+                MP4_DEMUXER,
+                "-codec_whitelist",
+            ),
+            (
+                "probe",
+                crate::probe::probe_args(input),
+                MP4_DEMUXER,
+                "-codec_whitelist:a",
+            ),
+        ] {
+            assert_eq!(
+                value_after(&args, "-format_whitelist").as_deref(),
+                Some(formats),
+                "{name}"
+            );
+            assert_eq!(
+                value_after(&args, "-protocol_whitelist").as_deref(),
+                Some("file"),
+                "{name}"
+            );
+            assert_eq!(
+                value_after(&args, codec_flag).as_deref(),
+                Some("aac"),
+                "{name}"
+            );
+            // Input options come before the input they apply to.
+            let flag = args.iter().position(|a| a == codec_flag).expect("flag");
+            let first_input = args
+                .iter()
+                .position(|a| a.to_string_lossy().starts_with("file:"))
+                .expect("input");
+            assert!(
+                flag < first_input,
+                "{name}: the whitelist follows the input"
+            );
+        }
+        // Our own intermediate files get the same treatment: PCM in, FLAC measured.
+        let flac = flac_args(output);
+        assert_eq!(
+            value_after(&flac, "-codec_whitelist").as_deref(),
+            Some("pcm_s16le")
+        );
+        assert_eq!(
+            value_after(&flac, "-protocol_whitelist").as_deref(),
+            Some("pipe")
+        );
+        let measure = audio_probe_args(output);
+        assert_eq!(
+            value_after(&measure, "-codec_whitelist").as_deref(),
+            Some("flac")
+        );
+        assert_eq!(
+            value_after(&measure, "-format_whitelist").as_deref(),
+            Some("flac")
+        );
     }
 
     #[test]

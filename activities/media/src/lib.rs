@@ -7,15 +7,18 @@
 //! - [`join`]: the FFmpeg command lines (concat demuxer, one decode for both outputs).
 //! - [`trim`]: dropping each chunk's encoder padding so offsets never drift.
 //! - [`process`]: running `ffmpeg`/`ffprobe` with limits, cancellation and captured stderr.
+//! - [`limits`]: the memory and CPU-time limits of every FFmpeg/ffprobe child.
 //! - [`error`]: the crate's errors and their mapping onto the contract's error names.
 
 pub mod activity;
 pub mod error;
 pub mod join;
+pub mod limits;
 pub mod manifest;
 pub mod probe;
 pub mod process;
 pub mod trim;
 
 pub use activity::{MediaConfig, PrepareMediaActivity};
-pub use error::{MediaActivityError, ToolError};
+pub use error::{ConfigError, MediaActivityError, ToolError};
+pub use limits::MemoryLimit;

@@ -1,12 +1,15 @@
 //! Running `ffmpeg` and `ffprobe` as child processes: stdout captured up to a cap (or streamed
 //! from one process through a filter into another, [`run_piped`]), the end of stderr kept for
-//! error causes, a wall-clock limit, and cancellation. The child is
-//! killed (SIGKILL) and reaped on timeout or cancellation, and `kill_on_drop` kills it if the
-//! task's future is dropped mid-run, so no FFmpeg outlives its task.
+//! error causes, a wall-clock limit, memory and CPU-time limits ([`crate::limits`]), and
+//! cancellation. The child is killed (SIGKILL) and reaped on timeout or cancellation, and
+//! `kill_on_drop` kills it if the task's future is dropped mid-run, so no FFmpeg outlives its
+//! task. A child that fails under its limits is reported as such ([`ToolError::OutOfMemory`],
+//! [`ToolError::Killed`]), not as a plain non-zero exit.
 
 use std::ffi::OsString;
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -14,6 +17,7 @@ use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
+use crate::limits::{self, MemoryLimit, ResourceLimits};
 
 /// How much of stderr is kept for a cause. Step Functions limits `cause` to 32,768 characters
 /// (`SendTaskFailure`); a few KiB of FFmpeg's last words is what an operator needs.
@@ -33,17 +37,38 @@ pub struct ToolCommand {
     pub timeout: Duration,
     /// Fail (and kill it) if it writes more than this to stdout.
     pub stdout_limit: usize,
+    /// Memory and CPU-time limits, set in the child before it runs the program.
+    pub limits: ResourceLimits,
 }
 
 impl ToolCommand {
-    /// A command with the default stdout cap.
+    /// A command with the default stdout cap, the default memory limit and a CPU-time limit equal
+    /// to its wall-clock limit.
     pub fn new(program: impl Into<PathBuf>, args: Vec<OsString>, timeout: Duration) -> Self {
         Self {
             program: program.into(),
             args,
             timeout,
             stdout_limit: DEFAULT_STDOUT_LIMIT,
+            limits: ResourceLimits {
+                memory: Some(MemoryLimit::default()),
+                cpu_seconds: Some(whole_seconds(timeout)),
+            },
         }
+    }
+
+    /// The same command with `memory` as its address-space limit.
+    #[must_use]
+    pub fn with_memory_limit(mut self, memory: MemoryLimit) -> Self {
+        self.limits.memory = Some(memory);
+        self
+    }
+
+    /// The same command with a CPU-time limit of `seconds`.
+    #[must_use]
+    pub fn with_cpu_seconds(mut self, seconds: u64) -> Self {
+        self.limits.cpu_seconds = Some(seconds);
+        self
     }
 
     fn tool_name(&self) -> String {
@@ -112,22 +137,91 @@ async fn read_tail<R: AsyncRead + Unpin>(mut reader: R, tail: usize) -> std::io:
     })
 }
 
+/// `duration` rounded up to whole seconds, at least one.
+fn whole_seconds(duration: Duration) -> u64 {
+    duration
+        .as_secs()
+        .saturating_add(u64::from(duration.subsec_nanos() > 0))
+        .max(1)
+}
+
+/// What to report for a child that exited unsuccessfully (it was not killed by us: timeouts and
+/// cancellation return before the status is looked at).
+fn failure(command: &ToolCommand, status: ExitStatus, stderr: String) -> ToolError {
+    let tool = command.tool_name();
+    if let Some(signal) = status.signal() {
+        return ToolError::Killed {
+            tool,
+            signal,
+            cpu_limit_seconds: command.limits.cpu_seconds,
+            stderr,
+        };
+    }
+    if let Some(memory) = command.limits.memory {
+        let limit_mib = memory.mib();
+        if loader_out_of_memory(&stderr) {
+            return ToolError::LimitTooLowToStart {
+                tool,
+                limit_mib,
+                stderr,
+            };
+        }
+        if out_of_memory(&stderr) {
+            return ToolError::OutOfMemory {
+                tool,
+                limit_mib,
+                stderr,
+            };
+        }
+    }
+    ToolError::Failed {
+        tool,
+        status: status.to_string(),
+        stderr,
+    }
+}
+
+/// Whether the dynamic loader could not map the program's libraries (glibc's `ld.so` says
+/// "error while loading shared libraries: libx.so: failed to map segment from shared object"
+/// when `mmap` fails with `ENOMEM`; a missing library says "cannot open shared object file").
+fn loader_out_of_memory(stderr: &str) -> bool {
+    stderr.contains("error while loading shared libraries")
+        && (stderr.contains("failed to map segment")
+            || stderr.contains("cannot map zero-fill pages")
+            || stderr.contains("Cannot allocate memory"))
+}
+
+/// Whether the program reported a failed allocation: `AVERROR(ENOMEM)` prints as
+/// `strerror(ENOMEM)`, "Cannot allocate memory"; C++ libraries throw `std::bad_alloc`; gnulib's
+/// `xalloc_die` (coreutils) says "memory exhausted".
+fn out_of_memory(stderr: &str) -> bool {
+    [
+        "Cannot allocate memory",
+        "std::bad_alloc",
+        "Out of memory",
+        "memory exhausted",
+    ]
+    .iter()
+    .any(|marker| stderr.contains(marker))
+}
+
 fn spawn(command: &ToolCommand, stdin: Stdio) -> Result<tokio::process::Child, ToolError> {
     let tool = command.tool_name();
-    Command::new(&command.program)
+    let mut child = Command::new(&command.program);
+    child
         .args(&command.args)
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|source| {
-            if source.kind() == std::io::ErrorKind::NotFound {
-                ToolError::Missing { tool, source }
-            } else {
-                ToolError::Spawn { tool, source }
-            }
-        })
+        .kill_on_drop(true);
+    limits::apply(&mut child, command.limits);
+    child.spawn().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ToolError::Missing { tool, source }
+        } else {
+            ToolError::Spawn { tool, source }
+        }
+    })
 }
 
 /// Runs `producer | filter | consumer`: the producer's stdout goes through `filter` into the
@@ -218,18 +312,10 @@ pub async fn run_piped(
     let second_tail = flatten(second_tail.await).map_err(|e| io_error(&second_tool, e))?;
     let _ = drain.await;
     if !a.success() {
-        return Err(ToolError::Failed {
-            tool: first_tool,
-            status: a.to_string(),
-            stderr: first_tail,
-        });
+        return Err(failure(producer, a, first_tail));
     }
     if !b.success() {
-        return Err(ToolError::Failed {
-            tool: second_tool,
-            status: b.to_string(),
-            stderr: second_tail,
-        });
+        return Err(failure(consumer, b, second_tail));
     }
     copied.map_err(|e| io_error(&second_tool, e))?;
     let elapsed = started.elapsed();
@@ -285,11 +371,7 @@ pub async fn run_tool(
     let (stdout, overflow) = flatten(stdout_task.await).map_err(io_error)?;
     let stderr_tail = flatten(stderr_task.await).map_err(io_error)?;
     if !status.success() {
-        return Err(ToolError::Failed {
-            tool,
-            status: status.to_string(),
-            stderr: stderr_tail,
-        });
+        return Err(failure(command, status, stderr_tail));
     }
     if overflow {
         return Err(ToolError::OutputTooLarge {
@@ -451,6 +533,102 @@ mod tests {
             ToolError::Failed { stderr, .. } => assert_eq!(stderr, "broken input"),
             other => panic!("expected Failed, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_memory_and_cpu_limits_are_set_in_the_child() {
+        // GIVEN a command limited to 768 MiB of address space and 7 s of CPU
+        let command = sh("ulimit -v; ulimit -t", Duration::from_secs(10))
+            .with_memory_limit(MemoryLimit::from_mib(768).expect("in range"))
+            .with_cpu_seconds(7);
+        // WHEN it reports its own limits
+        let out = run_tool(&command, &CancellationToken::new())
+            .await
+            .expect("sh runs");
+        // THEN they are the ones asked for (`ulimit -v` counts KiB)
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "786432\n7\n");
+    }
+
+    #[tokio::test]
+    async fn an_allocation_beyond_the_memory_limit_fails_as_out_of_memory_naming_the_limit() {
+        // GIVEN a program that needs an 800 MiB buffer, limited to 512 MiB (without the limit
+        // it copies the 800 MiB and succeeds)
+        let command = ToolCommand::new(
+            "dd",
+            ["if=/dev/zero", "of=/dev/null", "bs=800M", "count=1"]
+                .map(OsString::from)
+                .to_vec(),
+            Duration::from_secs(60),
+        )
+        .with_memory_limit(MemoryLimit::from_mib(512).expect("in range"));
+        // WHEN it runs
+        let err = run_tool(&command, &CancellationToken::new())
+            .await
+            .expect_err("the allocation is refused");
+        // THEN the failure says it ran out of its limit, and which
+        assert!(
+            matches!(err, ToolError::OutOfMemory { limit_mib: 512, .. }),
+            "{err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with(
+                "`dd` ran out of its memory limit of 512 MiB (MEDIA_TOOL_MEMORY_MIB sets it)"
+            ),
+            "{message}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_program_over_its_cpu_limit_is_killed_and_the_limit_is_named() {
+        // GIVEN a busy loop with one second of CPU time, and a wall-clock limit far away
+        let command = sh("while :; do :; done", Duration::from_secs(120)).with_cpu_seconds(1);
+        // WHEN it runs
+        let err = run_tool(&command, &CancellationToken::new())
+            .await
+            .expect_err("killed");
+        // THEN the kernel killed it at the CPU limit, long before the wall-clock limit
+        assert!(
+            matches!(
+                err,
+                ToolError::Killed {
+                    signal: 9,
+                    cpu_limit_seconds: Some(1),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("CPU time limit of 1 s"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_loader_that_cannot_map_its_libraries_is_reported_as_a_limit_too_low_to_start() {
+        // GIVEN a program failing the way glibc's loader does when mmap hits RLIMIT_AS
+        let command = sh(
+            "echo 'ffmpeg: error while loading shared libraries: libicudata.so.72: failed to \
+             map segment from shared object' >&2; exit 127",
+            Duration::from_secs(10),
+        );
+        // WHEN it runs
+        let err = run_tool(&command, &CancellationToken::new())
+            .await
+            .expect_err("exit 127");
+        // THEN the cause says the limit, not the input, is the problem
+        assert!(
+            matches!(
+                err,
+                ToolError::LimitTooLowToStart {
+                    limit_mib: 1024,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("raise MEDIA_TOOL_MEMORY_MIB"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -61,7 +61,12 @@ impl PaddingCutter {
         Self {
             cuts: sample_ranges
                 .iter()
-                .map(|(a, b)| (a * BYTES_PER_SAMPLE, b * BYTES_PER_SAMPLE))
+                .map(|(a, b)| {
+                    (
+                        a.saturating_mul(BYTES_PER_SAMPLE),
+                        b.saturating_mul(BYTES_PER_SAMPLE),
+                    )
+                })
                 .collect(),
             next: 0,
             position: 0,
@@ -72,7 +77,7 @@ impl PaddingCutter {
     /// Appends to `out` the bytes of `input` (the next bytes of the stream) that are kept.
     pub fn filter(&mut self, input: &[u8], out: &mut Vec<u8>) {
         let start = self.position;
-        let end = start + input.len() as u64;
+        let end = start.saturating_add(input.len() as u64);
         let mut cursor = start;
         while cursor < end {
             // Skip cuts that lie entirely behind the cursor.
@@ -90,6 +95,11 @@ impl PaddingCutter {
             cursor = cut_to.max(keep_to);
         }
         self.position = end;
+    }
+
+    /// Bytes of the stream seen so far (kept and dropped): where the decoder has got to.
+    pub fn position_bytes(&self) -> u64 {
+        self.position
     }
 
     /// Bytes dropped so far.

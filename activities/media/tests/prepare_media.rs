@@ -3,17 +3,19 @@
 //! Needs `ffmpeg`, `ffprobe`, `espeak-ng` and `sox` (`scripts/setup.sh apt`); fails without them.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use activity_runtime::activity::{Activity, TaskContext};
 use bytes::Bytes;
 use media_activity::{MediaActivityError, MediaConfig, PrepareMediaActivity};
+use meeting_domain::PortError;
 use meeting_domain::activity::ActivityErrorName;
 use meeting_domain::contracts::{MediaError, MediaOutput, PrepareMediaInput};
 use meeting_domain::ids::{ChunkIndex, RecordingId, UserId};
 use meeting_domain::keys::chunk_key;
-use meeting_domain::ports::ObjectStore;
+use meeting_domain::ports::{ObjectMeta, ObjectStore};
 use recorder_testkit::media::{self, ChunkSpec, MEETING_SCRIPT};
 use recorder_testkit::memory::object_store::{InjectedError, MemoryObjectStore, StoreOp};
 use tokio_util::sync::CancellationToken;
@@ -41,6 +43,14 @@ struct Fixtures {
     empty: PathBuf,
     playlist: PathBuf,
     video_only: PathBuf,
+    /// H.264 + Opus in MP4.
+    opus: PathBuf,
+    /// H.264 + IMA ADPCM in QuickTime.
+    adpcm: PathBuf,
+    /// AAC whose headers declare 27 hours (stream) and 136 years (container).
+    huge_duration: PathBuf,
+    /// AAC whose sample tables claim 2^26 samples (1.6 GB of demuxer index).
+    sample_table_bomb: PathBuf,
 }
 
 static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
@@ -92,6 +102,10 @@ static FIXTURES: LazyLock<Fixtures> = LazyLock::new(|| {
         empty: media::zero_byte_chunk(dir.path(), "empty.mp4"),
         playlist: media::hls_playlist_chunk(dir.path(), "playlist.mp4"),
         video_only: media::video_only_chunk(dir.path(), "video_only.mp4"),
+        opus: media::chunk_with_audio_codec(dir.path(), "opus.mp4", "libopus", "mp4"),
+        adpcm: media::chunk_with_audio_codec(dir.path(), "adpcm.mp4", "adpcm_ima_qt", "mov"),
+        huge_duration: media::huge_duration_chunk(dir.path(), "huge_duration.mp4"),
+        sample_table_bomb: media::sample_table_bomb_chunk(dir.path(), "bomb.mp4"),
         uniform,
         mixed_rates,
         onsets,
@@ -755,4 +769,392 @@ async fn given_the_manifest_key_of_another_recording_when_prepared_then_it_is_no
         error.to_string().contains("not this recording's manifest"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile media: codecs, declared numbers, resource limits, oversized manifests
+// ---------------------------------------------------------------------------------------------
+
+/// The ffprobe builds a chunk can meet: the one the activity runs (the minimal build when
+/// `scripts/setup.sh ffprobe` made it) and Debian's.
+fn ffprobe_builds() -> Vec<PathBuf> {
+    let mut programs = vec![
+        media_activity::probe::default_ffprobe(),
+        PathBuf::from("ffprobe"),
+    ];
+    programs.dedup();
+    programs
+}
+
+#[tokio::test]
+async fn a_chunk_with_audio_other_than_aac_is_refused_naming_the_chunk_and_the_codec() {
+    let f = &*FIXTURES;
+    for program in ffprobe_builds() {
+        for (chunk, codec) in [(&f.opus, "opus"), (&f.adpcm, "adpcm_ima_qt")] {
+            // GIVEN a recording whose chunk 1 has valid audio in a codec other than AAC
+            let store = store_with(&[&f.uniform[0], chunk, &f.uniform[2]]).await;
+            let work = tempfile::tempdir().expect("work dir");
+            let config = MediaConfig {
+                ffprobe: program.clone(),
+                ..config_in(work.path())
+            };
+            // WHEN the media stage runs
+            let error = PrepareMediaActivity::new(store, config)
+                .prepare(&input(3), &CancellationToken::new())
+                .await
+                .expect_err("the codec is refused, not decoded or re-encoded");
+            // THEN it is refused as an unsupported codec, naming chunk 1 and the codec
+            let context = format!("{} on {codec}", program.display());
+            match &error {
+                MediaActivityError::UnsupportedCodec {
+                    index: 1,
+                    codec: named,
+                } => {
+                    assert_eq!(named, codec, "{context}");
+                }
+                other => panic!("{context}: expected UnsupportedCodec, got {other:?}"),
+            }
+            assert_eq!(error.error_name(), MediaError::ChunkInvalid, "{context}");
+            assert!(
+                error.to_string().starts_with(&format!(
+                    "chunk 1 is invalid: its audio codec is {codec}, and only AAC (in MP4) is \
+                     accepted"
+                )),
+                "{context}: {error}"
+            );
+            assert_empty_dir(work.path());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_chunk_declaring_a_huge_duration_is_refused_with_the_value_it_declares() {
+    // GIVEN a valid AAC chunk 1 whose MP4 headers were patched to declare 136 years
+    let f = &*FIXTURES;
+    let chunks = [&*f.uniform[0], &*f.huge_duration, &*f.uniform[2]];
+    // WHEN the media stage runs
+    let (error, work) = expect_failure(&chunks, 3).await;
+    // THEN chunk 1 is refused with the declared duration and the limit, before any offset or
+    // trim position is computed from it
+    assert_eq!(error.error_name(), MediaError::ChunkInvalid);
+    let cause = error.to_string();
+    assert!(
+        cause.starts_with(
+            "chunk 1 is invalid: the container declares a duration of 4294967295.000000 s; a \
+             chunk may last at most 86400 s"
+        ),
+        "{cause}"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn a_sample_table_memory_bomb_is_refused_within_the_memory_limit() {
+    // GIVEN an 18 KB chunk whose sample tables make FFmpeg's demuxer want a 1.6 GB index
+    let f = &*FIXTURES;
+    // WHEN the media stage runs with the default memory limit (1 GiB per FFmpeg process)
+    let (error, work) = expect_failure(&[&f.uniform[0], &f.sample_table_bomb], 2).await;
+    // THEN the index allocation is refused inside ffprobe, which then has no packet to show,
+    // and the chunk is refused by index
+    assert_eq!(error.error_name(), MediaError::ChunkInvalid);
+    let cause = error.to_string();
+    assert!(
+        cause.starts_with("chunk 1 is invalid: ffprobe read no audio packet from it"),
+        "{cause}"
+    );
+    assert_empty_dir(work.path());
+}
+
+#[tokio::test]
+async fn every_ffmpeg_and_ffprobe_runs_under_the_configured_memory_limit_and_a_cpu_limit() {
+    // GIVEN wrappers around ffmpeg and ffprobe that log the limits they were started with
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.uniform[1]]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let scripts = tempfile::tempdir().expect("script dir");
+    let log = scripts.path().join("limits.log");
+    let wrapper = |name: &str, real: &Path| {
+        let path = scripts.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\necho \"{name} $(ulimit -v) $(ulimit -t)\" >> '{}'\nexec '{}' \"$@\"\n",
+                log.display(),
+                real.display()
+            ),
+        )
+        .expect("write wrapper");
+        std::process::Command::new("chmod")
+            .args(["+x", &path.to_string_lossy()])
+            .status()
+            .expect("chmod");
+        path
+    };
+    let ffprobe = which(&media_activity::probe::default_ffprobe());
+    let config = MediaConfig {
+        ffmpeg: wrapper("ffmpeg", &which(Path::new("ffmpeg"))),
+        ffprobe: wrapper("ffprobe", &ffprobe),
+        ..MediaConfig::from_lookup(|name| {
+            (name == "MEDIA_TOOL_MEMORY_MIB").then(|| "768".to_owned())
+        })
+        .expect("768 MiB is in range")
+    };
+    let config = MediaConfig {
+        work_dir: Some(work.path().to_path_buf()),
+        ..config
+    };
+
+    // WHEN a recording is prepared
+    PrepareMediaActivity::new(store, config)
+        .prepare(&input(2), &CancellationToken::new())
+        .await
+        .expect("the recording joins under its limits");
+
+    // THEN every process ran with 768 MiB of address space (786,432 KiB) and a CPU limit:
+    // the probes their 30 s wall-clock limit, the join a share of the audio it decodes
+    let lines = std::fs::read_to_string(&log).expect("the wrappers ran");
+    let lines: Vec<Vec<&str>> = lines.lines().map(|l| l.split(' ').collect()).collect();
+    assert_eq!(
+        lines.iter().filter(|l| l[0] == "ffprobe").count(),
+        3,
+        "two chunks and the joined audio: {lines:?}"
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l[0] == "ffmpeg").count(),
+        2,
+        "{lines:?}"
+    );
+    for line in &lines {
+        assert_eq!(line[1], "786432", "{line:?}");
+        let cpu: u64 = line[2].parse().unwrap_or_else(|_| panic!("{line:?}"));
+        if line[0] == "ffprobe" {
+            assert_eq!(cpu, 30, "{line:?}");
+        } else {
+            assert!((30..=40).contains(&cpu), "{line:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_join_that_runs_out_of_memory_names_the_limit_and_the_chunk_it_was_decoding() {
+    // GIVEN an "ffmpeg" whose join decodes 6 s of PCM (into chunk 1 of 4 s chunks) and then
+    // fails an allocation the way FFmpeg reports ENOMEM; the FLAC encoder is the real one
+    let f = &*FIXTURES;
+    let store = store_with(&[&f.uniform[0], &f.uniform[1], &f.uniform[2]]).await;
+    let work = tempfile::tempdir().expect("work dir");
+    let scripts = tempfile::tempdir().expect("script dir");
+    let fake = scripts.path().join("ffmpeg");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh
+case \"$*\" in *concat*)
+  head -c 192000 /dev/zero
+  echo 'Error while \
+             decoding stream #0:0: Cannot allocate memory' >&2
+  exit 1;;
+esac
+exec '{}' \"$@\"\n",
+            which(Path::new("ffmpeg")).display()
+        ),
+    )
+    .expect("write fake ffmpeg");
+    std::process::Command::new("chmod")
+        .args(["+x", &fake.to_string_lossy()])
+        .status()
+        .expect("chmod");
+    let config = MediaConfig {
+        ffmpeg: fake.clone(),
+        ..config_in(work.path())
+    };
+
+    // WHEN the media stage runs
+    let error = PrepareMediaActivity::new(store, config)
+        .prepare(&input(3), &CancellationToken::new())
+        .await
+        .expect_err("the join runs out of memory");
+
+    // THEN the failure is the tool's, typed as out of memory, naming the limit and the chunk
+    assert_eq!(error.error_name(), MediaError::ToolFailed);
+    assert!(
+        matches!(
+            &error,
+            MediaActivityError::Tool {
+                source: media_activity::ToolError::OutOfMemory {
+                    limit_mib: 1024,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "joining the chunks (decoding chunk 1, 6.0 s into the audio) failed: `{}` ran out of \
+             its memory limit of 1024 MiB (MEDIA_TOOL_MEMORY_MIB sets it): Error while decoding \
+             stream #0:0: Cannot allocate memory",
+            fake.display()
+        )
+    );
+    assert_empty_dir(work.path());
+}
+
+/// The absolute path of `program` (as the wrapper must exec it).
+fn which(program: &Path) -> PathBuf {
+    if program.is_absolute() {
+        return program.to_path_buf();
+    }
+    let out = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {}", program.display())])
+        .output()
+        .expect("sh");
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+#[test]
+fn a_memory_limit_out_of_range_is_refused_at_configuration_naming_the_variable() {
+    let config = |value: &str| {
+        let value = value.to_owned();
+        MediaConfig::from_lookup(move |name| {
+            (name == "MEDIA_TOOL_MEMORY_MIB").then(|| value.clone())
+        })
+    };
+    assert_eq!(config("2048").expect("in range").memory_limit.mib(), 2048);
+    assert_eq!(
+        MediaConfig::from_lookup(|_| None)
+            .expect("unset")
+            .memory_limit
+            .mib(),
+        1024
+    );
+    let error = config("64").expect_err("below the minimum");
+    assert_eq!(
+        error.to_string(),
+        "MEDIA_TOOL_MEMORY_MIB=\"64\" is invalid: expected whole MiB from 512 to 65536 (default \
+         1024): Debian's FFmpeg needs ~300 MiB just to start"
+    );
+}
+
+/// An object store that counts the bytes it hands out, over the in-memory store.
+#[derive(Debug)]
+struct CountingStore {
+    inner: MemoryObjectStore,
+    served: AtomicU64,
+}
+
+impl CountingStore {
+    fn count(&self, bytes: u64) {
+        self.served.fetch_add(bytes, Ordering::SeqCst);
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for CountingStore {
+    async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectMeta>, PortError> {
+        self.inner.head(bucket, key).await
+    }
+
+    async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        len: u64,
+    ) -> Result<Bytes, PortError> {
+        let bytes = self.inner.get_range(bucket, key, start, len).await?;
+        self.count(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Bytes, PortError> {
+        let bytes = self.inner.get_bytes(bucket, key).await?;
+        self.count(bytes.len() as u64);
+        Ok(bytes)
+    }
+
+    async fn download_to(&self, bucket: &str, key: &str, path: &Path) -> Result<u64, PortError> {
+        let written = self.inner.download_to(bucket, key, path).await?;
+        self.count(written);
+        Ok(written)
+    }
+
+    async fn upload_from(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &Path,
+        content_type: &str,
+    ) -> Result<ObjectMeta, PortError> {
+        self.inner
+            .upload_from(bucket, key, path, content_type)
+            .await
+    }
+
+    async fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<ObjectMeta, PortError> {
+        self.inner.put_bytes(bucket, key, body, content_type).await
+    }
+
+    async fn list(&self, bucket: &str, prefix: &str) -> Result<Vec<ObjectMeta>, PortError> {
+        self.inner.list(bucket, prefix).await
+    }
+}
+
+#[tokio::test]
+async fn given_a_100_mb_manifest_when_prepared_then_it_is_refused_having_read_only_the_limit() {
+    // GIVEN a 100 MB manifest (valid JSON up to where a reader would stop) and a store that
+    // counts every byte it serves
+    use meeting_domain::contracts::MAX_MANIFEST_BYTES;
+    let store = Arc::new(CountingStore {
+        inner: MemoryObjectStore::new(),
+        served: AtomicU64::new(0),
+    });
+    let key = meeting_domain::keys::manifest_key(&user(), &recording());
+    let mut body = br#"{"expectedChunkCount": 1, "chunks": ["#.to_vec();
+    let entry = format!(r#"{{"index": 0, "sha256": "{}"}},"#, "a".repeat(64));
+    while body.len() < 100_000_000 {
+        body.extend_from_slice(entry.as_bytes());
+    }
+    store
+        .put_bytes(BUCKET, &key, Bytes::from(body), "application/json")
+        .await
+        .expect("put manifest");
+    let input = PrepareMediaInput {
+        manifest_key: Some(key),
+        ..input(1)
+    };
+    let work = tempfile::tempdir().expect("work dir");
+
+    // WHEN the media stage runs
+    let error = PrepareMediaActivity::new(
+        Arc::clone(&store) as Arc<dyn ObjectStore>,
+        config_in(work.path()),
+    )
+    .prepare(&input, &CancellationToken::new())
+    .await
+    .expect_err("the manifest is too large");
+
+    // THEN it is refused with the size limit, not retried, and at most the limit plus one byte
+    // was ever read from the store
+    assert_eq!(error.error_name(), MediaError::ManifestInvalid);
+    assert!(!error.error_name().retryable());
+    assert!(
+        error
+            .to_string()
+            .contains("it is larger than the 16777216-byte limit"),
+        "{error}"
+    );
+    let served = store.served.load(Ordering::SeqCst);
+    assert!(
+        served <= MAX_MANIFEST_BYTES + 1,
+        "{served} bytes were read for a manifest limited to {MAX_MANIFEST_BYTES}"
+    );
+    assert_empty_dir(work.path());
 }
