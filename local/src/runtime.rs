@@ -544,7 +544,7 @@ fn build_worker(
     })?;
     let media = MediaConfig {
         work_dir: Some(work_dir),
-        ..MediaConfig::default()
+        ..MediaConfig::from_env().map_err(|e| LocalError::Workers(e.to_string()))?
     };
     let service = Arc::new(OfflineService::new(Arc::clone(&store), transcriber));
     let prefix = format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:{DEFAULT_PREFIX}");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use activity_runtime::Registry;
 use aws_config::SdkConfig;
-use media_activity::{MediaConfig, PrepareMediaActivity};
+use media_activity::{ConfigError, MediaConfig, PrepareMediaActivity};
 use meeting_domain::ports::ObjectStore;
 use recorder_aws::{S3ObjectStore, s3_client};
 use summary::activity::SummarizeActivity;
@@ -26,8 +26,9 @@ use crate::error::StartupError;
 /// never loads the Whisper model.
 ///
 /// # Errors
-/// [`StartupError`] when an engine cannot be built (missing model, bad settings) or an activity
-/// cannot be registered.
+/// [`StartupError`] when an engine cannot be built (missing model, bad settings), the media
+/// activity's settings are out of range (`MEDIA_TOOL_MEMORY_MIB`) or an activity cannot be
+/// registered.
 pub fn register_activities(
     registry: &mut Registry,
     aws: &SdkConfig,
@@ -35,10 +36,12 @@ pub fn register_activities(
     wants: impl Fn(&str) -> bool,
 ) -> Result<(), StartupError> {
     let store: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3_client(aws)));
-    registry.register(PrepareMediaActivity::new(
-        Arc::clone(&store),
-        MediaConfig::default(),
-    ))?;
+    let media = MediaConfig::from_env().map_err(|error| match error {
+        ConfigError::InvalidVar { var, value, reason } => {
+            StartupError::InvalidVar { var, value, reason }
+        }
+    })?;
+    registry.register(PrepareMediaActivity::new(Arc::clone(&store), media))?;
 
     if wants("start-transcription") || wants("check-transcription") {
         let service: Arc<dyn TranscriptionService> = match &engines.transcriber {
