@@ -49,9 +49,9 @@ pub const INCOMPLETE_ERROR: &str = "Chunks.Incomplete";
 /// Error name of a recording retired without any end signal.
 pub const NO_END_SIGNAL_ERROR: &str = "Chunks.NoEndSignal";
 
-/// Largest manifest read: 100,000 chunk entries of ~120 bytes fit well within 16 MiB. Applied to
-/// every read (a ranged GET of one byte more), so a huge object is never held in memory.
-pub const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
+/// Largest manifest read, the contract's limit (shared with the media activity). Applied to every
+/// read (a ranged GET of one byte more), so a huge object is never held in memory.
+pub use meeting_domain::contracts::MAX_MANIFEST_BYTES;
 
 /// When the sweeper re-drives a `ready_for_processing` recording whose start did not happen:
 /// 5 minutes, the sweeper's schedule, well past the Lambda's own retries of the event.
