@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use crate::contracts::EndSignal;
 use crate::contracts::{CatalogRecord, ChunkRecord, ProcessingInput, RecordingResults};
-use crate::error::PortError;
+use crate::error::{BoxError, PortError};
 use crate::ids::{ChunkIndex, RecordingRef, UserId};
 use crate::status::RecordingStatus;
 
@@ -372,6 +372,15 @@ pub enum TaskTokenError {
     /// The task no longer exists (`TaskDoesNotExist`), e.g. the execution was stopped.
     #[error("the task does not exist")]
     TaskDoesNotExist,
+    /// SendTaskSuccess refused the output itself (`InvalidOutput`: not JSON, or above the 256 KiB
+    /// payload quota). The token is still valid, but this output can never be delivered: the
+    /// task has to be failed instead.
+    #[error("the task output was refused as invalid")]
+    InvalidOutput {
+        /// The service's error.
+        #[source]
+        source: BoxError,
+    },
     /// The call itself failed.
     #[error(transparent)]
     Port(#[from] PortError),
@@ -380,7 +389,10 @@ pub enum TaskTokenError {
 impl TaskTokenError {
     /// Whether the task is gone for good (stop heartbeating and cancel the work).
     pub fn task_is_gone(&self) -> bool {
-        !matches!(self, Self::Port(_))
+        matches!(
+            self,
+            Self::TimedOut | Self::InvalidToken | Self::TaskDoesNotExist
+        )
     }
 }
 

@@ -5,8 +5,20 @@
 //! with an empty task. The Rust SDK sets no read timeout by default, so a silently dropped
 //! connection would hang a poller forever; this adapter sets a read and attempt timeout above 65 s
 //! on every poll (long enough never to cut a healthy poll) and short timeouts on the report calls.
-//! Service errors are matched by type (`TaskTimedOut`, `InvalidToken`, `TaskDoesNotExist`), never
-//! by message; throttling and 5xx become retryable [`PortError`]s.
+//! Service errors are matched by type or error code, never by message. What each error of
+//! SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat becomes (Step Functions API Reference,
+//! "Errors" of each action and "Common Errors"):
+//!
+//! | service error | port error | the worker then |
+//! |---|---|---|
+//! | `TaskTimedOut`, `InvalidToken`, `TaskDoesNotExist` | the token is gone | stops: nothing can be reported |
+//! | `InvalidOutput` (SendTaskSuccess), `ValidationException` (SendTaskSuccess) | [`TaskTokenError::InvalidOutput`] | fails the task as `Worker.InvalidOutput` |
+//! | `ThrottlingException`, `KmsThrottlingException`, HTTP 429, 5xx, timeouts, dropped connections | retryable [`PortError`] | retries with backoff, heartbeating |
+//! | `AccessDeniedException`, `KmsAccessDeniedException`, credential errors | [`PortError::AccessDenied`] | keeps the result spooled; never fails the work |
+//! | `KmsInvalidStateException`, anything else | [`PortError::Rejected`] | keeps the result spooled; never fails the work |
+//!
+//! A `ValidationException` on SendTaskSuccess can only be about the output: the request has two
+//! members, and the other one, the token, is the one GetActivityTask handed out.
 
 use std::time::Duration;
 
@@ -41,6 +53,10 @@ pub const REPORT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bound on one SendTask* call with the SDK's own retries.
 pub const REPORT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The common error code of a request member that breaks its constraints (for SendTaskSuccess:
+/// an output above "Maximum length of 262144").
+const VALIDATION_EXCEPTION: &str = "ValidationException";
 
 /// GetActivityTask `workerName`: "Length Constraints: Minimum length of 1. Maximum length of 80."
 pub const MAX_WORKER_NAME_CHARS: usize = 80;
@@ -146,6 +162,21 @@ impl ActivityTaskSource for SfnTaskSource {
                 Some(SendTaskSuccessError::TaskTimedOut(_)) => TaskTokenError::TimedOut,
                 Some(SendTaskSuccessError::InvalidToken(_)) => TaskTokenError::InvalidToken,
                 Some(SendTaskSuccessError::TaskDoesNotExist(_)) => TaskTokenError::TaskDoesNotExist,
+                Some(SendTaskSuccessError::InvalidOutput(_)) => TaskTokenError::InvalidOutput {
+                    source: Box::new(e),
+                },
+                _ if e.code() == Some(VALIDATION_EXCEPTION) => TaskTokenError::InvalidOutput {
+                    source: Box::new(e),
+                },
+                Some(SendTaskSuccessError::KmsThrottlingException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::Throttling, e))
+                }
+                Some(SendTaskSuccessError::KmsAccessDeniedException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::AccessDenied, e))
+                }
+                Some(SendTaskSuccessError::KmsInvalidStateException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::InvalidState, e))
+                }
                 _ => TaskTokenError::Port(port_error(e)),
             })
     }
@@ -165,6 +196,15 @@ impl ActivityTaskSource for SfnTaskSource {
                 Some(SendTaskFailureError::TaskTimedOut(_)) => TaskTokenError::TimedOut,
                 Some(SendTaskFailureError::InvalidToken(_)) => TaskTokenError::InvalidToken,
                 Some(SendTaskFailureError::TaskDoesNotExist(_)) => TaskTokenError::TaskDoesNotExist,
+                Some(SendTaskFailureError::KmsThrottlingException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::Throttling, e))
+                }
+                Some(SendTaskFailureError::KmsAccessDeniedException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::AccessDenied, e))
+                }
+                Some(SendTaskFailureError::KmsInvalidStateException(_)) => {
+                    TaskTokenError::Port(kms_error(KmsError::InvalidState, e))
+                }
                 _ => TaskTokenError::Port(port_error(e)),
             })
     }
@@ -185,6 +225,35 @@ where
             source: Box::new(e),
         },
         _ => port_error(e),
+    }
+}
+
+/// The KMS errors of SendTaskSuccess / SendTaskFailure (executions encrypted with a customer
+/// managed key): Step Functions calls KMS on the worker's behalf.
+enum KmsError {
+    /// `KmsThrottlingException`: KMS throttled; retry with backoff.
+    Throttling,
+    /// `KmsAccessDeniedException`: the key policy or the caller lacks permissions.
+    AccessDenied,
+    /// `KmsInvalidStateException`: the key is disabled or pending deletion.
+    InvalidState,
+}
+
+fn kms_error(kind: KmsError, e: impl std::error::Error + Send + Sync + 'static) -> PortError {
+    let source = Box::new(e);
+    match kind {
+        KmsError::Throttling => PortError::Throttled {
+            service: SERVICE,
+            source,
+        },
+        KmsError::AccessDenied => PortError::AccessDenied {
+            service: SERVICE,
+            source,
+        },
+        KmsError::InvalidState => PortError::Rejected {
+            service: SERVICE,
+            source,
+        },
     }
 }
 

@@ -552,8 +552,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Reports an outcome, retrying transient errors so a result is not lost. When Step Functions
-/// rejects a success (for example an output it finds invalid), the task is failed with
-/// `Worker.InvalidOutput` instead of being left to time out.
+/// refuses the output itself (`InvalidOutput`), the task is failed with `Worker.InvalidOutput`
+/// instead of being left to time out. Any other refusal (access denied, KMS, unknown) says
+/// nothing about the work and is never reported as its failure.
 async fn report(
     source: &dyn ActivityTaskSource,
     config: &WorkerConfig,
@@ -565,11 +566,11 @@ async fn report(
         let result = match &outcome {
             Outcome::Succeeded(output) => {
                 match send_with_retries(config, || source.succeed(token, output)).await {
-                    Err(TaskTokenError::Port(e)) if !e.is_retryable() => {
-                        warn!(error = %e, "Step Functions rejected the output; failing the task instead");
+                    Err(TaskTokenError::InvalidOutput { source: refusal }) => {
+                        warn!(error = %refusal, "Step Functions refused the task output; failing the task as Worker.InvalidOutput instead");
                         outcome = Outcome::worker_failure(
                             WorkerError::InvalidOutput,
-                            format!("Step Functions rejected the task output: {e}"),
+                            format!("Step Functions refused the task output: {refusal}"),
                         );
                         continue;
                     }
@@ -598,7 +599,7 @@ async fn report(
                 }
             }
             Err(e) => {
-                error!(error = %e, "the task's result could not be reported; Step Functions will time it out");
+                error!(error = %e, "the task's result could not be reported; this is not a failure of the work, and it is not reported as one: Step Functions will time the task out");
                 TaskResult::Unreported {
                     reason: e.to_string(),
                 }

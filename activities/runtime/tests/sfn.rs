@@ -11,13 +11,16 @@ use aws_sdk_sfn::config::retry::RetryConfig;
 use aws_sdk_sfn::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sfn::error::BoxError;
 use aws_sdk_sfn::operation::get_activity_task::{GetActivityTaskError, GetActivityTaskOutput};
+use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureError;
 use aws_sdk_sfn::operation::send_task_failure::SendTaskFailureOutput;
 use aws_sdk_sfn::operation::send_task_heartbeat::{
     SendTaskHeartbeatError, SendTaskHeartbeatOutput,
 };
 use aws_sdk_sfn::operation::send_task_success::{SendTaskSuccessError, SendTaskSuccessOutput};
 use aws_sdk_sfn::types::error::{
-    ActivityDoesNotExist, ActivityWorkerLimitExceeded, InvalidToken, TaskDoesNotExist, TaskTimedOut,
+    ActivityDoesNotExist, ActivityWorkerLimitExceeded, InvalidOutput, InvalidToken,
+    KmsAccessDeniedException, KmsInvalidStateException, KmsThrottlingException, TaskDoesNotExist,
+    TaskTimedOut,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -358,6 +361,90 @@ async fn given_a_timed_out_task_when_succeeding_then_the_task_is_gone() {
 }
 
 #[tokio::test]
+async fn given_invalid_output_when_succeeding_then_the_output_is_refused_and_the_token_is_not_gone()
+{
+    let rule = mock!(Client::send_task_success)
+        .then_error(|| SendTaskSuccessError::InvalidOutput(InvalidOutput::builder().build()));
+    let result = source(&[&rule]).succeed("tok", "{}").await;
+    assert!(
+        matches!(&result, Err(e @ TaskTokenError::InvalidOutput { .. }) if !e.task_is_gone()),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn given_a_validation_exception_when_succeeding_then_the_output_is_refused() {
+    let rule = mock!(Client::send_task_success)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                r#"{"__type":"ValidationException","message":"1 validation error detected: Value at 'output' failed to satisfy constraint: Member must have length less than or equal to 262144"}"#
+                    .to_owned(),
+            ),
+        )
+        .build();
+    let result = source(&[&rule]).succeed("tok", "{}").await;
+    assert!(
+        matches!(result, Err(TaskTokenError::InvalidOutput { .. })),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn given_access_denied_when_succeeding_then_it_is_a_refusal_of_the_call_not_of_the_output() {
+    let rule = mock!(Client::send_task_success)
+        .sequence()
+        .http_status(
+            400,
+            Some(
+                r#"{"__type":"AccessDeniedException","message":"not authorized to perform: states:SendTaskSuccess"}"#
+                    .to_owned(),
+            ),
+        )
+        .build();
+    let result = source(&[&rule]).succeed("tok", "{}").await;
+    assert!(
+        matches!(&result, Err(e @ TaskTokenError::Port(p @ PortError::AccessDenied { .. })) if !e.task_is_gone() && !p.is_retryable()),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn given_kms_errors_when_succeeding_then_throttling_is_retryable_and_the_others_are_refusals_of_the_call()
+ {
+    let throttled = mock!(Client::send_task_success).then_error(|| {
+        SendTaskSuccessError::KmsThrottlingException(KmsThrottlingException::builder().build())
+    });
+    let result = source(&[&throttled]).succeed("tok", "{}").await;
+    assert!(
+        matches!(&result, Err(TaskTokenError::Port(p)) if p.is_retryable()),
+        "{result:?}"
+    );
+
+    let denied = mock!(Client::send_task_success).then_error(|| {
+        SendTaskSuccessError::KmsAccessDeniedException(KmsAccessDeniedException::builder().build())
+    });
+    let result = source(&[&denied]).succeed("tok", "{}").await;
+    assert!(
+        matches!(
+            &result,
+            Err(TaskTokenError::Port(PortError::AccessDenied { .. }))
+        ),
+        "{result:?}"
+    );
+
+    let disabled_key = mock!(Client::send_task_failure).then_error(|| {
+        SendTaskFailureError::KmsInvalidStateException(KmsInvalidStateException::builder().build())
+    });
+    let result = source(&[&disabled_key]).fail("tok", "E", "c").await;
+    assert!(
+        matches!(&result, Err(TaskTokenError::Port(p @ PortError::Rejected { .. })) if !p.is_retryable()),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
 async fn given_a_failure_when_sent_then_error_and_cause_travel() {
     let rule = mock!(Client::send_task_failure)
         .match_requests(|req| {
@@ -464,6 +551,32 @@ mod through_the_worker {
 
         assert_eq!(report.result, TaskResult::Succeeded);
         assert_eq!((poll.num_calls(), success.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn given_access_denied_on_send_task_success_when_reported_then_the_task_is_not_failed() {
+        let poll = task_rule();
+        let success = mock!(Client::send_task_success)
+            .sequence()
+            .http_status(
+                400,
+                Some(r#"{"__type":"AccessDeniedException","message":"denied"}"#.to_owned()),
+            )
+            .build();
+        let failure = mock!(Client::send_task_failure)
+            .then_output(|| SendTaskFailureOutput::builder().build());
+        let worker = worker(client(
+            &[&poll, &success, &failure],
+            &TimeoutProbe::default(),
+        ));
+
+        let report = worker.run_one("double").await.expect("run").expect("task");
+
+        assert!(
+            matches!(report.result, TaskResult::Unreported { .. }),
+            "{report:?}"
+        );
+        assert_eq!((success.num_calls(), failure.num_calls()), (1, 0));
     }
 
     #[tokio::test]

@@ -407,6 +407,9 @@ fn token_error(error: ApiError) -> TaskTokenError {
         "TaskTimedOut" => TaskTokenError::TimedOut,
         "InvalidToken" => TaskTokenError::InvalidToken,
         "TaskDoesNotExist" => TaskTokenError::TaskDoesNotExist,
+        "InvalidOutput" => TaskTokenError::InvalidOutput {
+            source: Box::new(error),
+        },
         _ => TaskTokenError::Port(PortError::Rejected {
             service: "local step functions",
             source: Box::new(error),

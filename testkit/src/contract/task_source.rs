@@ -13,6 +13,8 @@ use meeting_domain::ports::{ActivityTaskSource, TaskTokenError};
 const MAX_ERROR_CHARS: usize = 256;
 /// `SendTaskFailure.cause` maximum length (Step Functions API Reference).
 const MAX_CAUSE_CHARS: usize = 32_768;
+/// `SendTaskSuccess.output` maximum length: 262,144 bytes (Step Functions API Reference).
+const MAX_OUTPUT_BYTES: usize = 262_144;
 
 /// What the suite can observe of a task, however the implementation stores it.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,6 +61,7 @@ pub async fn run_all<H: TaskSourceHarness>(harness: &H) {
     succeed_records_the_output(harness).await;
     fail_records_the_error_and_cause(harness).await;
     fail_accepts_error_and_cause_at_the_api_limits(harness).await;
+    an_output_above_the_payload_quota_is_invalid_output(harness).await;
     heartbeat_on_a_running_task_is_accepted(harness).await;
     a_closed_task_rejects_every_further_call(harness).await;
     an_unknown_token_is_invalid(harness).await;
@@ -165,6 +168,30 @@ pub async fn fail_accepts_error_and_cause_at_the_api_limits<H: TaskSourceHarness
         harness.outcome(&handle).await,
         ObservedOutcome::Failed { error, cause }
     );
+}
+
+/// GIVEN a running task WHEN the worker succeeds it with an output above the 256 KiB payload
+/// quota THEN the output is refused as `InvalidOutput` (the token is not gone) and the task stays
+/// open, so the worker can still fail it.
+pub async fn an_output_above_the_payload_quota_is_invalid_output<H: TaskSourceHarness>(
+    harness: &H,
+) {
+    let arn = harness.activity_arn("contract-output-quota").await;
+    let handle = harness.enqueue(&arn, "{}").await;
+    let task = poll_one(harness, &arn).await;
+    let output = serde_json::json!({ "text": "x".repeat(MAX_OUTPUT_BYTES) }).to_string();
+    let result = harness.source().succeed(&task.token, &output).await;
+    assert!(
+        matches!(&result, Err(e @ TaskTokenError::InvalidOutput { .. }) if !e.task_is_gone()),
+        "an output of {} bytes: {result:?}",
+        output.len()
+    );
+    assert_eq!(harness.outcome(&handle).await, ObservedOutcome::Open);
+    harness
+        .source()
+        .fail(&task.token, "Worker.InvalidOutput", "too large")
+        .await
+        .expect("the task can still be failed");
 }
 
 /// GIVEN a running task WHEN the worker heartbeats THEN the heartbeat is accepted and the task

@@ -6,7 +6,8 @@
 //! up to the poll wait (60 s by default) and returns nothing; a heartbeat resets only the heartbeat
 //! clock, the task timeout is a hard cap; a call on a closed (completed or timed-out) task is
 //! `TaskTimedOut`, on a stopped execution's task `TaskDoesNotExist`, on an unknown token
-//! `InvalidToken`. Transient failures can be injected per operation.
+//! `InvalidToken`; an output that is not JSON or above 256 KiB is `InvalidOutput`. Transient
+//! failures can be injected per operation.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -334,6 +335,13 @@ impl MemoryTaskSource {
     }
 }
 
+/// SendTaskSuccess `InvalidOutput`.
+fn invalid_output(detail: String) -> TaskTokenError {
+    TaskTokenError::InvalidOutput {
+        source: detail.into(),
+    }
+}
+
 fn rejected(detail: String) -> TaskTokenError {
     TaskTokenError::Port(PortError::Rejected {
         service: "memory task source",
@@ -392,13 +400,13 @@ impl ActivityTaskSource for MemoryTaskSource {
             return Err(e.into());
         }
         if output.len() > MAX_OUTPUT_BYTES {
-            return Err(rejected(format!(
+            return Err(invalid_output(format!(
                 "output of {} bytes is above {MAX_OUTPUT_BYTES}",
                 output.len()
             )));
         }
         if let Err(e) = serde_json::from_str::<serde_json::Value>(output) {
-            return Err(rejected(format!("output is not JSON: {e}")));
+            return Err(invalid_output(format!("output is not JSON: {e}")));
         }
         self.with_running(token, |task, _| {
             task.status = TaskStatus::Succeeded {
