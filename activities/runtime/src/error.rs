@@ -1,5 +1,8 @@
 //! Errors of the worker runtime: problems found while registering activities or configuring the
-//! worker. Task failures are not errors of the runtime: they are reported to Step Functions.
+//! worker, and failures of the result spool. Task failures are not errors of the runtime: they are
+//! reported to Step Functions.
+
+use std::path::PathBuf;
 
 use meeting_domain::error::PortError;
 
@@ -42,4 +45,21 @@ pub enum RuntimeError {
     /// and retries instead).
     #[error("polling for an activity task failed")]
     Poll(#[source] PortError),
+    /// The result spool's directory or one of its files could not be read or written.
+    #[error(
+        "the result spool could not {action} {}; check that the directory (WORKER_SPOOL_DIR) exists, is writable by the worker and has free space",
+        path.display()
+    )]
+    Spool {
+        /// What was being done ("create", "write", "read", "remove", …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A task result could not be encoded for the spool.
+    #[error("a task result could not be encoded for the result spool")]
+    SpoolEncode(#[source] serde_json::Error),
 }

@@ -10,15 +10,19 @@
 pub mod activity;
 pub mod backoff;
 pub mod error;
+pub mod fs_spool;
 pub mod identity;
 pub mod limits;
 pub mod registry;
 pub mod sfn;
 pub mod signals;
+pub mod spool;
 pub mod worker;
 
 pub use activity::{Activity, Failure, TaskContext};
 pub use backoff::Backoff;
 pub use error::RuntimeError;
+pub use fs_spool::FsResultSpool;
 pub use registry::{Outcome, RegisteredActivity, Registry};
+pub use spool::{MemoryResultSpool, ResultSpool, SpooledReport, SpooledResult};
 pub use worker::{TaskReport, TaskResult, Worker, WorkerConfig, WorkerSummary};
