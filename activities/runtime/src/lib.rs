@@ -5,12 +5,14 @@
 //! uses too. A [`Registry`] holds many typed activities behind one erased interface; a [`Worker`]
 //! polls an [`meeting_domain::ports::ActivityTaskSource`] for each of them (Step Functions through
 //! [`sfn::SfnTaskSource`], the local engine, or a fake), heartbeats, checks outputs against their
-//! schema, reports results and shuts down without losing a task.
+//! schema, reports results — spooled in a [`spool::ResultSpool`] until they are accepted, with
+//! heartbeats until then — and shuts down without losing a task.
 
 pub mod activity;
 pub mod backoff;
 pub mod error;
 pub mod fs_spool;
+mod heartbeat;
 pub mod identity;
 pub mod limits;
 pub mod registry;
@@ -25,4 +27,4 @@ pub use error::RuntimeError;
 pub use fs_spool::FsResultSpool;
 pub use registry::{Outcome, RegisteredActivity, Registry};
 pub use spool::{MemoryResultSpool, ResultSpool, SpooledReport, SpooledResult};
-pub use worker::{TaskReport, TaskResult, Worker, WorkerConfig, WorkerSummary};
+pub use worker::{ReplaySummary, TaskReport, TaskResult, Worker, WorkerConfig, WorkerSummary};

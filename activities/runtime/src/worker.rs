@@ -6,17 +6,23 @@
 //! timeout). So on shutdown the worker stops *starting* polls, lets open polls return, runs what
 //! they return, and only after a drain deadline cancels what still runs and fails it with the
 //! retryable `Worker.Interrupted`, so another worker picks it up at once.
+//!
+//! Delivery of a result: it is written to the [`ResultSpool`] (when the worker has one) before the
+//! first report attempt, and heartbeats go on while the report is retried. A report that is
+//! accepted, or whose token is gone, removes it from the spool; one the worker gives up on stays
+//! there, and the next start reports it before polling for new tasks. Only Step Functions
+//! refusing the output itself (`InvalidOutput`) turns a success into a `Worker.InvalidOutput`
+//! failure; any other refusal (access denied, KMS, unknown) says nothing about the work and is
+//! never reported as its failure.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meeting_domain::activity::{ActivityErrorName, WorkerError};
-use meeting_domain::error::PortError;
-use meeting_domain::ports::{ActivityTask, ActivityTaskSource, TaskTokenError};
+use meeting_domain::ports::{ActivityTask, ActivityTaskSource, Clock, SystemClock, TaskTokenError};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinError, JoinSet};
-use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, error, info, info_span, warn};
@@ -24,9 +30,11 @@ use tracing::{Instrument, debug, error, info, info_span, warn};
 use crate::activity::TaskContext;
 use crate::backoff::Backoff;
 use crate::error::RuntimeError;
+use crate::heartbeat::Heartbeats;
 use crate::identity;
 use crate::limits::{MAX_CAUSE_CHARS, MAX_ERROR_CHARS, truncate_chars};
 use crate::registry::{Outcome, RegisteredActivity, Registry};
+use crate::spool::{ResultSpool, SpooledReport, SpooledResult};
 
 /// How the worker behaves.
 #[derive(Clone, Debug)]
@@ -46,9 +54,11 @@ pub struct WorkerConfig {
     pub heartbeat_interval: Option<Duration>,
     /// Backoff after a failed poll.
     pub poll_backoff: Backoff,
-    /// Backoff between attempts to report a result that failed transiently.
+    /// Backoff between attempts to report a result that failed transiently (heartbeats go on
+    /// meanwhile).
     pub report_backoff: Backoff,
-    /// Attempts to report one result before giving up (Step Functions then times the task out).
+    /// Attempts to report one result before giving up; the result then stays in the spool for the
+    /// next start (without a spool, Step Functions times the task out).
     pub report_attempts: u32,
 }
 
@@ -93,7 +103,10 @@ pub enum TaskResult {
         /// Why the token is no longer usable.
         reason: String,
     },
-    /// The result could not be reported after every attempt; Step Functions will time the task out.
+    /// The result could not be reported: the attempts ran out, or Step Functions refused the report
+    /// for a reason that says nothing about the work (access denied, KMS, unknown). It stays in
+    /// the spool, when the worker has one, and is reported at the next start; otherwise Step
+    /// Functions times the task out.
     Unreported {
         /// The last error.
         reason: String,
@@ -126,6 +139,29 @@ pub struct WorkerSummary {
     pub abandoned: usize,
     /// Tasks whose result could not be reported.
     pub unreported: usize,
+    /// What became of the results an earlier run left in the spool.
+    pub replayed: ReplaySummary,
+}
+
+/// What became of the spooled results reported when the worker started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplaySummary {
+    /// Accepted by Step Functions.
+    pub delivered: usize,
+    /// Dropped: the token was gone, or the task was past its deadline.
+    pub dropped: usize,
+    /// Still not reported; they stay in the spool.
+    pub kept: usize,
+}
+
+impl ReplaySummary {
+    fn record(&mut self, delivery: &Delivery) {
+        match delivery {
+            Delivery::Accepted(_) => self.delivered += 1,
+            Delivery::Gone(_) => self.dropped += 1,
+            Delivery::Kept(_) => self.kept += 1,
+        }
+    }
 }
 
 impl WorkerSummary {
@@ -147,24 +183,32 @@ impl WorkerSummary {
 
 /// A worker serving a set of registered activities from one task source.
 pub struct Worker {
-    source: Arc<dyn ActivityTaskSource>,
-    config: WorkerConfig,
+    reporter: Reporter,
     activities: Vec<Arc<RegisteredActivity>>,
 }
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Worker")
-            .field("config", &self.config)
+            .field("config", &self.reporter.config)
             .field("activities", &self.activities)
+            .field("spool", &self.reporter.spool.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// State shared by the pollers and tasks of one `run_until`.
-struct Shared {
+/// What reporting results needs, shared by running tasks and the replay of spooled results.
+#[derive(Clone)]
+struct Reporter {
     source: Arc<dyn ActivityTaskSource>,
     config: WorkerConfig,
+    spool: Option<Arc<dyn ResultSpool>>,
+    clock: Arc<dyn Clock>,
+}
+
+/// State shared by the pollers and tasks of one `run_until`.
+struct Shared {
+    reporter: Reporter,
     stop_polling: CancellationToken,
     interrupt: CancellationToken,
     tracker: TaskTracker,
@@ -211,10 +255,31 @@ impl Worker {
             .map(Arc::new)
             .collect();
         Ok(Self {
-            source,
-            config,
+            reporter: Reporter {
+                source,
+                config,
+                spool: None,
+                clock: Arc::new(SystemClock),
+            },
             activities,
         })
+    }
+
+    /// Spools every result in `spool` before reporting it, and reports what an earlier run left
+    /// there when [`run_until`](Self::run_until) starts. Without a spool a result that cannot be
+    /// reported is lost with the process.
+    #[must_use]
+    pub fn with_spool(mut self, spool: Arc<dyn ResultSpool>) -> Self {
+        self.reporter.spool = Some(spool);
+        self
+    }
+
+    /// The wall clock that dates spooled results and their deadlines (the system clock unless a
+    /// test sets another).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.reporter.clock = clock;
+        self
     }
 
     /// The registered activities.
@@ -222,25 +287,50 @@ impl Worker {
         self.activities.iter().map(AsRef::as_ref)
     }
 
-    /// Polls and runs tasks until `shutdown` completes, then drains: no new polls, open polls may
-    /// return and their tasks run; after the drain deadline running tasks are cancelled and failed
-    /// with `Worker.Interrupted`. Returns once every received task is reported.
+    /// Reports the results an earlier run left in the spool (see [`replay_spooled`]), then polls
+    /// and runs tasks until `shutdown` completes, then drains: no new polls, open polls may return
+    /// and their tasks run; after the drain deadline running tasks are cancelled and failed with
+    /// `Worker.Interrupted`. Returns once every received task is reported.
+    ///
+    /// [`replay_spooled`]: Self::replay_spooled
     pub async fn run_until<F>(&self, shutdown: F) -> WorkerSummary
     where
         F: Future<Output = ()>,
     {
+        tokio::pin!(shutdown);
+        let replay = self.replay_spooled();
+        tokio::pin!(replay);
+        let (replayed, stopped) = tokio::select! {
+            biased;
+            replayed = &mut replay => (replayed, false),
+            () = &mut shutdown => {
+                info!("shutdown requested while spooled results are reported; finishing them, then stopping without polling");
+                (replay.await, true)
+            }
+        };
+        if stopped {
+            let summary = WorkerSummary {
+                replayed,
+                ..WorkerSummary::default()
+            };
+            info!(?summary, "worker stopped");
+            return summary;
+        }
+        let config = &self.reporter.config;
         let shared = Arc::new(Shared {
-            source: Arc::clone(&self.source),
-            config: self.config.clone(),
+            reporter: self.reporter.clone(),
             stop_polling: CancellationToken::new(),
             interrupt: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            summary: Mutex::new(WorkerSummary::default()),
+            summary: Mutex::new(WorkerSummary {
+                replayed,
+                ..WorkerSummary::default()
+            }),
         });
-        let pollers_per_activity = self.config.pollers.unwrap_or(self.config.concurrency);
+        let pollers_per_activity = config.pollers.unwrap_or(config.concurrency);
         let mut pollers = JoinSet::new();
         for activity in &self.activities {
-            let slots = Arc::new(Semaphore::new(self.config.concurrency));
+            let slots = Arc::new(Semaphore::new(config.concurrency));
             for _ in 0..pollers_per_activity {
                 pollers.spawn(poll_loop(
                     Arc::clone(&shared),
@@ -251,15 +341,15 @@ impl Worker {
         }
         info!(
             activities = ?self.activities.iter().map(|a| a.name).collect::<Vec<_>>(),
-            concurrency = self.config.concurrency,
+            concurrency = config.concurrency,
             pollers = pollers_per_activity,
-            worker = %self.config.worker_name,
+            worker = %config.worker_name,
             "worker started"
         );
 
         shutdown.await;
         info!(
-            drain_deadline_s = self.config.drain_deadline.as_secs_f64(),
+            drain_deadline_s = config.drain_deadline.as_secs_f64(),
             "shutdown requested: no new polls; open polls may still return tasks"
         );
         shared.stop_polling.cancel();
@@ -274,7 +364,7 @@ impl Worker {
             shared.tracker.wait().await;
         };
         tokio::pin!(drained);
-        if tokio::time::timeout(self.config.drain_deadline, &mut drained)
+        if tokio::time::timeout(config.drain_deadline, &mut drained)
             .await
             .is_err()
         {
@@ -309,28 +399,72 @@ impl Worker {
             });
         };
         let polled = self
+            .reporter
             .source
-            .poll(&registered.arn, &self.config.worker_name)
+            .poll(&registered.arn, &self.reporter.config.worker_name)
             .await
             .map_err(RuntimeError::Poll)?;
         let Some(task) = polled else {
             return Ok(None);
         };
-        let report = run_task(
-            Arc::clone(&self.source),
-            &self.config,
-            Arc::clone(registered),
-            task,
-            CancellationToken::new(),
-        )
-        .await;
+        let report = self
+            .reporter
+            .run_task(Arc::clone(registered), task, CancellationToken::new())
+            .await;
         Ok(Some(report))
+    }
+
+    /// Reports every result an earlier run left in the spool, each with heartbeats and retries
+    /// like a fresh result: an accepted report or a gone token removes it, a result past its
+    /// task's deadline is dropped without a call, one that still cannot be reported stays.
+    /// [`run_until`](Self::run_until) calls this before it polls; nothing happens without a
+    /// spool.
+    pub async fn replay_spooled(&self) -> ReplaySummary {
+        let mut summary = ReplaySummary::default();
+        let Some(spool) = &self.reporter.spool else {
+            return summary;
+        };
+        let results = match spool.list().await {
+            Ok(results) => results,
+            Err(e) => {
+                error!(error = %error_chain(&e), "cannot read the result spool; results an earlier run left there are not reported");
+                return summary;
+            }
+        };
+        if results.is_empty() {
+            return summary;
+        }
+        info!(
+            results = results.len(),
+            "reporting the results an earlier run left in the spool before polling for new tasks"
+        );
+        let mut replays = JoinSet::new();
+        for result in results {
+            let span = info_span!(
+                "spooled_result",
+                activity = %result.activity,
+                task_id = %result.task_id(),
+            );
+            let reporter = self.reporter.clone();
+            replays.spawn(async move { reporter.replay(result).await }.instrument(span));
+        }
+        while let Some(joined) = replays.join_next().await {
+            match joined {
+                Ok(delivery) => summary.record(&delivery),
+                Err(e) => {
+                    error!(error = %e, "reporting a spooled result ended abnormally; it stays in the spool");
+                    summary.kept += 1;
+                }
+            }
+        }
+        info!(?summary, "spooled results reported");
+        summary
     }
 }
 
 /// One poller: take a slot, poll, hand the task to a tracked task holding the slot, repeat.
 async fn poll_loop(shared: Arc<Shared>, activity: Arc<RegisteredActivity>, slots: Arc<Semaphore>) {
-    let mut backoff = shared.config.poll_backoff.start();
+    let mut backoff = shared.reporter.config.poll_backoff.start();
     loop {
         let permit = tokio::select! {
             biased;
@@ -345,8 +479,9 @@ async fn poll_loop(shared: Arc<Shared>, activity: Arc<RegisteredActivity>, slots
         }
         // Not raced against shutdown: an open poll is allowed to return, or its task is lost.
         match shared
+            .reporter
             .source
-            .poll(&activity.arn, &shared.config.worker_name)
+            .poll(&activity.arn, &shared.reporter.config.worker_name)
             .await
         {
             Ok(Some(task)) => {
@@ -354,14 +489,10 @@ async fn poll_loop(shared: Arc<Shared>, activity: Arc<RegisteredActivity>, slots
                 let for_task = Arc::clone(&shared);
                 let activity = Arc::clone(&activity);
                 shared.tracker.spawn(async move {
-                    let report = run_task(
-                        Arc::clone(&for_task.source),
-                        &for_task.config,
-                        activity,
-                        task,
-                        for_task.interrupt.clone(),
-                    )
-                    .await;
+                    let report = for_task
+                        .reporter
+                        .run_task(activity, task, for_task.interrupt.clone())
+                        .await;
                     drop(permit);
                     for_task.record(&report);
                 });
@@ -391,153 +522,362 @@ async fn poll_loop(shared: Arc<Shared>, activity: Arc<RegisteredActivity>, slots
     }
 }
 
-/// Runs one task: heartbeats while the activity runs, cancels it when the task is gone or the
-/// worker is interrupted, and reports the result.
-async fn run_task(
-    source: Arc<dyn ActivityTaskSource>,
-    config: &WorkerConfig,
-    activity: Arc<RegisteredActivity>,
-    task: ActivityTask,
-    interrupt: CancellationToken,
-) -> TaskReport {
-    let task_id = identity::task_id(&task.token);
-    let span = info_span!(
-        "activity_task",
-        activity = activity.name,
-        task_id = %task_id,
-        recording_id = tracing::field::Empty,
-    );
-    if let Some(recording) = identity::recording_id(&task.input) {
-        span.record("recording_id", recording.as_str());
+/// How the delivery of one result ended.
+#[derive(Debug)]
+enum Delivery {
+    /// Step Functions accepted this report (a refused success becomes a failure first).
+    Accepted(SpooledReport),
+    /// Nothing can be reported any more: the token is gone or the task is past its deadline.
+    Gone(String),
+    /// The worker gave up; the result stays in the spool, when there is one.
+    Kept(String),
+}
+
+impl Reporter {
+    /// Runs one task: heartbeats while the activity runs and while its result is reported,
+    /// cancels it when the task is gone or the worker is interrupted, and reports the result.
+    async fn run_task(
+        &self,
+        activity: Arc<RegisteredActivity>,
+        task: ActivityTask,
+        interrupt: CancellationToken,
+    ) -> TaskReport {
+        let task_id = identity::task_id(&task.token);
+        let span = info_span!(
+            "activity_task",
+            activity = activity.name,
+            task_id = %task_id,
+            recording_id = tracing::field::Empty,
+        );
+        if let Some(recording) = identity::recording_id(&task.input) {
+            span.record("recording_id", recording.as_str());
+        }
+        let result = self
+            .execute_and_report(&activity, task, &task_id, interrupt)
+            .instrument(span)
+            .await;
+        TaskReport {
+            activity: activity.name,
+            task_id,
+            result,
+        }
     }
-    let result = execute_and_report(source, config, &activity, task, &task_id, interrupt)
-        .instrument(span)
-        .await;
-    TaskReport {
-        activity: activity.name,
-        task_id,
-        result,
+
+    /// The heartbeat period for an activity with `heartbeat_seconds`.
+    fn heartbeat_period(&self, heartbeat_seconds: u32) -> Duration {
+        self.config
+            .heartbeat_interval
+            .unwrap_or_else(|| Duration::from_secs(u64::from(heartbeat_seconds)) / 3)
+    }
+
+    async fn execute_and_report(
+        &self,
+        activity: &RegisteredActivity,
+        task: ActivityTask,
+        task_id: &str,
+        interrupt: CancellationToken,
+    ) -> TaskResult {
+        let ActivityTask { token, input } = task;
+        let received_at = self.clock.now();
+        let mut heartbeats = Heartbeats::start(
+            Arc::clone(&self.source),
+            token.clone(),
+            self.heartbeat_period(activity.heartbeat_seconds),
+        );
+        if interrupt.is_cancelled() {
+            info!("task received after the drain deadline; failing it as interrupted");
+            let outcome = Outcome::worker_failure(
+                WorkerError::Interrupted,
+                "the worker was shutting down and its drain deadline had passed when the task arrived",
+            );
+            return self
+                .report(activity, token, received_at, outcome, &mut heartbeats)
+                .await;
+        }
+        info!("task started");
+        let cancel = interrupt.child_token();
+        let ctx = TaskContext {
+            cancel: cancel.clone(),
+            task_id: task_id.to_owned(),
+        };
+        let handler = Arc::clone(&activity.handler);
+        let mut work = tokio::spawn(
+            async move { handler.execute(&input, &ctx).await }.instrument(tracing::Span::current()),
+        );
+
+        let joined: Option<Result<Outcome, JoinError>> = loop {
+            tokio::select! {
+                biased;
+                joined = &mut work => break Some(joined),
+                () = cancel.cancelled() => {
+                    match tokio::time::timeout(self.config.cancel_grace, &mut work).await {
+                        Ok(joined) => break Some(joined),
+                        Err(_elapsed) => {
+                            warn!(grace_s = self.config.cancel_grace.as_secs_f64(), "the activity ignored cancellation; aborting it");
+                            work.abort();
+                            break None;
+                        }
+                    }
+                }
+                () = heartbeats.due() => {
+                    if heartbeats.beat().await {
+                        if let Some(reason) = heartbeats.gone_error() {
+                            warn!(%reason, "the task is gone; stopping heartbeats and cancelling the work");
+                        }
+                        cancel.cancel();
+                    }
+                }
+            }
+        };
+
+        // The activity may notice the cancellation and return before this loop sees it: whatever
+        // failure it returned after an interrupt is reported as the retryable interruption.
+        let cancelled_by_interrupt = interrupt.is_cancelled();
+        if let Some(reason) = heartbeats.gone_error() {
+            warn!(%reason, "the task's result is dropped: Step Functions no longer accepts it");
+            return TaskResult::Abandoned {
+                reason: reason.to_string(),
+            };
+        }
+        let outcome = match joined {
+            None => Outcome::worker_failure(
+                WorkerError::Interrupted,
+                format!(
+                    "the worker shut down and the task did not stop within {} s of being cancelled",
+                    self.config.cancel_grace.as_secs()
+                ),
+            ),
+            Some(Ok(Outcome::Failed { error, cause })) if cancelled_by_interrupt => {
+                Outcome::worker_failure(
+                    WorkerError::Interrupted,
+                    format!(
+                        "the worker shut down before the task finished (the activity then reported {error}: {cause})"
+                    ),
+                )
+            }
+            Some(Ok(outcome)) => outcome,
+            Some(Err(e)) if e.is_panic() => {
+                let message = panic_message(e.into_panic().as_ref());
+                error!(panic = %message, "the activity panicked");
+                Outcome::worker_failure(
+                    WorkerError::Panicked,
+                    format!("activity {} panicked: {message}", activity.name),
+                )
+            }
+            Some(Err(_cancelled)) => Outcome::worker_failure(
+                WorkerError::Interrupted,
+                "the task's work was aborted before it finished",
+            ),
+        };
+        self.report(activity, token, received_at, outcome, &mut heartbeats)
+            .await
+    }
+
+    /// Spools the outcome of a task, delivers it and says what became of it.
+    async fn report(
+        &self,
+        activity: &RegisteredActivity,
+        token: String,
+        received_at: chrono::DateTime<chrono::Utc>,
+        outcome: Outcome,
+        heartbeats: &mut Heartbeats,
+    ) -> TaskResult {
+        // The error name sent if the report is accepted as a failure: the outcome's own, or the
+        // one a refused output is failed with.
+        let failed_as = match &outcome {
+            Outcome::Failed { error, .. } => *error,
+            Outcome::Succeeded(_) => WorkerError::InvalidOutput.name(),
+        };
+        let report = match outcome {
+            Outcome::Succeeded(output) => SpooledReport::Success { output },
+            Outcome::Failed { error, cause } => {
+                debug!(%cause, "task cause");
+                failure(error, &cause)
+            }
+        };
+        let expires_at = (activity.timeout_seconds > 0)
+            .then(|| received_at + chrono::Duration::seconds(i64::from(activity.timeout_seconds)));
+        let spooled = SpooledResult {
+            token,
+            activity: activity.name.to_owned(),
+            report,
+            spooled_at: self.clock.now(),
+            expires_at,
+            heartbeat_seconds: activity.heartbeat_seconds,
+        };
+        heartbeats.alongside(self.keep(&spooled)).await;
+        let result = match self.deliver(spooled, heartbeats).await {
+            Delivery::Accepted(SpooledReport::Success { .. }) => TaskResult::Succeeded,
+            Delivery::Accepted(SpooledReport::Failure { .. }) => {
+                TaskResult::Failed { error: failed_as }
+            }
+            Delivery::Gone(reason) => TaskResult::Abandoned { reason },
+            Delivery::Kept(reason) => TaskResult::Unreported { reason },
+        };
+        if matches!(result, TaskResult::Succeeded | TaskResult::Failed { .. }) {
+            let succeeded = matches!(result, TaskResult::Succeeded);
+            info!(?result, succeeded, "task reported");
+        }
+        result
+    }
+
+    /// Reports a result an earlier run spooled, unless its task is past its deadline.
+    async fn replay(&self, result: SpooledResult) -> Delivery {
+        let now = self.clock.now();
+        if result.is_expired(now) {
+            warn!(
+                spooled_at = %result.spooled_at,
+                expires_at = ?result.expires_at,
+                "the spooled result's task is past its TimeoutSeconds deadline, so its token cannot be valid; dropping the result without reporting it"
+            );
+            self.forget(&result.token).await;
+            return Delivery::Gone("the task is past its deadline".to_owned());
+        }
+        info!(spooled_at = %result.spooled_at, "reporting a spooled result");
+        let mut heartbeats = Heartbeats::start(
+            Arc::clone(&self.source),
+            result.token.clone(),
+            self.heartbeat_period(result.heartbeat_seconds),
+        );
+        self.deliver(result, &mut heartbeats).await
+    }
+
+    /// Reports `result` until it is accepted, the token is gone or the worker gives up, updating
+    /// the spool and heartbeating meanwhile.
+    async fn deliver(&self, mut result: SpooledResult, heartbeats: &mut Heartbeats) -> Delivery {
+        loop {
+            let sent = match &result.report {
+                SpooledReport::Success { output } => {
+                    self.send_with_retries(&result, heartbeats, || {
+                        self.source.succeed(&result.token, output)
+                    })
+                    .await
+                }
+                SpooledReport::Failure { error, cause } => {
+                    self.send_with_retries(&result, heartbeats, || {
+                        self.source.fail(&result.token, error, cause)
+                    })
+                    .await
+                }
+            };
+            let refused = match sent {
+                Ok(()) => {
+                    self.forget(&result.token).await;
+                    return Delivery::Accepted(result.report);
+                }
+                Err(e) => e,
+            };
+            if refused.task_is_gone() {
+                warn!(reason = %refused, "the task was gone when its result was reported; the result is dropped");
+                self.forget(&result.token).await;
+                return Delivery::Gone(refused.to_string());
+            }
+            if let TaskTokenError::InvalidOutput { .. } = &refused
+                && matches!(result.report, SpooledReport::Success { .. })
+            {
+                let detail = error_chain(&refused);
+                warn!(error = %detail, "Step Functions refused the task output; failing the task as Worker.InvalidOutput instead");
+                result.report = failure(
+                    WorkerError::InvalidOutput.name(),
+                    &format!("Step Functions refused the task output: {detail}"),
+                );
+                // The refused success must not be replayed after a restart: spool the failure.
+                heartbeats.alongside(self.keep(&result)).await;
+                continue;
+            }
+            if result.is_expired(self.clock.now()) {
+                warn!(error = %error_chain(&refused), "the result could not be reported before the task's TimeoutSeconds deadline; dropping it");
+                self.forget(&result.token).await;
+                return Delivery::Gone("the task is past its deadline".to_owned());
+            }
+            let retryable = matches!(&refused, TaskTokenError::Port(e) if e.is_retryable());
+            let reason = error_chain(&refused);
+            error!(
+                error = %reason,
+                retryable,
+                spooled = self.spool.is_some(),
+                "the task's result could not be reported; this is not a failure of the work, and it is not reported as one: the result stays in the spool and is reported again when the worker restarts (without a spool, Step Functions times the task out)"
+            );
+            return Delivery::Kept(reason);
+        }
+    }
+
+    /// Calls `send` until it succeeds, fails for good, the attempts run out, the task's deadline
+    /// passes or a heartbeat finds the token gone.
+    async fn send_with_retries<F, Fut>(
+        &self,
+        result: &SpooledResult,
+        heartbeats: &mut Heartbeats,
+        mut send: F,
+    ) -> Result<(), TaskTokenError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), TaskTokenError>>,
+    {
+        let mut backoff = self.config.report_backoff.start();
+        loop {
+            if let Some(gone) = heartbeats.gone_error() {
+                return Err(gone);
+            }
+            match heartbeats.alongside(send()).await {
+                Err(TaskTokenError::Port(e))
+                    if e.is_retryable()
+                        && backoff.attempts() + 1 < self.config.report_attempts
+                        && !result.is_expired(self.clock.now()) =>
+                {
+                    let delay = backoff.next_delay();
+                    warn!(
+                        error = %error_chain(&e),
+                        attempt = backoff.attempts(),
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        "reporting the result failed; retrying while heartbeats keep the task alive"
+                    );
+                    heartbeats.sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Writes `result` to the spool. A result that cannot be spooled is still reported, only
+    /// without the safety net of a restart.
+    async fn keep(&self, result: &SpooledResult) {
+        if let Some(spool) = &self.spool
+            && let Err(e) = spool.put(result).await
+        {
+            error!(error = %error_chain(&e), "the result could not be spooled; reporting it anyway, but a restart would lose it");
+        }
+    }
+
+    /// Removes the result of `token` from the spool.
+    async fn forget(&self, token: &str) {
+        if let Some(spool) = &self.spool
+            && let Err(e) = spool.remove(token).await
+        {
+            // It is harmless: a replay of a reported result finds the task closed and drops it.
+            warn!(error = %error_chain(&e), "a reported result could not be removed from the spool");
+        }
     }
 }
 
-async fn execute_and_report(
-    source: Arc<dyn ActivityTaskSource>,
-    config: &WorkerConfig,
-    activity: &RegisteredActivity,
-    task: ActivityTask,
-    task_id: &str,
-    interrupt: CancellationToken,
-) -> TaskResult {
-    let ActivityTask { token, input } = task;
-    if interrupt.is_cancelled() {
-        info!("task received after the drain deadline; failing it as interrupted");
-        let outcome = Outcome::worker_failure(
-            WorkerError::Interrupted,
-            "the worker was shutting down and its drain deadline had passed when the task arrived",
-        );
-        return report(source.as_ref(), config, &token, outcome).await;
+/// A failure report, cut to the SendTaskFailure limits.
+fn failure(error: &str, cause: &str) -> SpooledReport {
+    SpooledReport::Failure {
+        error: truncate_chars(error, MAX_ERROR_CHARS),
+        cause: truncate_chars(cause, MAX_CAUSE_CHARS),
     }
-    info!("task started");
-    let cancel = interrupt.child_token();
-    let ctx = TaskContext {
-        cancel: cancel.clone(),
-        task_id: task_id.to_owned(),
-    };
-    let handler = Arc::clone(&activity.handler);
-    let mut work = tokio::spawn(
-        async move { handler.execute(&input, &ctx).await }.instrument(tracing::Span::current()),
-    );
+}
 
-    let period = config
-        .heartbeat_interval
-        .unwrap_or_else(|| Duration::from_secs(u64::from(activity.heartbeat_seconds)) / 3);
-    let heartbeats_enabled = !period.is_zero();
-    // A zero period would panic in `interval_at`; the branch is disabled then anyway.
-    let mut ticker = tokio::time::interval_at(
-        Instant::now() + period,
-        period.max(Duration::from_millis(1)),
-    );
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-
-    let mut gone: Option<TaskTokenError> = None;
-    let joined: Option<Result<Outcome, JoinError>> = loop {
-        tokio::select! {
-            biased;
-            joined = &mut work => break Some(joined),
-            () = cancel.cancelled() => {
-                match tokio::time::timeout(config.cancel_grace, &mut work).await {
-                    Ok(joined) => break Some(joined),
-                    Err(_elapsed) => {
-                        warn!(grace_s = config.cancel_grace.as_secs_f64(), "the activity ignored cancellation; aborting it");
-                        work.abort();
-                        break None;
-                    }
-                }
-            }
-            _ = ticker.tick(), if heartbeats_enabled && gone.is_none() => {
-                // A heartbeat that hangs must not stall the loop past the next tick (nor keep it
-                // from seeing the work finish): it counts as a transient failure.
-                let sent = tokio::time::timeout(period, source.heartbeat(&token))
-                    .await
-                    .unwrap_or_else(|_elapsed| {
-                        Err(TaskTokenError::Port(PortError::Unavailable {
-                            service: "activity task source",
-                            source: "the heartbeat did not answer within one heartbeat period".into(),
-                        }))
-                    });
-                match sent {
-                    Ok(()) => debug!("heartbeat sent"),
-                    Err(e) if e.task_is_gone() => {
-                        warn!(reason = %e, "the task is gone; stopping heartbeats and cancelling the work");
-                        gone = Some(e);
-                        cancel.cancel();
-                    }
-                    Err(e) => warn!(error = %e, "heartbeat failed; retrying at the next tick"),
-                }
-            }
-        }
-    };
-
-    // The activity may notice the cancellation and return before this loop sees it: whatever
-    // failure it returned after an interrupt is reported as the retryable interruption.
-    let cancelled_by_interrupt = interrupt.is_cancelled();
-    if let Some(reason) = gone {
-        warn!(%reason, "the task's result is dropped: Step Functions no longer accepts it");
-        return TaskResult::Abandoned {
-            reason: reason.to_string(),
-        };
+/// An error and its sources, `: `-separated, for logs and causes.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
     }
-    let outcome = match joined {
-        None => Outcome::worker_failure(
-            WorkerError::Interrupted,
-            format!(
-                "the worker shut down and the task did not stop within {} s of being cancelled",
-                config.cancel_grace.as_secs()
-            ),
-        ),
-        Some(Ok(Outcome::Failed { error, cause })) if cancelled_by_interrupt => {
-            Outcome::worker_failure(
-                WorkerError::Interrupted,
-                format!(
-                    "the worker shut down before the task finished (the activity then reported {error}: {cause})"
-                ),
-            )
-        }
-        Some(Ok(outcome)) => outcome,
-        Some(Err(e)) if e.is_panic() => {
-            let message = panic_message(e.into_panic().as_ref());
-            error!(panic = %message, "the activity panicked");
-            Outcome::worker_failure(
-                WorkerError::Panicked,
-                format!("activity {} panicked: {message}", activity.name),
-            )
-        }
-        Some(Err(_cancelled)) => Outcome::worker_failure(
-            WorkerError::Interrupted,
-            "the task's work was aborted before it finished",
-        ),
-    };
-    report(source.as_ref(), config, &token, outcome).await
+    text
 }
 
 /// The text of a panic payload.
@@ -548,83 +888,5 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         text.clone()
     } else {
         "a panic with a non-text payload".to_owned()
-    }
-}
-
-/// Reports an outcome, retrying transient errors so a result is not lost. When Step Functions
-/// refuses the output itself (`InvalidOutput`), the task is failed with `Worker.InvalidOutput`
-/// instead of being left to time out. Any other refusal (access denied, KMS, unknown) says
-/// nothing about the work and is never reported as its failure.
-async fn report(
-    source: &dyn ActivityTaskSource,
-    config: &WorkerConfig,
-    token: &str,
-    outcome: Outcome,
-) -> TaskResult {
-    let mut outcome = outcome;
-    loop {
-        let result = match &outcome {
-            Outcome::Succeeded(output) => {
-                match send_with_retries(config, || source.succeed(token, output)).await {
-                    Err(TaskTokenError::InvalidOutput { source: refusal }) => {
-                        warn!(error = %refusal, "Step Functions refused the task output; failing the task as Worker.InvalidOutput instead");
-                        outcome = Outcome::worker_failure(
-                            WorkerError::InvalidOutput,
-                            format!("Step Functions refused the task output: {refusal}"),
-                        );
-                        continue;
-                    }
-                    other => other.map(|()| TaskResult::Succeeded),
-                }
-            }
-            Outcome::Failed { error, cause } => {
-                let sent_error = truncate_chars(error, MAX_ERROR_CHARS);
-                let sent_cause = truncate_chars(cause, MAX_CAUSE_CHARS);
-                debug!(%cause, "task cause");
-                send_with_retries(config, || source.fail(token, &sent_error, &sent_cause))
-                    .await
-                    .map(|()| TaskResult::Failed { error })
-            }
-        };
-        return match result {
-            Ok(result) => {
-                let succeeded = matches!(result, TaskResult::Succeeded);
-                info!(?result, succeeded, "task reported");
-                result
-            }
-            Err(e) if e.task_is_gone() => {
-                warn!(reason = %e, "the task was gone when its result was reported");
-                TaskResult::Abandoned {
-                    reason: e.to_string(),
-                }
-            }
-            Err(e) => {
-                error!(error = %e, "the task's result could not be reported; this is not a failure of the work, and it is not reported as one: Step Functions will time the task out");
-                TaskResult::Unreported {
-                    reason: e.to_string(),
-                }
-            }
-        };
-    }
-}
-
-/// Calls `send` until it succeeds, fails for good, or the attempts run out.
-async fn send_with_retries<F, Fut>(config: &WorkerConfig, mut send: F) -> Result<(), TaskTokenError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), TaskTokenError>>,
-{
-    let mut backoff = config.report_backoff.start();
-    loop {
-        match send().await {
-            Err(TaskTokenError::Port(e))
-                if e.is_retryable() && backoff.attempts() + 1 < config.report_attempts =>
-            {
-                let delay = backoff.next_delay();
-                warn!(error = %e, attempt = backoff.attempts(), "reporting the result failed; retrying");
-                tokio::time::sleep(delay).await;
-            }
-            other => return other,
-        }
     }
 }

@@ -665,60 +665,6 @@ fn given_an_activity_when_registered_then_its_arn_is_the_prefix_and_its_name() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Logs
-// ------------------------------------------------------------------------------------------
-
-/// A log sink shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if let Ok(mut sink) = self.0.lock() {
-            sink.extend_from_slice(buf);
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[tokio::test(start_paused = true)]
-async fn given_a_task_when_it_runs_then_logs_carry_activity_task_id_and_recording_id_but_never_the_token()
- {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_current_span(true)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let source = MemoryTaskSource::new();
-    let probe = Arc::new(Probe::default());
-    let worker = worker(&source, &probe, config(1));
-    let token = source.enqueue(ARN, &input(25, Mode::Fail));
-
-    let report = worker.run_one("echo").await.expect("run").expect("task");
-
-    let logs = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
-    assert!(logs.contains("task started"), "{logs}");
-    assert!(logs.contains("heartbeat sent"), "{logs}");
-    assert!(logs.contains(r#""activity":"echo""#), "{logs}");
-    assert!(
-        logs.contains(&format!(r#""task_id":"{}""#, report.task_id)),
-        "{logs}"
-    );
-    assert!(logs.contains(r#""recording_id":"rec-1""#), "{logs}");
-    assert!(
-        !logs.contains(&token),
-        "the task token leaked into the logs"
-    );
-}
-
-// ------------------------------------------------------------------------------------------
 // Several activities in one worker
 // ------------------------------------------------------------------------------------------
 
