@@ -39,6 +39,10 @@ pub mod env {
     /// Optional: seconds between a running task's heartbeats (default: a third of the
     /// activity's `HeartbeatSeconds`).
     pub const WORKER_HEARTBEAT_SECONDS: &str = "WORKER_HEARTBEAT_SECONDS";
+    /// Optional: a directory where the worker spools each task result before reporting it, so
+    /// that a restarted worker still reports it (default: unset, no spool; it only helps on
+    /// storage that outlives the worker process).
+    pub const WORKER_SPOOL_DIR: &str = "WORKER_SPOOL_DIR";
     /// `aws` or `whisper`.
     pub const TRANSCRIBER: &str = "TRANSCRIBER";
     /// `bedrock`, `extractive` or `openai`.
@@ -73,6 +77,7 @@ pub mod env {
     pub const OPTIONAL: &[&str] = &[
         WORKER_ACTIVITIES,
         WORKER_HEARTBEAT_SECONDS,
+        WORKER_SPOOL_DIR,
         WHISPER_MODEL_PATH,
         WHISPER_THREADS,
         MEETING_RECORDER_CACHE,

@@ -1,6 +1,7 @@
 //! The worker's typed configuration, read once from the environment variables named in
 //! [`meeting_domain::deployment::env`] (Terraform sets exactly these).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use activity_runtime::{Registry, WorkerConfig};
@@ -37,6 +38,9 @@ pub struct WorkerSettings {
     pub heartbeat: Option<Duration>,
     /// `HOSTNAME`, or `activity-worker`.
     pub worker_name: String,
+    /// `WORKER_SPOOL_DIR`: where results wait until Step Functions accepts them, so a restarted
+    /// worker still reports them; `None` (unset) means no spool.
+    pub spool_dir: Option<PathBuf>,
 }
 
 impl WorkerSettings {
@@ -120,6 +124,19 @@ impl WorkerSettings {
             },
         };
         let worker_name = var(HOSTNAME).unwrap_or_else(|| "activity-worker".to_owned());
+        let spool_dir = match var(env::WORKER_SPOOL_DIR) {
+            None => None,
+            Some(value) if PathBuf::from(value.trim()).is_absolute() => {
+                Some(PathBuf::from(value.trim()))
+            }
+            Some(value) => {
+                return Err(StartupError::InvalidVar {
+                    var: env::WORKER_SPOOL_DIR,
+                    value,
+                    reason: "expected an absolute directory path".into(),
+                });
+            }
+        };
         Ok(Self {
             activity_arn_prefix,
             activities,
@@ -127,6 +144,7 @@ impl WorkerSettings {
             drain,
             heartbeat,
             worker_name,
+            spool_dir,
         })
     }
 
@@ -187,7 +205,33 @@ mod tests {
                 drain: Duration::from_secs(DEFAULT_DRAIN_SECONDS),
                 heartbeat: None,
                 worker_name: "activity-worker".into(),
+                spool_dir: None,
             }
+        );
+    }
+
+    #[test]
+    fn given_a_spool_directory_when_read_then_the_worker_spools_there() {
+        let settings = read(&[
+            (env::ACTIVITY_ARN_PREFIX, PREFIX),
+            (env::WORKER_SPOOL_DIR, " /var/lib/activity-worker/spool "),
+        ])
+        .expect("settings");
+        assert_eq!(
+            settings.spool_dir,
+            Some(PathBuf::from("/var/lib/activity-worker/spool"))
+        );
+    }
+
+    #[test]
+    fn given_a_relative_spool_directory_when_read_then_it_is_refused() {
+        let result = read(&[
+            (env::ACTIVITY_ARN_PREFIX, PREFIX),
+            (env::WORKER_SPOOL_DIR, "spool"),
+        ]);
+        assert!(
+            matches!(result, Err(StartupError::InvalidVar { var, .. }) if var == env::WORKER_SPOOL_DIR),
+            "{result:?}"
         );
     }
 
