@@ -22,9 +22,16 @@
 //!   a ListBucket grant limited by one does not apply to it. Otherwise it is `AccessDenied`, so
 //!   `head` of an absent key is `Err(AccessDenied)`, not `Ok(None)`.
 //! - Action patterns match case-insensitively with `*` and `?`, resource patterns
-//!   case-sensitively (IAM's rules); conditions with `String(Not)Equals` / `String(Not)Like`
-//!   (and `IfExists`) are evaluated against the request's keys (`s3:prefix` for `list`).
+//!   case-sensitively (IAM's rules); conditions with `String(Not)Equals` / `String(Not)Like` /
+//!   `Arn(Not)Equals` / `Arn(Not)Like` (and `IfExists`) are evaluated against the request's keys
+//!   (`s3:prefix` for `list`).
+//!
+//! The same reader also returns every statement of every role, of every service
+//! ([`TerraformRoles::lambda_functions`], [`TerraformRoles::worker`],
+//! [`TerraformRoles::state_machine`]): `testkit/tests/policy.rs` checks them against the AWS calls
+//! the code makes.
 
+mod roles;
 pub mod terraform;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +42,11 @@ use bytes::Bytes;
 use meeting_domain::PortError;
 use meeting_domain::ports::{ObjectMeta, ObjectStore};
 
-pub use terraform::{IamError, TerraformRoles, read_roles};
+pub use roles::{MANAGED_POLICIES, ManagedPolicy, RolePolicy, Statement, StatementOrigin};
+pub use terraform::{
+    IamError, LambdaFunction, StateMachine, TerraformRoles, WorkerService, read_roles,
+    read_roles_with,
+};
 
 /// The bucket name `aws_s3_bucket.recordings` stands for in grants read from Terraform;
 /// [`IamObjectStore::new`] rebinds it to the bucket the test uses.
@@ -205,8 +216,10 @@ fn holds(condition: &Condition, context: &[(&str, &str)]) -> bool {
     match operator {
         "StringEquals" => any(false),
         "StringNotEquals" => !any(false),
-        "StringLike" => any(true),
-        "StringNotLike" => !any(true),
+        // ArnEquals and ArnLike both match with wildcards (IAM User Guide, "ARN condition
+        // operators").
+        "StringLike" | "ArnLike" | "ArnEquals" => any(true),
+        "StringNotLike" | "ArnNotLike" | "ArnNotEquals" => !any(true),
         // The reader refuses other operators; a hand-built grant with one is denied.
         _ => false,
     }
@@ -215,6 +228,80 @@ fn holds(condition: &Condition, context: &[(&str, &str)]) -> bool {
 /// The Terraform folder of this workspace.
 pub fn terraform_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/terraform")
+}
+
+/// A copy of this workspace's `infra/terraform` (and of the `asl/` folder its locals read),
+/// possibly edited, in a temporary folder: what tests read to show that a change of the Terraform
+/// changes, or breaks, what the reader returns.
+#[derive(Debug)]
+pub struct TerraformCopy {
+    root: tempfile::TempDir,
+}
+
+impl TerraformCopy {
+    /// An unedited copy.
+    ///
+    /// # Panics
+    /// When the folders cannot be copied.
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().expect("a temporary folder");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        copy_dir(&workspace.join("asl"), &root.path().join("asl"));
+        copy_dir(&terraform_dir(), &root.path().join("infra/terraform"));
+        Self { root }
+    }
+
+    /// A copy with `edit` applied to the text of `file` (`iam.tf`).
+    ///
+    /// # Panics
+    /// When the edit changes nothing (a stale test) or the files cannot be copied.
+    pub fn edited(file: &str, edit: impl Fn(&str) -> String) -> Self {
+        let copy = Self::new();
+        copy.edit(file, edit);
+        copy
+    }
+
+    /// Applies `edit` to the text of `file` of the copy.
+    ///
+    /// # Panics
+    /// When the edit changes nothing (a stale test) or the file cannot be rewritten.
+    pub fn edit(&self, file: &str, edit: impl Fn(&str) -> String) {
+        let path = self.terraform_dir().join(file);
+        let text = std::fs::read_to_string(&path).expect("read the copied file");
+        let edited = edit(&text);
+        assert_ne!(edited, text, "the edit of {file} changed nothing");
+        std::fs::write(&path, edited).expect("write the edited file");
+    }
+
+    /// The copy's Terraform folder.
+    pub fn terraform_dir(&self) -> PathBuf {
+        self.root.path().join("infra/terraform")
+    }
+}
+
+impl Default for TerraformCopy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create the copy's folder");
+    for entry in std::fs::read_dir(from).expect("read the folder to copy") {
+        let path = entry.expect("folder entry").path();
+        let target = to.join(path.file_name().expect("file name"));
+        if path.is_dir() {
+            // Terraform's own working folders are not part of the configuration.
+            if path
+                .file_name()
+                .is_some_and(|n| n != ".terraform" && n != ".build")
+            {
+                copy_dir(&path, &target);
+            }
+        } else {
+            std::fs::copy(&path, &target).expect("copy a file");
+        }
+    }
 }
 
 fn workspace_roles() -> &'static TerraformRoles {

@@ -1,6 +1,5 @@
 //! Tests of the IAM double and of the Terraform reader, against this workspace's Terraform.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -221,35 +220,16 @@ async fn an_unconditional_list_bucket_grant_turns_absence_into_not_found() {
 // The reader reads the real values, and fails loudly on shapes it does not model
 // ---------------------------------------------------------------------------------------------
 
-/// A copy of infra/terraform with `edit` applied to `file`.
-fn edited_terraform(file: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    for entry in std::fs::read_dir(terraform_dir()).expect("infra/terraform") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "tf") {
-            let name = path.file_name().expect("file name");
-            let mut text = std::fs::read_to_string(&path).expect("read");
-            if Path::new(name) == Path::new(file) {
-                let edited = edit(&text);
-                assert_ne!(edited, text, "the edit of {file} changed nothing");
-                text = edited;
-            }
-            std::fs::write(dir.path().join(name), text).expect("write");
-        }
-    }
-    dir
-}
-
 #[test]
 fn a_changed_resource_list_in_terraform_changes_the_grants() {
-    let dir = edited_terraform("iam.tf", |text| {
+    let copy = TerraformCopy::edited("iam.tf", |text| {
         text.replacen(
             "s3_read            = [local.chunk_objects]",
             "s3_read            = [local.chunk_objects, local.processed_objects]",
             1,
         )
     });
-    let roles = read_roles(dir.path()).expect("reads");
+    let roles = read_roles(&copy.terraform_dir()).expect("reads");
     let resources = &roles.lambdas["chunk-upload-handler"].statements()[0].resources;
     assert_eq!(
         resources,
@@ -265,7 +245,7 @@ type TextEdit = Box<dyn Fn(&str) -> String>;
 
 #[test]
 fn shapes_the_reader_does_not_model_are_errors_not_empty_grants() {
-    let cases: [(&str, &str, TextEdit); 5] = [
+    let cases: [(&str, &str, TextEdit); 7] = [
         (
             "an unknown reference in an S3 statement",
             "iam.tf",
@@ -291,7 +271,33 @@ fn shapes_the_reader_does_not_model_are_errors_not_empty_grants() {
             "an unsupported condition operator",
             "iam.tf",
             Box::new(|t: &str| {
-                t.replacen("test     = \"StringLike\"", "test     = \"ArnLike\"", 1)
+                t.replacen(
+                    "sid       = \"RecordResultsInCatalog\"",
+                    "sid       = \"RecordResultsInCatalog\"\n    condition {\n      test     = \"NumericLessThan\"\n      variable = \"aws:MultiFactorAuthAge\"\n      values   = [\"3600\"]\n    }",
+                    1,
+                )
+            }),
+        ),
+        (
+            "a Deny statement in a role policy",
+            "iam.tf",
+            Box::new(|t: &str| {
+                t.replacen(
+                    "sid       = \"RecordResultsInCatalog\"",
+                    "sid       = \"RecordResultsInCatalog\"\n    effect    = \"Deny\"",
+                    1,
+                )
+            }),
+        ),
+        (
+            "a customer-managed policy attached to a role",
+            "iam.tf",
+            Box::new(|t: &str| {
+                t.replacen(
+                    "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess",
+                    "arn:${local.partition}:iam::${local.account_id}:policy/everything",
+                    1,
+                )
             }),
         ),
         (
@@ -301,8 +307,8 @@ fn shapes_the_reader_does_not_model_are_errors_not_empty_grants() {
         ),
     ];
     for (case, file, edit) in cases {
-        let dir = edited_terraform(file, edit);
-        let result = read_roles(dir.path());
+        let copy = TerraformCopy::edited(file, edit);
+        let result = read_roles(&copy.terraform_dir());
         assert!(
             matches!(result, Err(IamError::Unmodelled(_) | IamError::Eval { .. })),
             "{case}: {result:?}"
@@ -353,4 +359,168 @@ fn wildcards_and_conditions_follow_iam_rules() {
         !grants.allows("s3:GetObject", "arn:aws:s3:::B/k", &[]),
         "resources do not"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every statement of every role, with the deployment's names
+// ---------------------------------------------------------------------------------------------
+
+const CATALOG_ARN: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/meeting-recorder-catalog";
+
+fn workspace() -> TerraformRoles {
+    read_roles(&terraform_dir()).expect("infra/terraform reads")
+}
+
+#[test]
+fn every_lambda_role_holds_logs_dead_letters_and_tracing_for_its_own_function_only() {
+    let roles = workspace();
+    assert_eq!(roles.lambda_functions.len(), LAMBDA_FUNCTIONS.len());
+    for function in LAMBDA_FUNCTIONS {
+        let lambda = &roles.lambda_functions[function];
+        let stream_of = |f: &str| {
+            format!(
+                "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/meeting-recorder-{f}:log-stream:2026/01/01/x"
+            )
+        };
+        assert!(
+            lambda
+                .role
+                .allows("logs:PutLogEvents", &stream_of(function), &[]),
+            "{function}: {:#?}",
+            lambda.role
+        );
+        let other = LAMBDA_FUNCTIONS
+            .iter()
+            .copied()
+            .find(|f| *f != function)
+            .expect("another function");
+        assert!(
+            !lambda
+                .role
+                .allows("logs:PutLogEvents", &stream_of(other), &[]),
+            "{function} writes the logs of {other}"
+        );
+        assert!(lambda.role.allows(
+            "sqs:SendMessage",
+            "arn:aws:sqs:us-east-1:123456789012:meeting-recorder-lambda-dlq",
+            &[]
+        ));
+        assert!(
+            lambda.role.statements.iter().any(|s| s.origin
+                == StatementOrigin::Managed {
+                    policy: "AWSXRayDaemonWriteAccess"
+                }
+                && s.allows("xray:PutTraceSegments", "*", &[])),
+            "{function}"
+        );
+        assert_eq!(
+            lambda.environment.get("CATALOG_TABLE").map(String::as_str),
+            Some("meeting-recorder-catalog"),
+            "{function}"
+        );
+        assert_eq!(
+            lambda.environment.contains_key("SWEEP_LIMIT"),
+            function == "sweeper",
+            "only the sweeper reads the sweep settings"
+        );
+    }
+}
+
+#[test]
+fn the_state_machine_role_updates_the_catalog_its_deployed_definition_names() {
+    let roles = workspace();
+    let machine = &roles.state_machine;
+    assert_eq!(machine.role.role, "aws_iam_role.state_machine");
+    assert!(machine.role.allows("dynamodb:UpdateItem", CATALOG_ARN, &[]));
+    assert!(!machine.role.allows("dynamodb:PutItem", CATALOG_ARN, &[]));
+    let definition: serde_json::Value =
+        serde_json::from_str(&machine.definition).expect("the definition is JSON");
+    let text = definition.to_string();
+    assert!(
+        text.contains(r#""TableName":"meeting-recorder-catalog""#),
+        "{text}"
+    );
+    assert!(
+        text.contains("arn:aws:states:us-east-1:123456789012:activity:meeting-recorder-summarize")
+    );
+}
+
+#[test]
+fn a_variable_set_like_terraform_plan_var_renames_every_resource() {
+    // GIVEN another name prefix, as `terraform plan -var name_prefix=acme-rec` would get
+    let roles = read_roles_with(&terraform_dir(), &[("name_prefix", "acme-rec")]).expect("reads");
+    // THEN the roles, the environments and the definition name the renamed resources
+    let renamed = "arn:aws:dynamodb:us-east-1:123456789012:table/acme-rec-catalog";
+    assert!(
+        roles
+            .state_machine
+            .role
+            .allows("dynamodb:UpdateItem", renamed, &[])
+    );
+    assert!(
+        !roles
+            .state_machine
+            .role
+            .allows("dynamodb:UpdateItem", CATALOG_ARN, &[])
+    );
+    assert!(
+        roles
+            .state_machine
+            .definition
+            .contains("\"acme-rec-catalog\"")
+    );
+    assert_eq!(
+        roles.lambda_functions["sweeper"].environment["CATALOG_TABLE"],
+        "acme-rec-catalog"
+    );
+    assert!(
+        roles.lambda_functions["sweeper"]
+            .role
+            .allows("dynamodb:GetItem", renamed, &[])
+    );
+}
+
+#[test]
+fn a_variable_the_module_does_not_declare_cannot_be_set() {
+    let result = read_roles_with(&terraform_dir(), &[("no_such_variable", "x")]);
+    assert!(matches!(result, Err(IamError::Unmodelled(_))), "{result:?}");
+}
+
+#[test]
+fn the_worker_runs_with_its_task_role_and_its_container_environment() {
+    let roles = workspace();
+    let worker = &roles.worker;
+    assert_eq!(worker.task_role.role, "aws_iam_role.worker_task");
+    assert_eq!(worker.execution_role.role, "aws_iam_role.worker_execution");
+    assert_eq!(
+        worker
+            .environment
+            .get("RECORDINGS_BUCKET")
+            .map(String::as_str),
+        Some(TERRAFORM_BUCKET)
+    );
+    let prefix = &worker.environment["ACTIVITY_ARN_PREFIX"];
+    assert_eq!(
+        prefix,
+        "arn:aws:states:us-east-1:123456789012:activity:meeting-recorder"
+    );
+    for activity in [
+        "prepare-media",
+        "start-transcription",
+        "check-transcription",
+        "summarize",
+    ] {
+        let arn = format!("{prefix}-{activity}");
+        assert!(
+            worker.task_role.allows("states:GetActivityTask", &arn, &[]),
+            "{arn}"
+        );
+    }
+    // The execution role pulls the image and ships logs, and holds nothing of the work.
+    assert!(worker.execution_role.allows("ecr:BatchGetImage", "*", &[]));
+    assert!(!worker.execution_role.allows(
+        "states:GetActivityTask",
+        &format!("{prefix}-summarize"),
+        &[]
+    ));
 }
