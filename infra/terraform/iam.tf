@@ -24,29 +24,37 @@ locals {
   # absent key without ListBucket: 403 AccessDenied instead of 404 NoSuchKey. The code is built
   # for that (an absent manifest or a deleted chunk is not an error that loses the recording), and
   # testkit::iam's IAM-faithful object store, fed with these very statements, proves it.
+  #
+  # Every action below is one the function's code calls (the `policy` test of recorder-testkit
+  # derives the calls from the sources and fails on a missing or an unused action). UpdateItem on the chunk table is
+  # deliberately absent: no Lambda rewrites a recorded chunk (a checksum mismatch is judged on
+  # every check, never stamped on the chunk). DescribeExecution is needed by every function that
+  # starts executions: a start refused with ExecutionAlreadyExists is settled from what the
+  # existing execution says (lambdas::completion::reconcile_started).
   lambda_permissions = {
     chunk-upload-handler = {
       s3_read            = [local.chunk_objects]
-      chunk_actions      = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query"]
+      chunk_actions      = ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query"]
       catalog_actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
       sweep_index        = false
       start_execution    = true
-      describe_execution = false
+      describe_execution = true
     }
     catalog-stream-handler = {
       s3_read            = [local.chunk_objects]
-      chunk_actions      = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      chunk_actions      = ["dynamodb:Query"]
       catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
       sweep_index        = false
       start_execution    = true
-      describe_execution = false
+      describe_execution = true
     }
-    # Pages through the sweep-due index, restarts recordings left ready without an execution and
-    # reconciles stale `processing` ones with DescribeExecution.
+    # Pages through the sweep-due index (a Query of the index, not of the table), restarts
+    # recordings left ready without an execution and reconciles stale `processing` ones with
+    # DescribeExecution.
     sweeper = {
       s3_read            = [local.chunk_objects]
-      chunk_actions      = ["dynamodb:Query", "dynamodb:UpdateItem"]
-      catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"]
+      chunk_actions      = ["dynamodb:Query"]
+      catalog_actions    = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
       sweep_index        = true
       start_execution    = true
       describe_execution = true
@@ -251,20 +259,13 @@ data "aws_iam_policy_document" "worker_task" {
     actions   = ["s3:GetObject"]
     resources = [local.chunk_objects, local.processed_objects]
   }
+  # A failed multipart upload of a large output is aborted (the bucket's lifecycle rule for
+  # incomplete uploads is the fallback). No s3:ListBucket: the workers read and write known keys
+  # only, so an absent key is a 403, which the activities treat like a 404.
   statement {
     sid       = "WriteOutputs"
-    actions   = ["s3:PutObject"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [local.processed_objects]
-  }
-  statement {
-    sid       = "ListRecordingPrefixes"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.recordings.arn]
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["users/*/chunks/*", "users/*/processed/*"]
-    }
   }
   statement {
     sid       = "PollActivities"
@@ -291,13 +292,11 @@ data "aws_iam_policy_document" "worker_task" {
     actions   = ["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"]
     resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]
   }
+  # Converse is authorized as bedrock:InvokeModel (Bedrock API reference, Converse).
   statement {
-    sid     = "Summarize"
-    actions = ["bedrock:InvokeModel"]
-    resources = [
-      "arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.bedrock_model_id}",
-      "arn:${local.partition}:bedrock:${local.region}:${local.account_id}:inference-profile/${var.bedrock_model_id}",
-    ]
+    sid       = "Summarize"
+    actions   = ["bedrock:InvokeModel"]
+    resources = ["arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.bedrock_model_id}"]
   }
   statement {
     sid       = "EncryptionKey"

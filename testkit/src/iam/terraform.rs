@@ -120,6 +120,8 @@ pub struct LambdaFunction {
     pub role: RolePolicy,
     /// `environment.variables`.
     pub environment: Environment,
+    /// The `event_source_arn` of every `aws_lambda_event_source_mapping` that invokes it.
+    pub event_sources: Vec<String>,
 }
 
 /// The state machine: its role and the definition Terraform deploys.
@@ -230,10 +232,25 @@ fn read_with(body: &Body, ctx: &Context<'static>) -> Result<TerraformRoles, IamE
     };
     let mut lambdas = BTreeMap::new();
     let mut lambda_functions = BTreeMap::new();
-    for (function, role, environment) in lambda_functions_of(body, ctx)? {
+    let mappings = event_source_mappings(body, ctx)?;
+    for (function, function_arn, role, environment) in lambda_functions_of(body, ctx)? {
         let role = policy_of(&role)?;
+        let event_sources = mappings
+            .iter()
+            .filter(|(target, _)| {
+                *target == function_arn || function_arn.ends_with(&format!(":function:{target}"))
+            })
+            .map(|(_, source)| source.clone())
+            .collect();
         lambdas.insert(function.clone(), s3_grants(&role));
-        lambda_functions.insert(function, LambdaFunction { role, environment });
+        lambda_functions.insert(
+            function,
+            LambdaFunction {
+                role,
+                environment,
+                event_sources,
+            },
+        );
     }
     if lambdas.is_empty() {
         return Err(IamError::Unmodelled("no aws_lambda_function found".into()));
@@ -1129,11 +1146,35 @@ fn check_bucket_policies(body: &Body, ctx: &Context<'static>) -> Result<(), IamE
     Ok(())
 }
 
-/// `aws_lambda_function` instances: function key → role and environment variables.
+/// Every `aws_lambda_event_source_mapping`: (function name or ARN, event source ARN).
+fn event_source_mappings(
+    body: &Body,
+    ctx: &Context<'static>,
+) -> Result<Vec<(String, String)>, IamError> {
+    let mut out = Vec::new();
+    for block in resources(body, "aws_lambda_event_source_mapping") {
+        for instance in instances(block, ctx)? {
+            let what = describe(block);
+            let field = |key: &str| -> Result<String, IamError> {
+                let expr = attribute(block.body(), key)
+                    .ok_or_else(|| IamError::Unmodelled(format!("{what} has no {key}")))?;
+                let value = evaluate(expr, &instance.ctx, || format!("{key} of {what}"))?;
+                value
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| IamError::Unmodelled(format!("{key} of {what} is {value}")))
+            };
+            out.push((field("function_name")?, field("event_source_arn")?));
+        }
+    }
+    Ok(out)
+}
+
+/// `aws_lambda_function` instances: function key → function ARN, role and environment.
 fn lambda_functions_of(
     body: &Body,
     ctx: &Context<'static>,
-) -> Result<Vec<(String, RoleRef, Environment)>, IamError> {
+) -> Result<Vec<(String, String, RoleRef, Environment)>, IamError> {
     let mut out = Vec::new();
     for block in resources(body, "aws_lambda_function") {
         for instance in instances(block, ctx)? {
@@ -1145,6 +1186,13 @@ fn lambda_functions_of(
             let role = attribute(block.body(), "role")
                 .ok_or_else(|| IamError::Unmodelled(format!("{what} has no role")))?;
             let role = role_ref(role, &instance.ctx, &format!("role of {what}"))?;
+            let function_arn = instance_value("resource", block, &instance.ctx)
+                .map_err(|why| IamError::Unmodelled(format!("{what}[{function}]: {why}")))?
+                .as_object()
+                .and_then(|o| o.get("arn"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
             let environment = match block
                 .body()
                 .blocks()
@@ -1159,7 +1207,7 @@ fn lambda_functions_of(
                 )?,
                 None => BTreeMap::new(),
             };
-            out.push((function, role, environment));
+            out.push((function, function_arn, role, environment));
         }
     }
     Ok(out)

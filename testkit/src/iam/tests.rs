@@ -160,26 +160,28 @@ async fn another_bucket_matches_no_grant() {
 }
 
 #[tokio::test]
-async fn the_worker_lists_its_prefixes_but_its_prefix_limited_list_right_hides_absence() {
-    // GIVEN the worker task role: GetObject on chunks and outputs, ListBucket limited by s3:prefix
+async fn the_worker_reads_chunks_and_outputs_writes_outputs_and_lists_nothing() {
+    // GIVEN the worker task role: GetObject on chunks and outputs, PutObject on outputs, no
+    // s3:ListBucket (no activity lists a prefix)
     let grants = worker_task_grants();
     assert!(
         grants
             .statements()
             .iter()
-            .any(|s| s.is_conditional() && s.actions.iter().any(|a| a == "s3:ListBucket"))
+            .flat_map(|s| &s.actions)
+            .all(|a| a != "s3:ListBucket" && a != "s3:*"),
+        "{grants:?}"
     );
     let store = store_with_one_chunk(grants).await;
-    // WHEN it lists a recording's chunks, lists elsewhere, and reads an absent output
+    // WHEN it reads a chunk, lists a recording's chunks and reads an absent output
+    let chunk = store.get_bytes(BUCKET, CHUNK).await;
     let listed = store.list(BUCKET, "users/u1/chunks/r1/").await;
-    let elsewhere = store.list(BUCKET, "").await;
     let absent = store
         .get_bytes(BUCKET, "users/u1/processed/r1/transcript.json")
         .await;
-    // THEN the listing works, the bucket root is denied, and the absent key is a 403: a GET
-    // carries no s3:prefix, so the conditional ListBucket does not apply to it
-    assert_eq!(listed.expect("list is allowed").len(), 1);
-    assert!(is_access_denied(&elsewhere), "{elsewhere:?}");
+    // THEN the read works, the listing is denied and the absent key is a 403
+    assert_eq!(chunk.expect("get is allowed").as_ref(), b"mp4 bytes");
+    assert!(is_access_denied(&listed), "{listed:?}");
     assert!(is_access_denied(&absent), "{absent:?}");
     // AND it may write outputs but not chunks
     let output = store
@@ -195,6 +197,34 @@ async fn the_worker_lists_its_prefixes_but_its_prefix_limited_list_right_hides_a
         .put_bytes(BUCKET, CHUNK, Bytes::from_static(b"x"), "video/mp4")
         .await;
     assert!(is_access_denied(&chunk), "{chunk:?}");
+}
+
+#[tokio::test]
+async fn a_prefix_limited_list_right_lists_its_prefixes_but_still_hides_absence() {
+    // GIVEN the worker's grants plus ListBucket limited by s3:prefix
+    let mut statements = worker_task_grants().statements().to_vec();
+    statements.push(S3Statement {
+        sid: Some("ListRecordingPrefixes".into()),
+        actions: vec!["s3:ListBucket".into()],
+        resources: vec![format!("arn:aws:s3:::{TERRAFORM_BUCKET}")],
+        conditions: vec![Condition {
+            test: "StringLike".into(),
+            variable: "s3:prefix".into(),
+            values: vec!["users/*/chunks/*".into(), "users/*/processed/*".into()],
+        }],
+    });
+    let store = store_with_one_chunk(Grants::new(statements)).await;
+    // WHEN it lists a recording's chunks, lists elsewhere, and reads an absent output
+    let listed = store.list(BUCKET, "users/u1/chunks/r1/").await;
+    let elsewhere = store.list(BUCKET, "").await;
+    let absent = store
+        .get_bytes(BUCKET, "users/u1/processed/r1/transcript.json")
+        .await;
+    // THEN the listing works, the bucket root is denied, and the absent key is a 403: a GET
+    // carries no s3:prefix, so the conditional ListBucket does not apply to it
+    assert_eq!(listed.expect("list is allowed").len(), 1);
+    assert!(is_access_denied(&elsewhere), "{elsewhere:?}");
+    assert!(is_access_denied(&absent), "{absent:?}");
 }
 
 #[tokio::test]
@@ -523,4 +553,17 @@ fn the_worker_runs_with_its_task_role_and_its_container_environment() {
         &format!("{prefix}-summarize"),
         &[]
     ));
+}
+
+#[test]
+fn only_the_stream_handler_is_fed_by_an_event_source_mapping() {
+    let roles = workspace();
+    for (function, lambda) in &roles.lambda_functions {
+        let expected: Vec<String> = if function == "catalog-stream-handler" {
+            vec![format!("{CATALOG_ARN}/stream/1970-01-01T00:00:00.000")]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(lambda.event_sources, expected, "{function}");
+    }
 }
