@@ -219,6 +219,24 @@ resource "aws_iam_role_policy_attachment" "state_machine_xray" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/AWSXRayDaemonWriteAccess"
 }
 
+# --- Bedrock: the summary model, or the cross-Region inference profile and its destinations ------
+
+locals {
+  bedrock_summaries = var.summarizer == "bedrock"
+  # Geography prefixes of the system-defined cross-Region inference profiles (us.anthropic...,
+  # eu.amazon..., global....); a plain foundation-model id starts with its provider instead.
+  bedrock_profile_prefixes = ["us", "us-gov", "eu", "apac", "jp", "au", "ca", "global"]
+  bedrock_through_profile  = local.bedrock_summaries && contains(local.bedrock_profile_prefixes, split(".", var.bedrock_model_id)[0])
+}
+
+# The profile's ARN and its destination foundation models, read at plan time: the identity running
+# terraform plan/apply needs bedrock:GetInferenceProfile on the profile (arn:...:inference-profile/
+# <id> in var.region). Requires hashicorp/aws >= 5.72 (data source added in 5.71, which was pulled).
+data "aws_bedrock_inference_profile" "summary" {
+  count                = local.bedrock_through_profile ? 1 : 0
+  inference_profile_id = var.bedrock_model_id
+}
+
 # --- Workers: execution role (pull image, write logs) and task role (the work) -----------------
 
 data "aws_iam_policy_document" "assume_ecs_tasks" {
@@ -287,16 +305,49 @@ data "aws_iam_policy_document" "worker_task" {
     actions   = ["states:DescribeExecution"]
     resources = [local.processing_executions]
   }
-  statement {
-    sid       = "Transcribe"
-    actions   = ["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"]
-    resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]
+  # Only with the Amazon Transcribe engine. Transcribe reads the media and writes its output with
+  # the caller's rights: the GetObject and PutObject grants on the processed objects above.
+  dynamic "statement" {
+    for_each = var.transcriber == "aws" ? [1] : []
+    content {
+      sid       = "Transcribe"
+      actions   = ["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"]
+      resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]
+    }
   }
-  # Converse is authorized as bedrock:InvokeModel (Bedrock API reference, Converse).
-  statement {
-    sid       = "Summarize"
-    actions   = ["bedrock:InvokeModel"]
-    resources = ["arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.bedrock_model_id}"]
+  # Only with the Bedrock engine. Converse is authorized as bedrock:InvokeModel (Bedrock API
+  # reference, Converse). A plain model id: that foundation model in this region.
+  dynamic "statement" {
+    for_each = local.bedrock_summaries && !local.bedrock_through_profile ? [1] : []
+    content {
+      sid       = "Summarize"
+      actions   = ["bedrock:InvokeModel"]
+      resources = ["arn:${local.partition}:bedrock:${local.region}::foundation-model/${var.bedrock_model_id}"]
+    }
+  }
+  # A cross-Region inference profile: the profile itself, and the foundation model in every
+  # destination region of the profile (Bedrock user guide, "Prerequisites for inference
+  # profiles"), usable only through this profile (bedrock:InferenceProfileArn).
+  dynamic "statement" {
+    for_each = data.aws_bedrock_inference_profile.summary
+    content {
+      sid       = "SummarizeThroughProfile"
+      actions   = ["bedrock:InvokeModel"]
+      resources = [statement.value.inference_profile_arn]
+    }
+  }
+  dynamic "statement" {
+    for_each = data.aws_bedrock_inference_profile.summary
+    content {
+      sid       = "SummarizeInProfileRegions"
+      actions   = ["bedrock:InvokeModel"]
+      resources = statement.value.models[*].model_arn
+      condition {
+        test     = "StringEquals"
+        variable = "bedrock:InferenceProfileArn"
+        values   = [statement.value.inference_profile_arn]
+      }
+    }
   }
   statement {
     sid       = "EncryptionKey"

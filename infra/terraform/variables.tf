@@ -105,9 +105,15 @@ variable "summarizer" {
 }
 
 variable "bedrock_model_id" {
-  description = "Bedrock model (or inference profile) id used for summaries."
+  description = "Bedrock foundation-model id (anthropic.claude-3-5-haiku-20241022-v1:0) or system-defined cross-Region inference profile id (us.anthropic.claude-3-5-haiku-20241022-v1:0, eu..., apac..., global...) used for summaries. A profile id grants the worker the profile and its destination models (iam.tf), read at plan time with bedrock:GetInferenceProfile."
   type        = string
   default     = "anthropic.claude-3-5-haiku-20241022-v1:0"
+  validation {
+    # The worker's IAM statements are built from the id; an ARN (application inference profile,
+    # provisioned throughput) would need other resources.
+    condition     = can(regex("^[a-z0-9-]+\\.[A-Za-z0-9.:-]+$", var.bedrock_model_id))
+    error_message = "bedrock_model_id must be a model id or a system-defined inference profile id (provider.model or geo.provider.model), not an ARN."
+  }
 }
 
 variable "max_speakers" {

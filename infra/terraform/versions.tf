@@ -4,7 +4,9 @@ terraform {
   required_version = ">= 1.6"
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
+      source = "hashicorp/aws"
+      # >= 5.72 for data.aws_bedrock_inference_profile (iam.tf); the 5.x attribute names
+      # (data.aws_region.current.name) are used throughout.
       version = "~> 5.80"
     }
     archive = {

@@ -567,3 +567,98 @@ fn only_the_stream_handler_is_fed_by_an_event_source_mapping() {
         assert_eq!(lambda.event_sources, expected, "{function}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Bedrock and Transcribe: only the engine in use, and a cross-Region profile with its regions
+// ---------------------------------------------------------------------------------------------
+
+const HAIKU: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";
+
+fn statements_of<'a>(roles: &'a TerraformRoles, service: &str) -> Vec<&'a Statement> {
+    roles
+        .worker
+        .task_role
+        .statements
+        .iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with(service)))
+        .collect()
+}
+
+#[test]
+fn a_cross_region_profile_grants_the_profile_and_its_destination_models_only_through_it() {
+    // GIVEN a system-defined US inference profile as the summary model
+    let id = format!("us.{HAIKU}");
+    let roles = read_roles_with(&terraform_dir(), &[("bedrock_model_id", id.as_str())])
+        .expect("infra/terraform reads");
+    let profile = format!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/{id}");
+    let destinations: Vec<String> = terraform::INFERENCE_PROFILE_REGIONS
+        .iter()
+        .map(|region| format!("arn:aws:bedrock:{region}::foundation-model/{HAIKU}"))
+        .collect();
+    // THEN the worker may invoke the profile, and the model in each of its regions only through
+    // the profile
+    let statements = statements_of(&roles, "bedrock:");
+    assert_eq!(statements.len(), 2, "{statements:#?}");
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.actions == ["bedrock:InvokeModel"]
+                && s.resources == [profile.clone()]
+                && s.conditions.is_empty()),
+        "{statements:#?}"
+    );
+    let models = statements
+        .iter()
+        .find(|s| s.resources.iter().any(|r| r.contains(":foundation-model/")))
+        .expect("a statement on the destination models");
+    assert_eq!(models.actions, ["bedrock:InvokeModel"]);
+    assert_eq!(models.resources, destinations);
+    assert_eq!(
+        models.conditions,
+        [Condition {
+            test: "StringEquals".into(),
+            variable: "bedrock:InferenceProfileArn".into(),
+            values: vec![profile.clone()],
+        }]
+    );
+    let role = &roles.worker.task_role;
+    let west = &destinations[1];
+    assert!(role.allows(
+        "bedrock:InvokeModel",
+        west,
+        &[("bedrock:InferenceProfileArn", profile.as_str())]
+    ));
+    assert!(
+        !role.allows("bedrock:InvokeModel", west, &[]),
+        "the destination model is not invocable directly"
+    );
+}
+
+#[test]
+fn a_foundation_model_id_grants_that_model_in_the_home_region_only() {
+    let roles = workspace();
+    let statements = statements_of(&roles, "bedrock:");
+    assert_eq!(statements.len(), 1, "{statements:#?}");
+    assert_eq!(statements[0].actions, ["bedrock:InvokeModel"]);
+    assert_eq!(
+        statements[0].resources,
+        [format!(
+            "arn:aws:bedrock:us-east-1::foundation-model/{HAIKU}"
+        )]
+    );
+    assert!(statements[0].conditions.is_empty());
+}
+
+#[test]
+fn the_worker_holds_no_bedrock_or_transcribe_right_when_it_does_not_use_them() {
+    let roles = read_roles_with(
+        &terraform_dir(),
+        &[("summarizer", "extractive"), ("transcriber", "whisper")],
+    )
+    .expect("infra/terraform reads");
+    assert!(statements_of(&roles, "bedrock:").is_empty());
+    assert!(statements_of(&roles, "transcribe:").is_empty());
+    let openai = read_roles_with(&terraform_dir(), &[("summarizer", "openai")]).expect("reads");
+    assert!(statements_of(&openai, "bedrock:").is_empty());
+    assert_eq!(statements_of(&openai, "transcribe:").len(), 1);
+}

@@ -17,7 +17,9 @@ use std::sync::OnceLock;
 use check::{CodeNeeds, Gate, Need, Problem, Report, Spec};
 use code::{Code, IndexArg, Reached, WORKER_PACKAGE};
 use meeting_domain::deployment::env;
-use recorder_testkit::iam::{TerraformCopy, TerraformRoles, read_roles, terraform_dir};
+use recorder_testkit::iam::{
+    TerraformCopy, TerraformRoles, read_roles, read_roles_with, terraform_dir,
+};
 use sdk::Metadata;
 
 fn metadata() -> &'static Metadata {
@@ -287,6 +289,34 @@ fn every_role_holds_exactly_what_its_code_calls_and_the_platform_requires() {
     );
 }
 
+/// The deployments the variables allow, beyond the defaults: each holds exactly what its code
+/// calls (a statement left over from an engine not in use is as wrong as a missing one).
+const CONFIGURATIONS: [&[(&str, &str)]; 5] = [
+    &[(
+        "bedrock_model_id",
+        "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+    )],
+    &[("bedrock_model_id", "eu.amazon.nova-lite-v1:0")],
+    &[(
+        "bedrock_model_id",
+        "global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    )],
+    &[("summarizer", "extractive"), ("transcriber", "whisper")],
+    &[("summarizer", "openai")],
+];
+
+#[test]
+fn every_engine_and_model_configuration_holds_exactly_what_its_code_calls() {
+    for variables in CONFIGURATIONS {
+        let roles = read_roles_with(&terraform_dir(), variables).expect("infra/terraform reads");
+        let report = check_with(&roles);
+        assert!(
+            report.findings.is_empty(),
+            "with {variables:?}, the roles do not match the code's AWS calls:\n{report}"
+        );
+    }
+}
+
 #[test]
 fn the_check_sees_the_calls_of_every_role() {
     // The derivation finds the calls this deployment is known to make (a renamed client field or
@@ -443,6 +473,62 @@ fn a_grant_on_the_wrong_resource_is_both_missing_and_unused() {
             "state_machine",
             "dynamodb:UpdateItem",
             "table/meeting-recorder-chunks"
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_profile_without_its_destination_regions_is_reported() {
+    // GIVEN a cross-Region profile, and the Terraform without the destination-model statement
+    let copy = TerraformCopy::edited("iam.tf", |text| {
+        let start = text
+            .find("  dynamic \"statement\" {\n    for_each = data.aws_bedrock_inference_profile.summary\n    content {\n      sid       = \"SummarizeInProfileRegions\"")
+            .expect("the destination-model statement");
+        let end = start + text[start..].find("\n  }\n").expect("its end") + "\n  }\n".len();
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    let roles = read_roles_with(
+        &copy.terraform_dir(),
+        &[(
+            "bedrock_model_id",
+            "us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        )],
+    )
+    .expect("the edited copy reads");
+    // THEN the check reports the model in the other region as missing
+    let report = check_with(&roles);
+    assert!(
+        report.has(
+            &Problem::Missing,
+            "worker_task",
+            "bedrock:InvokeModel",
+            "arn:aws:bedrock:us-west-2::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0"
+        ),
+        "{report}"
+    );
+}
+
+#[test]
+fn an_engine_statement_kept_when_the_engine_is_off_is_reported() {
+    // GIVEN the Transcribe statement made unconditional, and the Whisper engine
+    let copy = TerraformCopy::edited("iam.tf", |text| {
+        text.replacen(
+            "for_each = var.transcriber == \"aws\" ? [1] : []",
+            "for_each = [1]",
+            1,
+        )
+    });
+    let roles = read_roles_with(&copy.terraform_dir(), &[("transcriber", "whisper")])
+        .expect("the edited copy reads");
+    // THEN the check reports the Transcribe actions nothing calls
+    let report = check_with(&roles);
+    assert!(
+        report.has(
+            &Problem::Unused,
+            "worker_task",
+            "transcribe:StartTranscriptionJob",
+            "transcription-job/*"
         ),
         "{report}"
     );
