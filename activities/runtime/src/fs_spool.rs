@@ -195,7 +195,7 @@ impl ResultSpool for FsResultSpool {
         blocking(&self.dir, move || spool.delete(&token)).await
     }
 
-    async fn list(&self) -> Result<Vec<SpooledResult>, RuntimeError> {
+    async fn pending(&self) -> Result<Vec<SpooledResult>, RuntimeError> {
         let spool = self.clone();
         blocking(&self.dir, move || spool.read_all()).await
     }

@@ -83,7 +83,7 @@ pub trait ResultSpool: Send + Sync {
     async fn remove(&self, token: &str) -> Result<(), RuntimeError>;
 
     /// Every spooled result, oldest first.
-    async fn list(&self) -> Result<Vec<SpooledResult>, RuntimeError>;
+    async fn pending(&self) -> Result<Vec<SpooledResult>, RuntimeError>;
 }
 
 /// Sorts results oldest first, then by token so the order is total.
@@ -128,7 +128,7 @@ impl ResultSpool for MemoryResultSpool {
         Ok(())
     }
 
-    async fn list(&self) -> Result<Vec<SpooledResult>, RuntimeError> {
+    async fn pending(&self) -> Result<Vec<SpooledResult>, RuntimeError> {
         let mut results: Vec<SpooledResult> = self.lock().values().cloned().collect();
         oldest_first(&mut results);
         Ok(results)

@@ -424,7 +424,7 @@ impl Worker {
         let Some(spool) = &self.reporter.spool else {
             return summary;
         };
-        let results = match spool.list().await {
+        let results = match spool.pending().await {
             Ok(results) => results,
             Err(e) => {
                 error!(error = %error_chain(&e), "cannot read the result spool; results an earlier run left there are not reported");

@@ -228,7 +228,7 @@ impl ActivityTaskSource for Scripted {
         let spooled = match &self.watched {
             Some(spool) => Some(
                 spool
-                    .list()
+                    .pending()
                     .await
                     .expect("list")
                     .into_iter()
@@ -357,7 +357,7 @@ async fn given_a_non_retryable_refusal_of_a_success_when_reporting_then_no_inval
         );
         assert_eq!(succeed_calls, 1, "{refusal:?}: a refusal is not retried");
         assert_eq!(memory.status(&token), Some(TaskStatus::Running));
-        let spooled = spool.list().await.expect("list");
+        let spooled = spool.pending().await.expect("list");
         assert_eq!(spooled.len(), 1, "{refusal:?}");
         assert_eq!(spooled[0].token, token);
         assert_eq!(spooled[0].activity, "deliver");
@@ -400,7 +400,7 @@ async fn given_a_finished_task_when_its_result_is_first_reported_then_it_is_alre
         source.script().spooled_at_report,
         vec![success.clone(), success]
     );
-    assert!(spool.list().await.expect("list").is_empty());
+    assert!(spool.pending().await.expect("list").is_empty());
 }
 
 /// A spool directory that outlives the workers of one test.
@@ -470,7 +470,7 @@ async fn given_a_worker_that_gave_up_reporting_when_a_new_worker_starts_on_the_s
             kept: 0
         }
     );
-    assert!(fs_spool(&dir).list().await.expect("list").is_empty());
+    assert!(fs_spool(&dir).pending().await.expect("list").is_empty());
     let script = working.script();
     assert_eq!((script.succeed_calls, script.successes_accepted), (1, 1));
     assert_eq!(script.polls_before_first_report, Some(0));
@@ -514,7 +514,7 @@ async fn given_a_worker_dropped_while_retrying_a_report_when_a_new_worker_starts
             output: OUTPUT.into()
         })
     );
-    assert!(fs_spool(&dir).list().await.expect("list").is_empty());
+    assert!(fs_spool(&dir).pending().await.expect("list").is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -556,7 +556,7 @@ async fn given_a_spooled_result_whose_task_timed_out_when_a_new_worker_starts_th
         1,
         "a gone token is not retried"
     );
-    assert!(fs_spool(&dir).list().await.expect("list").is_empty());
+    assert!(fs_spool(&dir).pending().await.expect("list").is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -577,7 +577,7 @@ async fn given_a_spooled_result_past_its_task_deadline_when_a_new_worker_starts_
         .await
         .expect("run")
         .expect("a task");
-    let spooled = spool.list().await.expect("list");
+    let spooled = spool.pending().await.expect("list");
     assert_eq!(
         spooled[0].expires_at,
         Some(clock_now(&clock) + chrono::Duration::seconds(3600))
@@ -594,7 +594,7 @@ async fn given_a_spooled_result_past_its_task_deadline_when_a_new_worker_starts_
 
     assert_eq!(replayed.dropped, 1, "{replayed:?}");
     assert_eq!(working.script().succeed_calls, 0);
-    assert!(spool.list().await.expect("list").is_empty());
+    assert!(spool.pending().await.expect("list").is_empty());
 }
 
 fn clock_now(clock: &ManualClock) -> chrono::DateTime<chrono::Utc> {
@@ -671,5 +671,5 @@ async fn given_step_functions_refusing_the_output_as_invalid_when_reporting_then
         }
         other => panic!("expected a failed task, got {other:?}"),
     }
-    assert!(spool.list().await.expect("list").is_empty());
+    assert!(spool.pending().await.expect("list").is_empty());
 }

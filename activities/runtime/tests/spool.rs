@@ -50,7 +50,7 @@ trait SpoolFactory {
 
 /// GIVEN an empty spool WHEN listed THEN it holds nothing.
 async fn an_empty_spool_lists_nothing(spools: &dyn SpoolFactory) {
-    assert!(spools.open().list().await.expect("list").is_empty());
+    assert!(spools.open().pending().await.expect("list").is_empty());
 }
 
 /// GIVEN results put in any order WHEN listed THEN each comes back whole, oldest first.
@@ -60,7 +60,7 @@ async fn put_results_come_back_whole_oldest_first(spools: &dyn SpoolFactory) {
     let older = success("token-a", 10);
     spool.put(&newer).await.expect("put");
     spool.put(&older).await.expect("put");
-    assert_eq!(spool.list().await.expect("list"), vec![older, newer]);
+    assert_eq!(spool.pending().await.expect("list"), vec![older, newer]);
 }
 
 /// GIVEN a spooled result WHEN another one is put for the same token THEN it replaces it.
@@ -69,7 +69,7 @@ async fn a_second_put_for_a_token_replaces_the_first(spools: &dyn SpoolFactory) 
     spool.put(&success("token", 10)).await.expect("put");
     let replacement = failure("token", 11);
     spool.put(&replacement).await.expect("put");
-    assert_eq!(spool.list().await.expect("list"), vec![replacement]);
+    assert_eq!(spool.pending().await.expect("list"), vec![replacement]);
 }
 
 /// GIVEN two spooled results WHEN one is removed THEN only the other remains, and removing it
@@ -82,14 +82,14 @@ async fn remove_forgets_one_token_and_is_idempotent(spools: &dyn SpoolFactory) {
     spool.remove("removed").await.expect("remove");
     spool.remove("removed").await.expect("remove again");
     spool.remove("never-spooled").await.expect("remove unknown");
-    assert_eq!(spool.list().await.expect("list"), vec![kept]);
+    assert_eq!(spool.pending().await.expect("list"), vec![kept]);
 }
 
 /// GIVEN results put through one handle WHEN the spool is opened again THEN they are there.
 async fn results_survive_a_reopen(spools: &dyn SpoolFactory) {
     let result = success("survivor", 10);
     spools.open().put(&result).await.expect("put");
-    assert_eq!(spools.open().list().await.expect("list"), vec![result]);
+    assert_eq!(spools.open().pending().await.expect("list"), vec![result]);
 }
 
 /// GIVEN a token of 2,048 characters with slashes and dots (the API maximum) WHEN spooled THEN
@@ -99,9 +99,9 @@ async fn any_token_round_trips(spools: &dyn SpoolFactory) {
     let spool = spools.open();
     let result = success(&token, 10);
     spool.put(&result).await.expect("put");
-    assert_eq!(spool.list().await.expect("list"), vec![result]);
+    assert_eq!(spool.pending().await.expect("list"), vec![result]);
     spool.remove(&token).await.expect("remove");
-    assert!(spool.list().await.expect("list").is_empty());
+    assert!(spool.pending().await.expect("list").is_empty());
 }
 
 /// Every case, each on a fresh spool from `fresh`.
@@ -202,7 +202,7 @@ async fn given_a_temporary_file_left_by_a_crash_when_the_spool_is_opened_then_it
     let leftover = dir.path().join(".0123abcd.00000000deadbeef.tmp");
     std::fs::write(&leftover, b"{\"version\":1,\"result\":").expect("write");
     let spool = FsResultSpool::open(dir.path()).expect("open");
-    assert!(spool.list().await.expect("list").is_empty());
+    assert!(spool.pending().await.expect("list").is_empty());
     assert!(!leftover.exists());
 }
 
@@ -221,7 +221,7 @@ async fn given_a_file_that_does_not_parse_when_listed_then_it_is_skipped_and_lef
     )
     .expect("write");
 
-    assert_eq!(spool.list().await.expect("list"), vec![good]);
+    assert_eq!(spool.pending().await.expect("list"), vec![good]);
     assert!(corrupt.exists());
     assert!(unknown_version.exists());
 }
