@@ -33,15 +33,37 @@ impl EngineClock {
     /// Now, in UTC.
     pub fn now(&self) -> DateTime<Utc> {
         let elapsed = Instant::now().saturating_duration_since(self.anchor);
-        self.wall_at_anchor
-            + chrono::Duration::from_std(elapsed).unwrap_or(chrono::Duration::zero())
+        chrono::Duration::from_std(elapsed)
+            .ok()
+            .and_then(|elapsed| self.wall_at_anchor.checked_add_signed(elapsed))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     /// The tokio instant at which the wall clock reads `when` (now if it is in the past).
     pub fn instant_at(&self, when: DateTime<Utc>) -> Instant {
         let delta = (when - self.now()).to_std().unwrap_or(Duration::ZERO);
-        Instant::now() + delta
+        deadline_after(delta)
     }
+}
+
+/// How far away "never" is: the far future tokio itself uses for a sleep too long to represent.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// The instant `after` from now, capped at [`FAR_FUTURE`]: durations come from definitions and
+/// execution inputs (`"SecondsPath"` may read 18446744073709551615), and `Instant + Duration`
+/// panics when the sum overflows.
+pub fn deadline_after(after: Duration) -> Instant {
+    Instant::now() + after.min(FAR_FUTURE)
+}
+
+/// `seconds` as a duration: 0 when negative or NaN, [`Duration::MAX`] when too large or
+/// infinite (a retry backoff of `IntervalSeconds × BackoffRate^attempt` can overflow), where
+/// `Duration::from_secs_f64` would panic.
+pub fn saturating_secs_f64(seconds: f64) -> Duration {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
 }
 
 impl Default for EngineClock {

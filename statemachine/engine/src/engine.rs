@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use asl::StateMachine;
 use chrono::{DateTime, Utc};
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::activity::{ActivityInfo, ActivityQueue, InProcessActivities};
-use crate::clock::EngineClock;
+use crate::clock::{EngineClock, saturating_secs_f64};
 use crate::error::{ApiError, DefinitionError, names};
 use crate::execution::{Execution, ExecutionOutcome, ExecutionStatus};
 use crate::history::{EventType, HistoryEvent, not_truncated};
@@ -408,7 +407,7 @@ impl Engine {
                 .timeout_seconds
                 .as_ref()
                 .and_then(|n| n.as_f64())
-                .map(Duration::from_secs_f64);
+                .map(saturating_secs_f64);
             let mut closed = execution.done_receiver();
             let run = runner.run_machine(&machine, input, 1);
             let limit = async {

@@ -26,7 +26,7 @@ use rand::Rng;
 use serde_json::{Map, Value, json};
 
 use crate::activity::{ActivityQueue, MAX_PAYLOAD_BYTES, TaskSignal};
-use crate::clock::EngineClock;
+use crate::clock::{EngineClock, deadline_after, saturating_secs_f64};
 use crate::error::{DefinitionError, StatesError, names};
 use crate::execution::Execution;
 use crate::history::{EventType, not_truncated};
@@ -572,15 +572,14 @@ impl Runner {
                     let secs = literal_seconds(Some(seconds)).ok_or_else(|| {
                         StatesError::runtime("Seconds must be a non-negative integer")
                     })?;
-                    tokio::time::Instant::now() + Duration::from_secs(secs)
+                    deadline_after(Duration::from_secs(secs))
                 } else if let Some(path) = &wait.seconds_path {
                     let value = self
                         .reference("SecondsPath", path, &effective, &ctx)
                         .map_err(wrap)?;
-                    tokio::time::Instant::now()
-                        + Duration::from_secs(
-                            positive_seconds(&value, "SecondsPath").map_err(wrap)?,
-                        )
+                    deadline_after(Duration::from_secs(
+                        positive_seconds(&value, "SecondsPath").map_err(wrap)?,
+                    ))
                 } else {
                     let text = match (&wait.timestamp, &wait.timestamp_path) {
                         (Some(ts), _) => ts.clone(),
@@ -715,7 +714,7 @@ impl Runner {
                     let delay = retry_delay_secs(retrier, counts[index]);
                     counts[index] += 1;
                     retry_count += 1;
-                    tokio::time::sleep(Duration::from_secs_f64(delay.max(0.0))).await;
+                    tokio::time::sleep(saturating_secs_f64(delay)).await;
                     continue;
                 }
             }
@@ -842,7 +841,7 @@ impl Runner {
             map.insert("heartbeatInSeconds".into(), json!(h));
         }
         self.record(EventType::ActivityScheduled, prev, Some(details));
-        let hard = tokio::time::Instant::now() + Duration::from_secs(timeout);
+        let hard = deadline_after(Duration::from_secs(timeout));
         let mut heartbeat_deadline: Option<tokio::time::Instant> = None;
         loop {
             let beat = heartbeat_deadline;
@@ -856,10 +855,10 @@ impl Runner {
                 signal = task.signals.recv() => match signal {
                     Some(TaskSignal::Started { worker_name }) => {
                         self.record(EventType::ActivityStarted, prev, Some(json!({"workerName": worker_name})));
-                        heartbeat_deadline = heartbeat.map(|h| tokio::time::Instant::now() + Duration::from_secs(h));
+                        heartbeat_deadline = heartbeat.map(|h| deadline_after(Duration::from_secs(h)));
                     }
                     Some(TaskSignal::Heartbeat) => {
-                        heartbeat_deadline = heartbeat.map(|h| tokio::time::Instant::now() + Duration::from_secs(h));
+                        heartbeat_deadline = heartbeat.map(|h| deadline_after(Duration::from_secs(h)));
                     }
                     Some(TaskSignal::Succeeded { output }) => {
                         self.record(EventType::ActivitySucceeded, prev, Some(json!({"output": output, "outputDetails": not_truncated()})));

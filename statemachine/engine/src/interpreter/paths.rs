@@ -251,7 +251,11 @@ fn apply<'a>(
                     if let Ok(idx) = usize::try_from(i) {
                         out.push(&items[idx]);
                     }
-                    i += step;
+                    // A step past i64::MAX leaves the array.
+                    let Some(next) = i.checked_add(step) else {
+                        break;
+                    };
+                    i = next;
                 }
             }
         }

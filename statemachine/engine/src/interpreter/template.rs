@@ -225,7 +225,11 @@ pub fn evaluate_call(call: &IntrinsicCall, roots: Roots<'_>) -> Result<Value, St
                 if out.len() > MAX_RANGE_ITEMS {
                     return Err(failure(f, "the range has more than 1000 elements"));
                 }
-                i += step;
+                // Past i64::MAX (or MIN) the range has no further element.
+                let Some(next) = i.checked_add(step) else {
+                    break;
+                };
+                i = next;
             }
             Value::Array(out)
         }
