@@ -8,38 +8,94 @@ use crate::engine::{Engine, MachineRecord};
 use crate::error::ApiError;
 use crate::execution::Execution;
 
-/// Default and maximum page size of List* actions (AWS: maxResults up to 1000, default 100).
+/// Default page size of List* actions (AWS: 100 when maxResults is absent or 0).
 const DEFAULT_PAGE: usize = 100;
-const MAX_PAGE: usize = 1000;
+/// AWS limit: maxResults is at most 1000.
+const MAX_PAGE: u64 = 1000;
+/// AWS limit: a nextToken is at most 1024 characters.
+const MAX_TOKEN_LEN: usize = 1024;
 
-fn required<'a>(request: &'a Value, field: &str) -> Result<&'a str, ApiError> {
-    request
-        .get(field)
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::validation(format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))
+/// A member of the wrong JSON type: AWS's JSON protocol refuses it before validation.
+fn wrong_type(field: &str, expected: &str) -> ApiError {
+    ApiError::new(
+        "SerializationException",
+        format!("the value of '{field}' must be {expected}"),
+    )
 }
 
-fn optional<'a>(request: &'a Value, field: &str) -> Option<&'a str> {
-    request.get(field).and_then(Value::as_str)
+fn required<'a>(request: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+    optional(request, field)?.ok_or_else(|| ApiError::validation(format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))
+}
+
+fn optional<'a>(request: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match request.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(wrong_type(field, "a string")),
+    }
+}
+
+fn optional_bool(request: &Value, field: &str) -> Result<Option<bool>, ApiError> {
+    match request.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(flag)) => Ok(Some(*flag)),
+        Some(_) => Err(wrong_type(field, "a boolean")),
+    }
+}
+
+/// `maxResults`: an integer from 0 to 1000, 0 or absent meaning the default.
+fn page_size(request: &Value) -> Result<usize, ApiError> {
+    let n = match request.get("maxResults") {
+        None | Some(Value::Null) => return Ok(DEFAULT_PAGE),
+        Some(Value::Number(n)) => n,
+        Some(_) => return Err(wrong_type("maxResults", "an integer")),
+    };
+    let out_of_range = |constraint: &str| {
+        ApiError::validation(format!(
+            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {constraint}"
+        ))
+    };
+    match (n.as_u64(), n.as_i64()) {
+        (Some(0), _) => Ok(DEFAULT_PAGE),
+        (Some(size), _) if size <= MAX_PAGE => {
+            usize::try_from(size).map_err(|_| out_of_range("less than or equal to 1000"))
+        }
+        (Some(_), _) => Err(out_of_range("less than or equal to 1000")),
+        (None, Some(_)) => Err(out_of_range("greater than or equal to 0")),
+        (None, None) => Err(wrong_type("maxResults", "an integer")),
+    }
+}
+
+/// `nextToken`: the offset of the next page, as this engine issued it (decimal, no sign or
+/// leading zeros), not beyond the end of the list.
+fn page_start(request: &Value, len: usize) -> Result<usize, ApiError> {
+    let Some(token) = optional(request, "nextToken")? else {
+        return Ok(0);
+    };
+    if token.chars().count() > MAX_TOKEN_LEN {
+        return Err(ApiError::validation(
+            "1 validation error detected: Value at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to 1024",
+        ));
+    }
+    let invalid = || ApiError::new("InvalidToken", format!("Invalid Token: '{token}'"));
+    let canonical = !token.is_empty()
+        && token.bytes().all(|b| b.is_ascii_digit())
+        && (token == "0" || !token.starts_with('0'));
+    if !canonical {
+        return Err(invalid());
+    }
+    let start: usize = token.parse().map_err(|_| invalid())?;
+    if start > len {
+        return Err(invalid());
+    }
+    Ok(start)
 }
 
 /// Applies maxResults / nextToken to a list (the token is the next offset).
 fn page<T: Clone>(request: &Value, items: &[T]) -> Result<(Vec<T>, Option<String>), ApiError> {
-    let size = request
-        .get("maxResults")
-        .and_then(Value::as_u64)
-        .map_or(
-            DEFAULT_PAGE,
-            |n| if n == 0 { DEFAULT_PAGE } else { n as usize },
-        )
-        .min(MAX_PAGE);
-    let start = match optional(request, "nextToken") {
-        Some(token) => token
-            .parse::<usize>()
-            .map_err(|_| ApiError::new("InvalidToken", "Invalid nextToken"))?,
-        None => 0,
-    };
-    let end = (start + size).min(items.len());
+    let size = page_size(request)?;
+    let start = page_start(request, items.len())?;
+    let end = start.saturating_add(size).min(items.len());
     let slice = items.get(start..end).map(<[T]>::to_vec).unwrap_or_default();
     let next = (end < items.len()).then(|| end.to_string());
     Ok((slice, next))
@@ -76,7 +132,7 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
                 required(request, "name")?,
                 required(request, "definition")?,
                 required(request, "roleArn")?,
-                optional(request, "type"),
+                optional(request, "type")?,
             )?;
             Ok(json!({"stateMachineArn": m.arn, "creationDate": epoch_seconds(m.creation_date)}))
         }
@@ -92,8 +148,8 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
         "UpdateStateMachine" => {
             let date = engine.update_state_machine(
                 required(request, "stateMachineArn")?,
-                optional(request, "definition"),
-                optional(request, "roleArn"),
+                optional(request, "definition")?,
+                optional(request, "roleArn")?,
             )?;
             Ok(json!({"updateDate": epoch_seconds(date)}))
         }
@@ -115,8 +171,8 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
         "StartExecution" => {
             let e = engine.start_execution(
                 required(request, "stateMachineArn")?,
-                optional(request, "name"),
-                optional(request, "input"),
+                optional(request, "name")?,
+                optional(request, "input")?,
             )?;
             Ok(json!({"executionArn": e.arn, "startDate": epoch_seconds(e.start_date)}))
         }
@@ -143,7 +199,7 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
             Ok(body)
         }
         "ListExecutions" => {
-            let filter = optional(request, "statusFilter");
+            let filter = optional(request, "statusFilter")?;
             if let Some(f) = filter
                 && ![
                     "RUNNING",
@@ -168,16 +224,14 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
             Ok(with_next(body, next))
         }
         "GetExecutionHistory" => {
-            let include = request
-                .get("includeExecutionData")
-                .and_then(Value::as_bool)
-                .unwrap_or(true);
+            let include = optional_bool(request, "includeExecutionData")?.unwrap_or(true);
+            let reverse = optional_bool(request, "reverseOrder")?.unwrap_or(false);
             let mut events: Vec<Value> = engine
                 .history(required(request, "executionArn")?)?
                 .iter()
                 .map(|e| e.to_json(include))
                 .collect();
-            if request.get("reverseOrder").and_then(Value::as_bool) == Some(true) {
+            if reverse {
                 events.reverse();
             }
             let (items, next) = page(request, &events)?;
@@ -188,8 +242,8 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
         "StopExecution" => {
             let date = engine.stop_execution(
                 required(request, "executionArn")?,
-                optional(request, "error"),
-                optional(request, "cause"),
+                optional(request, "error")?,
+                optional(request, "cause")?,
             )?;
             Ok(json!({"stopDate": epoch_seconds(date)}))
         }
@@ -225,7 +279,7 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
         }
         "GetActivityTask" => {
             let arn = required(request, "activityArn")?;
-            let worker = optional(request, "workerName").unwrap_or("");
+            let worker = optional(request, "workerName")?.unwrap_or("");
             match engine.activities().poll(arn, worker, LONG_POLL).await? {
                 Some((token, input)) => Ok(json!({"taskToken": token, "input": input})),
                 None => Ok(json!({})),
@@ -241,8 +295,8 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
         "SendTaskFailure" => {
             engine.activities().send_failure(
                 required(request, "taskToken")?,
-                optional(request, "error").unwrap_or(""),
-                optional(request, "cause").unwrap_or(""),
+                optional(request, "error")?.unwrap_or(""),
+                optional(request, "cause")?.unwrap_or(""),
             )?;
             Ok(json!({}))
         }
@@ -256,5 +310,143 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
             "UnknownOperationException",
             format!("the local engine does not implement AWSStepFunctions.{other}"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+
+    fn items(n: usize) -> Vec<usize> {
+        (0..n).collect()
+    }
+
+    fn code(result: Result<(Vec<usize>, Option<String>), ApiError>) -> &'static str {
+        result.expect_err("the request is refused").code
+    }
+
+    #[test]
+    fn pages_follow_each_other_to_the_end_of_the_list() {
+        let all = items(250);
+        let (first, next) = page(&json!({}), &all).expect("first page");
+        assert_eq!((first.len(), next.as_deref()), (100, Some("100")));
+        let (second, next) = page(&json!({"nextToken": "100"}), &all).expect("second page");
+        assert_eq!((second[0], next.as_deref()), (100, Some("200")));
+        let (last, next) = page(&json!({"nextToken": "200"}), &all).expect("last page");
+        assert_eq!((last.len(), next), (50, None));
+    }
+
+    #[test]
+    fn a_token_at_the_end_of_a_list_that_shrank_gives_an_empty_page() {
+        let (page_items, next) = page(&json!({"nextToken": "3"}), &items(3)).expect("page");
+        assert!(page_items.is_empty());
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn an_overflowing_next_token_is_an_invalid_token() {
+        let request = json!({"nextToken": "18446744073709551615", "maxResults": 1000});
+        let error = page(&request, &items(3)).expect_err("refused");
+        assert_eq!(error.code, "InvalidToken");
+        assert_eq!(error.message, "Invalid Token: '18446744073709551615'");
+    }
+
+    #[test]
+    fn a_token_beyond_the_list_or_malformed_is_an_invalid_token() {
+        for token in [
+            "4",
+            "99999999999999999999999",
+            "abc",
+            "-1",
+            "+1",
+            "01",
+            "",
+            "1.5",
+            " 1",
+        ] {
+            assert_eq!(
+                code(page(&json!({"nextToken": token}), &items(3))),
+                "InvalidToken",
+                "{token:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_token_longer_than_1024_characters_is_a_validation_error() {
+        let token = "1".repeat(1025);
+        assert_eq!(
+            code(page(&json!({"nextToken": token}), &items(3))),
+            "ValidationException"
+        );
+    }
+
+    #[test]
+    fn max_results_outside_0_to_1000_is_a_validation_error() {
+        for n in [json!(-1), json!(1001), json!(u64::MAX), json!(i64::MIN)] {
+            assert_eq!(
+                code(page(&json!({"maxResults": n}), &items(3))),
+                "ValidationException",
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_results_that_is_not_an_integer_is_a_serialization_error() {
+        for n in [
+            json!("5"),
+            json!(2.5),
+            json!(1e300),
+            json!(true),
+            json!([5]),
+        ] {
+            assert_eq!(
+                code(page(&json!({"maxResults": n}), &items(3))),
+                "SerializationException",
+                "{n}"
+            );
+        }
+    }
+
+    #[test]
+    fn max_results_of_0_or_absent_is_the_default_page_and_1000_the_largest() {
+        let all = items(1500);
+        for request in [
+            json!({}),
+            json!({"maxResults": 0}),
+            json!({"maxResults": null}),
+        ] {
+            assert_eq!(
+                page(&request, &all).expect("page").0.len(),
+                100,
+                "{request}"
+            );
+        }
+        let (largest, _) = page(&json!({"maxResults": 1000}), &all).expect("page");
+        assert_eq!(largest.len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn members_of_the_wrong_type_are_serialization_errors() {
+        let engine = Engine::new(EngineConfig::default());
+        for (action, request) in [
+            ("ListExecutions", json!({"stateMachineArn": 5})),
+            (
+                "StartExecution",
+                json!({"stateMachineArn": "a", "input": {"x": 1}}),
+            ),
+            (
+                "GetExecutionHistory",
+                json!({"executionArn": "a", "reverseOrder": "yes"}),
+            ),
+            ("SendTaskFailure", json!({"taskToken": "t", "error": ["e"]})),
+        ] {
+            let error = dispatch(&engine, action, &request)
+                .await
+                .expect_err("refused");
+            assert_eq!(error.code, "SerializationException", "{action} {request}");
+        }
     }
 }
