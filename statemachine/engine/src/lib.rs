@@ -20,7 +20,7 @@ pub mod run;
 pub mod starter;
 
 pub use activity::{ActivityQueue, InProcessActivities};
-pub use api::{ServerHandle, start_server};
+pub use api::{ServerHandle, ServerOptions, start_server, start_server_with};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ApiError, DefinitionError, StatesError};
 pub use execution::{ExecutionOutcome, ExecutionStatus};
