@@ -186,9 +186,26 @@ pub struct ReprocessArgs {
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address of the Step Functions API (JSON 1.0 protocol; point workers at it with
-    /// AWS_ENDPOINT_URL=http://ADDRESS).
+    /// AWS_ENDPOINT_URL=http://ADDRESS). An address other than loopback needs
+    /// RECORDER_API_SECRET (or --api-insecure-no-secret).
     #[arg(long, default_value = "127.0.0.1:8083")]
     pub listen: std::net::SocketAddr,
+
+    /// A shared secret every API request must carry in the `x-recorder-api-secret` header.
+    /// Optional on loopback, required on any other --listen address. Prefer the environment
+    /// variable: a flag's value shows in `ps`.
+    #[arg(long, env = "RECORDER_API_SECRET", hide_env_values = true)]
+    pub api_secret: Option<crate::api_access::ApiSecret>,
+
+    /// More host names clients may use to reach the API (the Host header), besides localhost
+    /// and the --listen address, e.g. the machine's LAN name; comma-separated in the variable.
+    #[arg(long = "api-host", env = "RECORDER_API_HOSTS", value_delimiter = ',')]
+    pub api_hosts: Vec<String>,
+
+    /// Serve the API on a non-loopback --listen address without a secret: anyone who reaches
+    /// the address can start executions and complete or fail tasks.
+    #[arg(long, env = "RECORDER_API_INSECURE_NO_SECRET")]
+    pub api_insecure_no_secret: bool,
 
     /// Folder watched for uploads: put files at
     /// FOLDER/users/{user}/chunks/{recording}/chunk_NNN.mp4 and …/manifest.json.

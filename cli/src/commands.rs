@@ -411,6 +411,7 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
 
 /// `recorder serve`.
 pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliError> {
+    let api_options = crate::api_access::server_options(&args)?;
     let signals = Signals::install();
     let workers = if args.no_workers {
         Workers::None
@@ -430,8 +431,10 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
     }
     let mut session = Session::start(global, signals, command_line())?;
     let backend = LocalBackend::start(local).await?;
-    let (addr, server) = match asl_engine::start_server(backend.engine().clone(), args.listen).await
-    {
+    let secret_required = api_options.shared_secret.is_some();
+    let started =
+        asl_engine::start_server_with(backend.engine().clone(), args.listen, api_options).await;
+    let (addr, server) = match started {
         Ok(bound) => bound,
         Err(source) => {
             backend.shutdown().await;
@@ -451,6 +454,12 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
         source,
     })?;
     eprintln!("Step Functions API: http://{addr} (AWS_ENDPOINT_URL for workers)");
+    if secret_required {
+        eprintln!(
+            "API requests must carry the {} header (RECORDER_API_SECRET)",
+            asl_engine::api::SECRET_HEADER
+        );
+    }
     eprintln!(
         "watching {} for users/{{user}}/chunks/{{recording}}/chunk_NNN.mp4 and manifest.json",
         watch.display()

@@ -7,12 +7,14 @@
 //! - [`progress`]: waiting for the final status with a progress display;
 //! - [`report`]: result paths, transcript and summary as text or JSON;
 //! - [`commands`]: `process`, `serve`, each holding the data directory's [`lock`] and stopping
-//!   cleanly on the signals of [`interrupt`];
+//!   cleanly on the signals of [`interrupt`]; [`api_access`]: who may use the API `serve`
+//!   exposes;
 //! - [`operating`]: `status`, `list`, `reprocess`, `dlq` on the chosen backend, over
 //!   [`operate`] (status, resume points, reprocess and redrive), [`dlq`] (dead-letter replay)
 //!   and [`aws`] (the deployment's names and clients);
 //! - [`worker`]: `worker`, the activity workers in their own process.
 
+pub mod api_access;
 pub mod args;
 pub mod aws;
 pub mod chunker;
