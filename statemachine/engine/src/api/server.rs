@@ -294,7 +294,9 @@ pub async fn start_server_with(
         .header_read_timeout(options.header_timeout)
         .max_buf_size(MAX_HEADER_BYTES);
     let stall = options.write_stall_timeout;
-    let slots = Arc::new(Semaphore::new(options.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        options.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
     let (shutdown, stop) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, slots, stop, move |stream, slot| {
         let shared = Arc::clone(&shared);
