@@ -27,6 +27,13 @@ impl FromStr for ApiSecret {
     }
 }
 
+impl ApiSecret {
+    /// The secret itself, for the client that sends it.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 impl std::fmt::Debug for ApiSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ApiSecret(<redacted>)")

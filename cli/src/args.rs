@@ -255,6 +255,11 @@ pub struct WorkerArgs {
     /// Name shown in the execution history for the tasks this worker runs.
     #[arg(long, default_value = "recorder-worker")]
     pub name: String,
+
+    /// The shared secret of a `serve` started with RECORDER_API_SECRET: sent with every call in
+    /// the x-recorder-api-secret header.
+    #[arg(long, env = "RECORDER_API_SECRET", hide_env_values = true)]
+    pub api_secret: Option<crate::api_access::ApiSecret>,
 }
 
 /// Where operator commands find the recordings: this machine or a deployment on AWS.

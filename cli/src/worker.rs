@@ -39,6 +39,10 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
         heartbeat_interval: args.heartbeat_seconds.map(Duration::from_secs),
         drain: Duration::from_secs(args.drain_seconds),
         worker_name: args.name.clone(),
+        api_secret: args
+            .api_secret
+            .clone()
+            .map(crate::api_access::ApiSecret::into_inner),
     };
     let worker = remote_worker(&config)?;
     eprintln!(

@@ -492,6 +492,71 @@ pub struct RemoteWorkerConfig {
     pub drain: Duration,
     /// `workerName` in the execution history.
     pub worker_name: String,
+    /// The API's shared secret (`RECORDER_API_SECRET` of the `serve` it polls), sent on every
+    /// call in the `x-recorder-api-secret` header.
+    pub api_secret: Option<String>,
+}
+
+/// Adds the API's shared secret to every request of the Step Functions client.
+struct ApiSecretHeader(String);
+
+impl std::fmt::Debug for ApiSecretHeader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiSecretHeader(<redacted>)")
+    }
+}
+
+impl aws_sdk_sfn::config::Intercept for ApiSecretHeader {
+    fn name(&self) -> &'static str {
+        "ApiSecretHeader"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_sfn::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sfn::error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert(asl_engine::api::SECRET_HEADER, self.0.clone());
+        Ok(())
+    }
+}
+
+/// A Step Functions client for the local engine's API at `endpoint`, sending `api_secret` (when
+/// given and not empty) in the `x-recorder-api-secret` header of every call.
+pub fn sfn_client(endpoint: &str, api_secret: Option<&str>) -> aws_sdk_sfn::Client {
+    let mut sfn = aws_sdk_sfn::Config::builder()
+        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+        .region(aws_sdk_sfn::config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        // The local engine does not check signatures; the SDK still wants credentials to sign.
+        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+            "local", "local", None, None, "recorder",
+        ));
+    if let Some(secret) = api_secret.filter(|s| !s.is_empty()) {
+        sfn = sfn.interceptor(ApiSecretHeader(secret.to_owned()));
+    }
+    aws_sdk_sfn::Client::from_conf(sfn.build())
+}
+
+/// Where a remote worker spools the results it could not report yet: one folder per worker
+/// name in the data directory, so a restarted `recorder worker --name N` reports what the
+/// previous one finished.
+pub fn worker_spool_dir(data_dir: &Path, worker_name: &str) -> PathBuf {
+    let safe: String = worker_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_dir.join("worker-spool").join(safe)
 }
 
 /// Builds the four activities over the data directory's object store and the Step Functions
@@ -502,16 +567,13 @@ pub struct RemoteWorkerConfig {
 /// [`LocalError`] when the Whisper model cannot be loaded or the work folder created.
 pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> {
     let transcriber = load_whisper(config.whisper_threads)?;
-    let sfn = aws_sdk_sfn::Config::builder()
-        .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
-        .region(aws_sdk_sfn::config::Region::new(REGION))
-        .endpoint_url(&config.endpoint)
-        // The local engine does not check signatures; the SDK still wants credentials to sign.
-        .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-            "local", "local", None, None, "recorder",
-        ))
-        .build();
-    let source = activity_runtime::sfn::SfnTaskSource::new(aws_sdk_sfn::Client::from_conf(sfn));
+    let source = activity_runtime::sfn::SfnTaskSource::new(sfn_client(
+        &config.endpoint,
+        config.api_secret.as_deref(),
+    ));
+    let spool_dir = worker_spool_dir(&config.data_dir, &config.worker_name);
+    let spool = activity_runtime::FsResultSpool::open(&spool_dir)
+        .map_err(|e| LocalError::Workers(format!("result spool {}: {e}", spool_dir.display())))?;
     let store = Arc::new(DirObjectStore::new(&config.data_dir)) as Arc<dyn ObjectStore>;
     let worker_config = WorkerConfig {
         worker_name: config.worker_name.clone(),
@@ -519,13 +581,14 @@ pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> 
         heartbeat_interval: config.heartbeat_interval,
         ..WorkerConfig::default()
     };
-    build_worker(
+    Ok(build_worker(
         store,
         &config.data_dir,
         transcriber,
         Arc::new(source),
         worker_config,
-    )
+    )?
+    .with_spool(Arc::new(spool)))
 }
 
 /// The four activities (media, Whisper start/check, extractive summary) over `store`, served
