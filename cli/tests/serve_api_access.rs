@@ -363,7 +363,7 @@ fn given_hostile_requests_when_sent_to_serve_then_each_gets_its_aws_error_and_th
     assert_aws_error(&overflow, 400, "InvalidToken");
 
     // Still serving, the names a client may use for it included, and memory flat.
-    for name in [host.clone(), format!("localhost:{port}")] {
+    for name in [host, format!("localhost:{port}")] {
         let again = call(serve.addr, &name, &[], "ListStateMachines", "{}");
         assert_eq!(again.status, 200, "Host {name}: {again:?}");
         assert!(again.body["stateMachines"].is_array(), "{again:?}");
