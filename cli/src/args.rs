@@ -408,7 +408,9 @@ fn chunk_seconds(raw: &str) -> Result<f64, String> {
     let value: f64 = raw
         .trim()
         .parse()
-        .map_err(|_| format!("{raw:?} is not a number of seconds"))?;
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| format!("{raw:?} is not a number of seconds"))?;
     if CHUNK_SECONDS.contains(&value) {
         Ok(value)
     } else {

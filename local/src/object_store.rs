@@ -835,6 +835,16 @@ mod tests {
         store
     }
 
+    /// A writer of `key` killed right after `step` (its write fails where the process would have
+    /// died).
+    async fn die_writing(root: &Path, key: &str, body: &'static [u8], step: CommitStep) {
+        let dying = DirObjectStore::new(root).crashing_after(step);
+        let crashed = dying
+            .put_bytes(BUCKET, key, Bytes::from_static(body), "text/csv")
+            .await;
+        assert!(crashed.is_err(), "the write stopped after {step:?}");
+    }
+
     fn files_in(folder: &Path) -> Vec<PathBuf> {
         std::fs::read_dir(folder)
             .map(|entries| entries.map(|e| e.unwrap().path()).collect())
@@ -862,11 +872,7 @@ mod tests {
         // the bytes still staged
         let dir = tempfile::tempdir().unwrap();
         with_first_version(dir.path(), "k").await;
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::Pending);
-        let crashed = dying
-            .put_bytes(BUCKET, "k", Bytes::from_static(b"second"), "text/csv")
-            .await;
-        assert!(crashed.is_err());
+        die_writing(dir.path(), "k", b"second", CommitStep::Pending).await;
         assert_eq!(pending_files(dir.path()).len(), 1);
 
         // WHEN a restarted process reads it
@@ -894,13 +900,7 @@ mod tests {
         // metadata still pending: the files on disk are the new bytes beside the old metadata
         let dir = tempfile::tempdir().unwrap();
         with_first_version(dir.path(), "d/k").await;
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::BytesInPlace);
-        assert!(
-            dying
-                .put_bytes(BUCKET, "d/k", Bytes::from_static(b"second"), "text/csv")
-                .await
-                .is_err()
-        );
+        die_writing(dir.path(), "d/k", b"second", CommitStep::BytesInPlace).await;
         assert_eq!(
             std::fs::read(dir.path().join("objects/b/d/k")).unwrap(),
             b"second"
@@ -930,13 +930,7 @@ mod tests {
         // GIVEN a writer of `k` that died between its two renames
         let dir = tempfile::tempdir().unwrap();
         with_first_version(dir.path(), "k").await;
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::BytesInPlace);
-        assert!(
-            dying
-                .put_bytes(BUCKET, "k", Bytes::from_static(b"second"), "text/csv")
-                .await
-                .is_err()
-        );
+        die_writing(dir.path(), "k", b"second", CommitStep::BytesInPlace).await;
 
         // WHEN another writer stores `k`
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -963,13 +957,7 @@ mod tests {
         // GIVEN a writer that died after its commit point, and its staged bytes lost since
         let dir = tempfile::tempdir().unwrap();
         with_first_version(dir.path(), "k").await;
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::Pending);
-        assert!(
-            dying
-                .put_bytes(BUCKET, "k", Bytes::from_static(b"second"), "text/csv")
-                .await
-                .is_err()
-        );
+        die_writing(dir.path(), "k", b"second", CommitStep::Pending).await;
         for staged in files_in(&dir.path().join("objects/.staging")) {
             std::fs::remove_file(staged).unwrap();
         }
@@ -1107,13 +1095,7 @@ mod tests {
     async fn the_first_write_sweeps_staging_files_of_dead_writers_but_not_of_live_ones() {
         // GIVEN a staging file a killed writer left, and one a live writer holds
         let dir = tempfile::tempdir().unwrap();
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::Pending);
-        assert!(
-            dying
-                .put_bytes(BUCKET, "k", Bytes::from_static(b"lost"), "text/plain")
-                .await
-                .is_err()
-        );
+        die_writing(dir.path(), "k", b"lost", CommitStep::Pending).await;
         let staging = dir.path().join("objects/.staging");
         let dead = files_in(&staging);
         assert_eq!(dead.len(), 1);
@@ -1136,13 +1118,7 @@ mod tests {
     async fn staging_files_younger_than_the_grace_are_kept() {
         // GIVEN a staging file a killed writer left a moment ago
         let dir = tempfile::tempdir().unwrap();
-        let dying = DirObjectStore::new(dir.path()).crashing_after(CommitStep::Pending);
-        assert!(
-            dying
-                .put_bytes(BUCKET, "k", Bytes::from_static(b"lost"), "text/plain")
-                .await
-                .is_err()
-        );
+        die_writing(dir.path(), "k", b"lost", CommitStep::Pending).await;
 
         // WHEN a store with the default grace writes
         let store = DirObjectStore::new(dir.path());
