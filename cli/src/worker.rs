@@ -15,6 +15,36 @@ use crate::args::WorkerArgs;
 use crate::commands::Global;
 use crate::error::CliError;
 
+/// Asks the API once before loading the model: a server that refuses this worker (a missing or
+/// wrong `RECORDER_API_SECRET`, a `Host` it does not accept) would otherwise only show up as
+/// polls failing in the log. A server that is not up yet is not an error: the worker waits for
+/// it as it polls.
+async fn refuse_if_denied(args: &WorkerArgs) -> Result<(), CliError> {
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    let secret = args
+        .api_secret
+        .clone()
+        .map(crate::api_access::ApiSecret::into_inner);
+    let probe = recorder_local::runtime::sfn_client(&args.endpoint, secret.as_deref())
+        .list_activities()
+        .max_results(1)
+        .send()
+        .await;
+    let Err(error) = probe else { return Ok(()) };
+    match error.as_service_error() {
+        Some(refusal) if refusal.code() == Some("AccessDeniedException") => {
+            Err(CliError::Usage(format!(
+                "the Step Functions API at {} refused this worker: {}. If `recorder serve` runs \
+                 with RECORDER_API_SECRET, give the worker the same RECORDER_API_SECRET (or \
+                 --api-secret)",
+                args.endpoint,
+                refusal.message().unwrap_or("access denied")
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `recorder worker`.
 ///
 /// # Errors
@@ -32,6 +62,7 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
             "--heartbeat-seconds must be at least 1".to_owned(),
         ));
     }
+    refuse_if_denied(&args).await?;
     let config = RemoteWorkerConfig {
         data_dir: global.data_dir.clone(),
         endpoint: args.endpoint.clone(),

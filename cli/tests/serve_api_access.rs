@@ -378,3 +378,30 @@ fn given_hostile_requests_when_sent_to_serve_then_each_gets_its_aws_error_and_th
         "peak resident memory grew from {baseline} KiB to {peak} KiB"
     );
 }
+
+#[test]
+fn a_worker_without_the_servers_secret_is_refused_at_start_saying_what_to_set() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let serve = start(
+        data.path(),
+        "127.0.0.1:0",
+        &[("RECORDER_API_SECRET", "correct horse")],
+    );
+    let worker_data = tempfile::tempdir().expect("tempdir");
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_recorder"));
+    worker
+        .arg("--data-dir")
+        .arg(worker_data.path())
+        .args(["worker", "--endpoint", &format!("http://{}", serve.addr)])
+        .stdin(Stdio::null());
+    for variable in API_VARIABLES {
+        worker.env_remove(variable);
+    }
+    let output = worker.output().expect("recorder worker runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("refused this worker") && stderr.contains("RECORDER_API_SECRET"),
+        "{stderr}"
+    );
+}
