@@ -52,7 +52,7 @@ pub(crate) fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> Local
         global,
         pipeline.grace_seconds,
         Workers::InProcess {
-            whisper_threads: pipeline.threads.max(1),
+            whisper_threads: pipeline.threads,
         },
     )
 }
@@ -417,7 +417,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
         Workers::None
     } else {
         Workers::InProcess {
-            whisper_threads: args.threads.max(1),
+            whisper_threads: args.threads,
         }
     };
     let mut local = config(global, args.grace_seconds, workers);

@@ -19,13 +19,9 @@ use crate::error::CliError;
 /// wrong `RECORDER_API_SECRET`, a `Host` it does not accept) would otherwise only show up as
 /// polls failing in the log. A server that is not up yet is not an error: the worker waits for
 /// it as it polls.
-async fn refuse_if_denied(args: &WorkerArgs) -> Result<(), CliError> {
+async fn refuse_if_denied(endpoint: &str, secret: Option<&str>) -> Result<(), CliError> {
     use aws_sdk_sfn::error::ProvideErrorMetadata;
-    let secret = args
-        .api_secret
-        .clone()
-        .map(crate::api_access::ApiSecret::into_inner);
-    let probe = recorder_local::runtime::sfn_client(&args.endpoint, secret.as_deref())
+    let probe = recorder_local::runtime::sfn_client(endpoint, secret)
         .list_activities()
         .max_results(1)
         .send()
@@ -37,7 +33,7 @@ async fn refuse_if_denied(args: &WorkerArgs) -> Result<(), CliError> {
                 "the Step Functions API at {} refused this worker: {}. If `recorder serve` runs \
                  with RECORDER_API_SECRET, give the worker the same RECORDER_API_SECRET (or \
                  --api-secret)",
-                args.endpoint,
+                endpoint,
                 refusal.message().unwrap_or("access denied")
             )))
         }
@@ -48,8 +44,9 @@ async fn refuse_if_denied(args: &WorkerArgs) -> Result<(), CliError> {
 /// `recorder worker`.
 ///
 /// # Errors
-/// [`CliError::Usage`] for a zero heartbeat or an endpoint that is not `http(s)://`, and
-/// [`CliError::Local`] when the Whisper model cannot be loaded.
+/// [`CliError::Usage`] for an endpoint that is not `http(s)://` or a server that refuses this
+/// worker (the argument parser already refused out-of-range numbers), and [`CliError::Local`]
+/// when the Whisper model cannot be loaded.
 pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError> {
     if !(args.endpoint.starts_with("http://") || args.endpoint.starts_with("https://")) {
         return Err(CliError::Usage(format!(
@@ -57,23 +54,19 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
             args.endpoint
         )));
     }
-    if args.heartbeat_seconds == Some(0) {
-        return Err(CliError::Usage(
-            "--heartbeat-seconds must be at least 1".to_owned(),
-        ));
-    }
-    refuse_if_denied(&args).await?;
+    let api_secret = args
+        .api_secret
+        .clone()
+        .map(crate::api_access::ApiSecret::into_inner);
+    refuse_if_denied(&args.endpoint, api_secret.as_deref()).await?;
     let config = RemoteWorkerConfig {
         data_dir: global.data_dir.clone(),
         endpoint: args.endpoint.clone(),
-        whisper_threads: args.threads.max(1),
+        whisper_threads: args.threads,
         heartbeat_interval: args.heartbeat_seconds.map(Duration::from_secs),
         drain: Duration::from_secs(args.drain_seconds),
         worker_name: args.name.clone(),
-        api_secret: args
-            .api_secret
-            .clone()
-            .map(crate::api_access::ApiSecret::into_inner),
+        api_secret,
     };
     let worker = remote_worker(&config)?;
     eprintln!(

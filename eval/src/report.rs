@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::metrics::Counts;
 use crate::metrics::items::MatchRules;
 use crate::scoring::{MeetingScore, Totals};
 
@@ -132,33 +133,26 @@ pub fn render(report: &RunReport) -> String {
         pct(s.purity()),
         pct(s.coverage())
     );
-    let d = &t.decisions;
-    let _ = writeln!(
-        out,
-        "  decisions           P {} R {} F1 {:.3}  ({}/{}/{}; unmatched: garbled {}, invented {}, of which tentative {})",
-        pct(d.precision()),
-        pct(d.recall()),
-        d.f1(),
-        d.true_positives,
-        d.predicted,
-        d.expected,
-        t.garbled_decisions,
-        t.invented_decisions,
-        t.tentative_as_decisions
+    item_line(
+        &mut out,
+        "decisions",
+        &t.decisions,
+        [
+            t.garbled_decisions,
+            t.invented_decisions,
+            t.tentative_as_decisions,
+        ],
     );
     let a = &t.action_items;
-    let _ = writeln!(
-        out,
-        "  action items        P {} R {} F1 {:.3}  ({}/{}/{}; unmatched: garbled {}, invented {}, of which tentative {})",
-        pct(a.precision()),
-        pct(a.recall()),
-        a.f1(),
-        a.true_positives,
-        a.predicted,
-        a.expected,
-        t.garbled_action_items,
-        t.invented_action_items,
-        t.tentative_as_action_items
+    item_line(
+        &mut out,
+        "action items",
+        a,
+        [
+            t.garbled_action_items,
+            t.invented_action_items,
+            t.tentative_as_action_items,
+        ],
     );
     let f = &t.action_item_fields;
     let _ = writeln!(
@@ -191,6 +185,22 @@ pub fn render(report: &RunReport) -> String {
         }
     );
     out
+}
+
+/// One overall line of decisions or action items: precision, recall, F1, the counts, and the
+/// unmatched predictions (`[garbled, invented, of which tentative]`).
+fn item_line(out: &mut String, label: &str, counts: &Counts, unmatched: [usize; 3]) {
+    let [garbled, invented, tentative] = unmatched;
+    let _ = writeln!(
+        out,
+        "  {label:<19} P {} R {} F1 {:.3}  ({}/{}/{}; unmatched: garbled {garbled}, invented {invented}, of which tentative {tentative})",
+        pct(counts.precision()),
+        pct(counts.recall()),
+        counts.f1(),
+        counts.true_positives,
+        counts.predicted,
+        counts.expected,
+    );
 }
 
 fn truncate(text: &str, width: usize) -> String {

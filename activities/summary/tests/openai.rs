@@ -117,6 +117,20 @@ fn answer() -> Value {
     })
 }
 
+/// Summarizes with `summarizer`, which must fail as a request the service rejected (not
+/// retryable); the error, for further checks.
+async fn rejected(summarizer: OpenAiSummarizer, why: &str) -> SummarizeError {
+    let error = summarizer
+        .summarize(&whisper_meeting())
+        .await
+        .expect_err(why);
+    assert!(
+        matches!(error, SummarizeError::ServiceRejected { .. }),
+        "{why}: {error}"
+    );
+    error
+}
+
 fn summarizer(server: &Server) -> OpenAiSummarizer {
     let mut config = OpenAiConfig::new(&server.base_url, "llama-3.1-8b-instruct");
     config.api_key = Some("secret-key".to_owned());
@@ -200,14 +214,7 @@ async fn given_http_429_when_summarizing_then_the_error_is_retryable() {
 #[tokio::test]
 async fn given_http_401_when_summarizing_then_the_error_is_a_rejected_request() {
     let server = serve(vec![(401, json!({"error": "bad key"}))]).await;
-    let error = summarizer(&server)
-        .summarize(&whisper_meeting())
-        .await
-        .expect_err("unauthorized");
-    assert!(
-        matches!(error, SummarizeError::ServiceRejected { .. }),
-        "{error}"
-    );
+    let error = rejected(summarizer(&server), "unauthorized").await;
     assert!(!error.is_retryable());
 }
 
@@ -302,14 +309,7 @@ async fn given_a_response_declared_larger_than_the_limit_when_summarizing_then_i
          connection: close\r\n\r\n"
     );
     let (base_url, written) = serve_raw(head, OFFERED).await;
-    let error = keyed_model(&base_url)
-        .summarize(&whisper_meeting())
-        .await
-        .expect_err("too large");
-    assert!(
-        matches!(error, SummarizeError::ServiceRejected { .. }),
-        "{error}"
-    );
+    let error = rejected(keyed_model(&base_url), "too large").await;
     let source = std::error::Error::source(&error).map(ToString::to_string);
     assert!(
         source.as_deref().is_some_and(|s| s.contains("larger than")),
@@ -324,14 +324,7 @@ async fn given_an_endless_response_without_a_length_when_summarizing_then_readin
     const OFFERED: usize = 100 * 1024 * 1024;
     let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n";
     let (base_url, written) = serve_raw(head.to_owned(), OFFERED).await;
-    let error = keyed_model(&base_url)
-        .summarize(&whisper_meeting())
-        .await
-        .expect_err("too large");
-    assert!(
-        matches!(error, SummarizeError::ServiceRejected { .. }),
-        "{error}"
-    );
+    let error = rejected(keyed_model(&base_url), "too large").await;
     assert!(!error.is_retryable());
     // The client hung up after the limit: the server could not push the 100 MiB it offered
     // (socket buffers hold a few MiB at most).
@@ -351,13 +344,6 @@ async fn given_a_redirect_when_summarizing_then_it_is_not_followed_and_the_key_s
         elsewhere.base_url
     );
     let (base_url, _) = serve_raw(head, 0).await;
-    let error = keyed_model(&base_url)
-        .summarize(&whisper_meeting())
-        .await
-        .expect_err("redirect");
-    assert!(
-        matches!(error, SummarizeError::ServiceRejected { .. }),
-        "{error}"
-    );
+    rejected(keyed_model(&base_url), "redirect").await;
     assert!(elsewhere.authorizations.lock().expect("lock").is_empty());
 }
