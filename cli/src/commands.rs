@@ -254,11 +254,46 @@ pub(crate) async fn finish(
 
 /// The command that resumes `recording`: this one, naming the recording when it did not.
 fn resume_command(args: &ProcessArgs, recording: &RecordingRef) -> String {
-    let line = command_line();
+    resume_command_of(command_line(), args, recording)
+}
+
+/// `line` (the command as run) with the recording's id added when the id was derived: the user
+/// is already in `line` (`--user`, or the default), and `--recording` takes the id alone.
+fn resume_command_of(line: String, args: &ProcessArgs, recording: &RecordingRef) -> String {
     if args.recording.is_some() {
         line
     } else {
-        format!("{line} --recording {recording}")
+        format!("{line} --recording {}", recording.recording_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use meeting_domain::{RecordingId, RecordingRef, UserId};
+
+    use super::resume_command_of;
+    use crate::args::{Cli, Command};
+
+    #[test]
+    fn given_a_derived_recording_id_when_interrupted_then_the_printed_command_runs_as_printed() {
+        let line = "recorder --data-dir d process long.m4a --user team-a";
+        let cli = Cli::try_parse_from(line.split_whitespace()).expect("the command as run");
+        let Command::Process(args) = cli.command else {
+            panic!("not process")
+        };
+        let recording = RecordingRef::new(
+            UserId::new("team-a").expect("user"),
+            RecordingId::new("long-b7d142de").expect("id"),
+        );
+        let resume = resume_command_of(line.to_owned(), &args, &recording);
+        let again = Cli::try_parse_from(resume.split_whitespace())
+            .unwrap_or_else(|e| panic!("{resume}: {e}"));
+        let Command::Process(again) = again.command else {
+            panic!("not process")
+        };
+        assert_eq!(again.recording.as_deref(), Some("long-b7d142de"));
+        assert_eq!(again.user, "team-a");
     }
 }
 
