@@ -278,9 +278,12 @@ async fn sweep_a_recording_missing_chunk_1(
     let without_one: Vec<u32> = (0..n).filter(|&i| i != 1).collect();
     upload_in_order(harness, user, recording, &without_one).await;
     harness.upload_manifest(user, recording, n).await;
+    // The handler that stores the count plans the sweep at the end of the grace period in a
+    // second write; proceeding before it lands would advance the clock under a sweep still
+    // planned for the give-up age (a race that failed CI once).
     let record = harness
-        .wait_for(recording, "the expected count", |r| {
-            r.expected_chunk_count == Some(n)
+        .wait_for(recording, "the sweep planned at the grace end", |r| {
+            r.expected_chunk_count == Some(n) && sweep_planned_at_grace_end(r, grace)
         })
         .await;
     assert_eq!(record.status, RecordingStatus::Recording, "{record:#?}");
@@ -305,6 +308,18 @@ async fn sweep_a_recording_missing_chunk_1(
     harness
         .wait_for_status(recording, RecordingStatus::IncompleteChunks)
         .await
+}
+
+/// Whether the record's sweep is planned for `stoppedAt + grace`.
+fn sweep_planned_at_grace_end(record: &CatalogRecord, grace: Duration) -> bool {
+    let parse = |t: Option<&str>| t.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    match (
+        parse(record.stopped_at.as_deref()),
+        parse(record.sweep_at.as_deref()),
+    ) {
+        (Some(stopped), Some(at)) => at.signed_duration_since(stopped).to_std().ok() == Some(grace),
+        _ => false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
