@@ -60,7 +60,7 @@ async fn measure(input: &Path, threads: usize, name: &str) -> Measured {
     config.workers = Workers::InProcess {
         whisper_threads: threads,
     };
-    let chunks = recorder_cli::chunker::chunks_of(input, CHUNK_SECONDS)
+    let chunks = recorder_cli::chunker::chunks_of(input, CHUNK_SECONDS, None)
         .await
         .expect("the input is cut into chunks");
     let audio_seconds = chunks.duration_seconds.unwrap_or_default();

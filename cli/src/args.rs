@@ -137,6 +137,12 @@ pub struct ProcessArgs {
     #[arg(long, default_value_t = 10.0, value_parser = chunk_seconds)]
     pub chunk_seconds: f64,
 
+    /// When the meeting started, for a media file that does not say (its `creation_time` tag):
+    /// `2026-03-10T10:00:00+01:00` or `2026-03-10`. Spoken due dates ("by Friday") are resolved
+    /// against its day; without either, action items keep the phrase and get no date.
+    #[arg(long, value_parser = recorded_at)]
+    pub recorded_at: Option<chrono::DateTime<chrono::FixedOffset>>,
+
     /// Pipeline options.
     #[command(flatten)]
     pub pipeline: PipelineArgs,
@@ -398,6 +404,26 @@ fn whisper_threads() -> RangedU64ValueParser<usize> {
 /// `--limit`: 1 to 10,000 recordings or messages.
 fn list_limit() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..=10_000)
+}
+
+/// `--recorded-at`: an RFC 3339 time, or a date (its midnight, UTC), in years 1990–2200.
+fn recorded_at(raw: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
+    use chrono::Datelike;
+    let raw = raw.trim();
+    let time = chrono::DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .or_else(|| {
+            let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+            Some(day.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
+        })
+        .ok_or_else(|| {
+            format!("{raw:?} is neither a time like 2026-03-10T10:00:00+01:00 nor a date like 2026-03-10")
+        })?;
+    if (1990..=2200).contains(&time.year()) {
+        Ok(time)
+    } else {
+        Err(format!("{raw} is outside the years 1990 to 2200"))
+    }
 }
 
 /// The chunk lengths `--chunk-seconds` accepts: the client's chunks are seconds to minutes long.

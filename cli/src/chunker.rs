@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Datelike, FixedOffset};
 use tokio::process::Command;
 
 use crate::error::CliError;
@@ -33,8 +34,17 @@ fn tool_missing(tool: &str, e: &std::io::Error) -> CliError {
     ))
 }
 
-/// Duration of the audio of `path`, or why it is not usable media.
-pub async fn probe_audio(path: &Path) -> Result<f64, CliError> {
+/// What the cutter needs to know about a media file.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MediaInfo {
+    /// Duration, seconds.
+    pub duration: f64,
+    /// When it was recorded, from its `creation_time` tag (years 1990–2200 only).
+    pub created_at: Option<DateTime<FixedOffset>>,
+}
+
+/// Duration and creation time of the audio of `path`, or why it is not usable media.
+pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
     let output = Command::new("ffprobe")
         .args([
             "-v",
@@ -42,7 +52,7 @@ pub async fn probe_audio(path: &Path) -> Result<f64, CliError> {
             "-select_streams",
             "a:0",
             "-show_entries",
-            "stream=codec_type:format=duration",
+            "stream=codec_type:format=duration:format_tags=creation_time",
             "-of",
             "json",
         ])
@@ -72,11 +82,38 @@ pub async fn probe_audio(path: &Path) -> Result<f64, CliError> {
         .and_then(|d| d.parse::<f64>().ok())
         .filter(|d| d.is_finite() && *d > 0.0)
         .ok_or_else(|| not_media("unknown or zero duration".to_owned()))?;
-    Ok(duration)
+    let created_at = json["format"]["tags"]["creation_time"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
+        .filter(|t| (1990..=2200).contains(&t.year()));
+    Ok(MediaInfo {
+        duration,
+        created_at,
+    })
 }
 
-/// Encodes `seconds` of the audio of `input` from `start` into the MP4 `out` (AAC, 48 kHz mono).
-async fn encode_chunk(input: &Path, start: f64, seconds: f64, out: &Path) -> Result<(), CliError> {
+/// Encodes `seconds` of the audio of `input` from `start` into the MP4 `out` (AAC, 48 kHz mono),
+/// stamped with the time it was recorded, as a recorder stamps each chunk (FFmpeg does not copy
+/// `creation_time` on its own).
+async fn encode_chunk(
+    input: &Path,
+    start: f64,
+    seconds: f64,
+    recorded: Option<DateTime<FixedOffset>>,
+    out: &Path,
+) -> Result<(), CliError> {
+    let stamp = recorded
+        .and_then(|t| {
+            let offset = chrono::Duration::milliseconds((start * 1000.0).round() as i64);
+            t.checked_add_signed(offset)
+        })
+        .map(|t| {
+            format!(
+                "creation_time={}",
+                t.to_utc()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            )
+        });
     let output = Command::new("ffmpeg")
         .args([
             "-nostdin",
@@ -94,6 +131,7 @@ async fn encode_chunk(input: &Path, start: f64, seconds: f64, out: &Path) -> Res
             "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-ac", "1", "-f",
             "mp4",
         ])
+        .args(stamp.iter().flat_map(|stamp| ["-metadata", stamp.as_str()]))
         .arg(out)
         .output()
         .await
@@ -111,8 +149,13 @@ async fn encode_chunk(input: &Path, start: f64, seconds: f64, out: &Path) -> Res
     }
 }
 
-/// Cuts a media file into chunks of `chunk_seconds`.
-pub async fn cut_media(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliError> {
+/// Cuts a media file into chunks of `chunk_seconds`, stamped from `recorded_at` (else the file's
+/// own creation time).
+pub async fn cut_media(
+    input: &Path,
+    chunk_seconds: f64,
+    recorded_at: Option<DateTime<FixedOffset>>,
+) -> Result<Chunks, CliError> {
     let range = crate::args::CHUNK_SECONDS;
     if !range.contains(&chunk_seconds) {
         return Err(CliError::Usage(format!(
@@ -121,7 +164,9 @@ pub async fn cut_media(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliEr
             range.end()
         )));
     }
-    let duration = probe_audio(input).await?;
+    let info = probe_audio(input).await?;
+    let duration = info.duration;
+    let recorded = recorded_at.or(info.created_at);
     let work = tempfile::tempdir().map_err(|source| CliError::Io {
         path: std::env::temp_dir(),
         source,
@@ -143,7 +188,7 @@ pub async fn cut_media(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliEr
         let jobs = batch.iter().map(|(index, (start, seconds))| {
             let out = work.path().join(format!("chunk_{index:03}.mp4"));
             async move {
-                encode_chunk(input, *start, *seconds, &out).await?;
+                encode_chunk(input, *start, *seconds, recorded, &out).await?;
                 Ok::<_, CliError>((u32::try_from(*index).unwrap_or(u32::MAX), out))
             }
         });
@@ -244,14 +289,25 @@ pub async fn inspect(input: &Path) -> Result<(), CliError> {
 }
 
 /// Chunks of the input: a folder as it is, a media file cut.
-pub async fn chunks_of(input: &Path, chunk_seconds: f64) -> Result<Chunks, CliError> {
+pub async fn chunks_of(
+    input: &Path,
+    chunk_seconds: f64,
+    recorded_at: Option<DateTime<FixedOffset>>,
+) -> Result<Chunks, CliError> {
     if !input.exists() {
         return Err(CliError::NoInput(input.to_owned()));
     }
     if input.is_dir() {
+        if recorded_at.is_some() {
+            return Err(CliError::Usage(
+                "--recorded-at applies to a media file; the chunks of a folder are uploaded as \
+                 they are, and their first chunk's creation_time says when the meeting started"
+                    .to_owned(),
+            ));
+        }
         read_folder(input)
     } else {
-        cut_media(input, chunk_seconds).await
+        cut_media(input, chunk_seconds, recorded_at).await
     }
 }
 

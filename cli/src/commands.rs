@@ -362,7 +362,7 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
             "cutting the input into chunks"
         });
         tokio::select! {
-            chunks = crate::chunker::chunks_of(&args.input, args.chunk_seconds) => Some(chunks?),
+            chunks = crate::chunker::chunks_of(&args.input, args.chunk_seconds, args.recorded_at) => Some(chunks?),
             signal = session.signals.received() => {
                 return Ok(interrupted(None, &recording, &mut progress, signal, session).await);
             }

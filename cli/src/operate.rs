@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use meeting_domain::contracts::{
-    CatalogRecord, ChunkStatus, MediaOutput, ProcessingInput, ResumePoint, ResumeStage, Transcript,
-    output_files, processed_prefix,
+    CatalogRecord, ChunkStatus, MediaOutput, MeetingSummary, ProcessingInput, ResumePoint,
+    ResumeStage, Transcript, output_files, processed_prefix,
 };
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore, StartOutcome};
 use meeting_domain::{PortError, RecordingRef, RecordingStatus, UserId};
@@ -448,6 +448,20 @@ impl Operator {
         Ok(self.catalog.recordings_of_user(user, status, limit).await?)
     }
 
+    /// When the recording started, as the stored `summary.json` of an earlier run says (the
+    /// media stage's probe of the first chunk is not stored elsewhere). Best effort: without it
+    /// the new summary has no due dates, which is what the earlier one had.
+    async fn stored_recorded_at(&self, summary_key: &str) -> Option<String> {
+        let bytes = self
+            .objects
+            .get_bytes(&self.bucket, summary_key)
+            .await
+            .ok()?;
+        serde_json::from_slice::<MeetingSummary>(&bytes)
+            .ok()?
+            .recorded_at
+    }
+
     /// The stored outputs a run starting at `stage` reuses; `None` for a full run.
     pub async fn resume_point(
         &self,
@@ -505,6 +519,9 @@ impl Operator {
                 )));
             }
         };
+        let recorded_at = self
+            .stored_recorded_at(&key(output_files::SUMMARY_JSON))
+            .await;
         Ok(Some(ResumePoint {
             from,
             media: MediaOutput {
@@ -514,6 +531,7 @@ impl Operator {
                 audio_bytes,
                 // Per-chunk offsets are not stored; no later stage reads them.
                 chunk_offsets: Vec::new(),
+                recorded_at,
             },
             transcript_key: (from == ResumeStage::Summary).then_some(transcript_key),
         }))

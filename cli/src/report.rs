@@ -225,9 +225,8 @@ pub fn render(report: &RecordingReport) -> String {
         for item in &s.action_items {
             let owner = item.owner.as_deref().unwrap_or("unassigned");
             let due = item
-                .due
-                .as_deref()
-                .map(|d| format!(" (due {d})"))
+                .due_label()
+                .map(|d| format!(" — due {d}"))
                 .unwrap_or_default();
             let _ = writeln!(
                 out,

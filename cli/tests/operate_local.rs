@@ -80,7 +80,7 @@ fn recording_ref(id: &str) -> RecordingRef {
 /// Uploads the chunk files (and manifest) of `folder` as recording `id` and waits for run 0.
 async fn record(backend: &LocalBackend, folder: &Path, id: &str) -> CatalogRecord {
     let recording = recording_ref(id);
-    let chunks = recorder_cli::chunker::chunks_of(folder, 10.0)
+    let chunks = recorder_cli::chunker::chunks_of(folder, 10.0, None)
         .await
         .expect("chunks");
     recorder_cli::upload::upload(

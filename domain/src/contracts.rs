@@ -201,6 +201,20 @@ pub struct MediaOutput {
     pub audio_bytes: u64,
     /// Per-chunk offsets on the joined timeline.
     pub chunk_offsets: Vec<ChunkOffset>,
+    /// When the recording started (RFC 3339), from the first chunk's container `creation_time`;
+    /// `null` when the client wrote none. Always serialized (later states read it by path);
+    /// missing in an older stored output, it reads as `null`.
+    #[schemars(required, schema_with = "nullable_time")]
+    pub recorded_at: Option<String>,
+}
+
+/// A time that is always present and may be `null` (schemars drops `null` from a required
+/// `Option`).
+fn nullable_time(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": ["string", "null"],
+        "format": "date-time",
+    })
 }
 
 /// Errors of [`PrepareMedia`].
@@ -458,6 +472,10 @@ pub struct SummarizeInput {
     pub bucket: String,
     /// Key of `transcript.json`.
     pub transcript_key: String,
+    /// When the recording started (RFC 3339; [`MediaOutput::recorded_at`]): spoken due dates
+    /// ("by Friday") are resolved against its day. Absent or `null`: no due dates.
+    #[serde(default)]
+    pub recorded_at: Option<String>,
 }
 
 /// Output of [`Summarize`].
@@ -639,6 +657,10 @@ pub struct MeetingSummary {
     pub kind: SummaryKind,
     /// The engine that made it.
     pub engine: EngineInfo,
+    /// When the recording started (RFC 3339), the day due dates were resolved against; absent
+    /// when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_at: Option<String>,
 }
 
 /// An action item.
@@ -651,12 +673,30 @@ pub struct ActionItem {
     /// Who does it, when said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
-    /// When it is due, as said in the meeting ("Friday", "2026-12-01").
+    /// When it is due, as said in the meeting ("by Friday", "before the next sprint").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<String>,
+    /// The due date (ISO 8601 `YYYY-MM-DD`), resolved from `due` against the day the recording
+    /// started; absent when `due` names no date ("before the next sprint") or the start is
+    /// unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
     /// Where in the transcript it was said, seconds.
     #[schemars(range(min = 0.0))]
     pub source_time: f64,
+}
+
+impl ActionItem {
+    /// The due phrase with its date, as shown to people: `by Friday (Fri 2026-03-13)`, `before
+    /// the next sprint`, or only the date when no phrase was kept.
+    pub fn due_label(&self) -> Option<String> {
+        let date = self.due_date.map(|d| d.format("%a %Y-%m-%d").to_string());
+        match (self.due.as_deref().map(str::trim), date) {
+            (Some(due), Some(date)) if !due.is_empty() => Some(format!("{due} ({date})")),
+            (Some(due), None) if !due.is_empty() => Some(due.to_owned()),
+            (_, date) => date,
+        }
+    }
 }
 
 /// A decision.
@@ -919,13 +959,42 @@ mod tests {
 
     #[test]
     fn a_processing_input_with_resume_round_trips_flat() {
-        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":2,"options":{},"resume":{"from":"summary","media":{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[]},"transcriptKey":"k3"},"manifestKey":null}"#;
+        let json = r#"{"userId":"u","recordingId":"r","bucket":"b","chunkCount":3,"run":2,"options":{},"resume":{"from":"summary","media":{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[],"recordedAt":"2026-03-10T10:00:00Z"},"transcriptKey":"k3"},"manifestKey":null}"#;
         let input: ProcessingInput = serde_json::from_str(json).unwrap();
         let resume = input.resume.as_ref().unwrap();
         assert_eq!(resume.from, ResumeStage::Summary);
         assert_eq!(resume.transcript_key.as_deref(), Some("k3"));
         assert_eq!(input.run, 2);
         assert_eq!(serde_json::to_string(&input).unwrap(), json);
+    }
+
+    #[test]
+    fn a_resume_point_stored_before_recorded_at_existed_reads_as_unknown_and_writes_null() {
+        // Later states read `$.media.recordedAt` by path: it must always be written.
+        let old = r#"{"recordingKey":"k1","audioKey":"k2","durationSeconds":1.5,"audioBytes":10,"chunkOffsets":[]}"#;
+        let media: MediaOutput = serde_json::from_str(old).unwrap();
+        assert_eq!(media.recorded_at, None);
+        let written = serde_json::to_value(&media).unwrap();
+        assert_eq!(written["recordedAt"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_due_label_shows_the_phrase_and_the_day() {
+        let mut item = ActionItem {
+            task: "send the budget".to_owned(),
+            owner: None,
+            due: Some("by Friday".to_owned()),
+            due_date: "2026-03-13".parse().ok(),
+            source_time: 0.0,
+        };
+        assert_eq!(
+            item.due_label().as_deref(),
+            Some("by Friday (Fri 2026-03-13)")
+        );
+        item.due_date = None;
+        assert_eq!(item.due_label().as_deref(), Some("by Friday"));
+        item.due = None;
+        assert_eq!(item.due_label(), None);
     }
 
     #[test]

@@ -263,6 +263,7 @@ fn reuse_media() -> PassOptions {
             "durationSeconds.$": "$.resume.media.durationSeconds",
             "audioBytes.$": "$.resume.media.audioBytes",
             "chunkOffsets.$": "$.resume.media.chunkOffsets",
+            "recordedAt.$": "$.resume.media.recordedAt",
         })),
         result_path: ResultPath::at("$.media"),
         ..PassOptions::default()
@@ -558,6 +559,7 @@ pub fn processing_workflow(deployment: &Deployment) -> Result<Workflow, Error> {
                 "recordingId.$": "$.recordingId",
                 "bucket.$": "$.bucket",
                 "transcriptKey.$": "$.transcription.transcriptKey",
+                "recordedAt.$": "$.media.recordedAt",
             })),
             result_path: ResultPath::at("$.summary"),
             retry: activity_retries::<Summarize>(),

@@ -122,6 +122,8 @@ struct LocalChunk {
     index: u32,
     path: PathBuf,
     audio: AudioStream,
+    /// The container's `creation_time`, when plausible.
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The `PrepareMedia` activity over an object store.
@@ -290,6 +292,12 @@ impl PrepareMediaActivity {
         }
 
         let chunk_offsets = offsets(&chunks);
+        // The first chunk's creation time is when the meeting started (spoken due dates such as
+        // "by Friday" are resolved against its day).
+        let recorded_at = chunks
+            .first()
+            .and_then(|c| c.created_at)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         let expected: f64 = chunk_offsets.iter().map(|c| c.duration_seconds).sum();
         let residual = joined_audio.duration_seconds - expected;
         info!(
@@ -331,6 +339,7 @@ impl PrepareMediaActivity {
             duration_seconds: joined_audio.duration_seconds,
             audio_bytes,
             chunk_offsets,
+            recorded_at,
         })
     }
 
@@ -465,7 +474,12 @@ impl PrepareMediaActivity {
             ProbeError::Invalid(reason) => invalid(reason),
         })?;
         let audio = probe.audio.ok_or(MediaActivityError::NoAudio { index })?;
-        Ok(LocalChunk { index, path, audio })
+        Ok(LocalChunk {
+            index,
+            path,
+            audio,
+            created_at: probe.created_at,
+        })
     }
 
     /// When the chunks' audio formats differ (a microphone switched mid-meeting), re-encodes the
@@ -545,6 +559,7 @@ impl PrepareMediaActivity {
                 index,
                 path: output,
                 audio,
+                created_at: chunk.created_at,
             });
         }
         Ok(conformed)

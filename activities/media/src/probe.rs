@@ -164,7 +164,7 @@ pub fn probe_args(path: &Path) -> Vec<OsString> {
         "a:0",
         "-show_entries",
         "stream=codec_name,profile,sample_rate,channels,time_base,duration_ts,duration,nb_frames:\
-         format=format_name,duration:packet=pts,duration",
+         format=format_name,duration:format_tags=creation_time:packet=pts,duration",
         "-read_intervals",
         "%+#1",
         "-of",
@@ -247,6 +247,9 @@ impl AudioStream {
 pub struct ChunkProbe {
     /// Container duration, seconds (the span the concat demuxer gives the chunk).
     pub format_duration: Option<f64>,
+    /// When the container says it was created (its `creation_time` tag), if that is a plausible
+    /// RFC 3339 time ([`recorded_at`]).
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The first audio stream, if any.
     pub audio: Option<AudioStream>,
 }
@@ -282,6 +285,27 @@ struct PacketJson {
 struct FormatJson {
     format_name: Option<String>,
     duration: Option<String>,
+    #[serde(default)]
+    tags: Option<FormatTagsJson>,
+}
+
+#[derive(Deserialize)]
+struct FormatTagsJson {
+    creation_time: Option<String>,
+}
+
+/// The earliest and latest `creation_time` believed: a file-supplied value outside these years is
+/// a zeroed or hostile header, not a meeting date.
+const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
+
+/// A container's `creation_time` tag as a time: RFC 3339 (ffprobe prints
+/// `2026-03-10T10:00:00.000000Z`) within [`PLAUSIBLE_YEARS`]; anything else is unknown.
+pub fn recorded_at(tag: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::Datelike;
+    let time = chrono::DateTime::parse_from_rfc3339(tag.trim()).ok()?;
+    PLAUSIBLE_YEARS
+        .contains(&time.year())
+        .then(|| time.with_timezone(&chrono::Utc))
 }
 
 fn parse_time_base(text: &str) -> Option<(i64, i64)> {
@@ -405,8 +429,14 @@ pub fn parse_probe(json: &[u8]) -> Result<ChunkProbe, ProbeError> {
             })
         }
     };
+    let created_at = format
+        .tags
+        .and_then(|tags| tags.creation_time)
+        .as_deref()
+        .and_then(recorded_at);
     Ok(ChunkProbe {
         format_duration,
+        created_at,
         audio,
     })
 }
@@ -430,6 +460,32 @@ mod tests {
         // 95 frames × 1024 − 1024 priming = 96,256 samples at 48 kHz.
         assert!((audio.decoded_seconds() - 96_256.0 / 48_000.0).abs() < 1e-9);
         assert_eq!(probe.format_duration, Some(2.0));
+    }
+
+    #[test]
+    fn the_creation_time_tag_is_when_the_recording_started_if_plausible() {
+        let tagged = |tag: &str| {
+            let json = AAC_CHUNK.replace(
+                r#""duration": "2.000000"}"#,
+                &format!(r#""duration": "2.000000", "tags": {{"creation_time": "{tag}"}}}}"#),
+            );
+            parse_probe(json.as_bytes()).expect("parses").created_at
+        };
+        assert_eq!(
+            tagged("2026-03-10T10:00:00.000000Z").map(|t| t.to_rfc3339()),
+            Some("2026-03-10T10:00:00+00:00".to_owned())
+        );
+        // A zeroed MP4 header (1904 or 1970), nonsense, or no tag at all: unknown, not an error.
+        assert_eq!(tagged("1904-01-01T00:00:00.000000Z"), None);
+        assert_eq!(tagged("1970-01-01T00:00:00.000000Z"), None);
+        assert_eq!(tagged("9999-12-31T23:59:59Z"), None);
+        assert_eq!(tagged("yesterday"), None);
+        assert_eq!(
+            parse_probe(AAC_CHUNK.as_bytes())
+                .expect("parses")
+                .created_at,
+            None
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use activity_runtime::activity::{Activity, ErrorOf, Failure, InputOf, OutputOf, 
 use async_trait::async_trait;
 use bytes::Bytes;
 use meeting_domain::contracts::{
-    Summarize, SummarizeInput, SummaryError, SummaryOutput, Transcript, output_files,
-    processed_prefix,
+    MeetingSummary, Summarize, SummarizeInput, SummaryError, SummaryOutput, Transcript,
+    output_files, processed_prefix,
 };
 use meeting_domain::ports::ObjectStore;
 
@@ -87,6 +87,22 @@ pub fn parse_transcript(
     Ok(transcript)
 }
 
+/// Records when the meeting started and resolves every action item's spoken `due` against its
+/// day ([`crate::due_date`]); an engine's own `dueDate` is replaced, so every engine's dates
+/// follow the same rules. An unreadable start leaves every date absent.
+pub fn date_action_items(summary: &mut MeetingSummary, recorded_at: Option<&str>) {
+    let started = recorded_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    summary.recorded_at = started.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    // The day as the participants said it: the recording's own offset, not UTC.
+    let day = started.map(|t| t.date_naive());
+    for item in &mut summary.action_items {
+        item.due_date = match (item.due.as_deref(), day) {
+            (Some(due), Some(day)) => crate::due_date::resolve(due, day),
+            _ => None,
+        };
+    }
+}
+
 impl SummarizeActivity {
     /// The activity.
     pub fn new(store: Arc<dyn ObjectStore>, summarizer: Arc<dyn Summarizer>) -> Self {
@@ -105,7 +121,7 @@ impl SummarizeActivity {
             .map_err(SummarizeError::Storage)?;
         let transcript = parse_transcript(&bytes, input)?;
 
-        let summary = if timeline::word_count(&transcript) == 0 {
+        let mut summary = if timeline::word_count(&transcript) == 0 {
             // Silence: a normal outcome with its own summary; no engine is asked.
             no_speech::summary(&transcript, self.summarizer.engine())
         } else {
@@ -114,6 +130,7 @@ impl SummarizeActivity {
                 () = ctx.cancel.cancelled() => return Err(SummarizeError::Cancelled),
             }
         };
+        date_action_items(&mut summary, input.recorded_at.as_deref());
         let json = schema::check_meeting_summary(&summary).map_err(|errors| {
             SummarizeError::InvalidModelOutput {
                 attempts: 1,
@@ -183,5 +200,71 @@ impl Activity for SummarizeActivity {
             );
             failure(&error)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use meeting_domain::contracts::{ActionItem, EngineInfo, SummaryKind};
+
+    use super::*;
+
+    fn summary_with(due: &[Option<&str>]) -> MeetingSummary {
+        MeetingSummary {
+            summary: "s".to_owned(),
+            action_items: due
+                .iter()
+                .map(|due| ActionItem {
+                    task: "do it".to_owned(),
+                    owner: None,
+                    due: due.map(str::to_owned),
+                    // A model's own guess is replaced.
+                    due_date: "1999-01-01".parse().ok(),
+                    source_time: 0.0,
+                })
+                .collect(),
+            decisions: Vec::new(),
+            speakers: Vec::new(),
+            language: "en-US".to_owned(),
+            kind: SummaryKind::Generated,
+            engine: EngineInfo {
+                name: "test".to_owned(),
+                model: None,
+            },
+            recorded_at: None,
+        }
+    }
+
+    fn dates(summary: &MeetingSummary) -> Vec<Option<String>> {
+        summary
+            .action_items
+            .iter()
+            .map(|i| i.due_date.map(|d| d.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn due_dates_count_from_the_local_day_the_recording_started() {
+        // 00:30 on Saturday 14 March in UTC+1 is still Friday the 13th in UTC.
+        let mut summary = summary_with(&[Some("tomorrow"), Some("next week"), None]);
+        date_action_items(&mut summary, Some("2026-03-14T00:30:00+01:00"));
+        assert_eq!(
+            dates(&summary),
+            vec![Some("2026-03-15".to_owned()), None, None]
+        );
+        assert_eq!(
+            summary.recorded_at.as_deref(),
+            Some("2026-03-14T00:30:00+01:00")
+        );
+    }
+
+    #[test]
+    fn without_a_readable_start_there_are_no_due_dates() {
+        for start in [None, Some("yesterday"), Some("")] {
+            let mut summary = summary_with(&[Some("tomorrow")]);
+            date_action_items(&mut summary, start);
+            assert_eq!(dates(&summary), vec![None], "{start:?}");
+            assert_eq!(summary.recorded_at, None);
+        }
     }
 }

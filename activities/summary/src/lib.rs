@@ -9,6 +9,7 @@
 //! and validate what comes back.
 
 pub mod activity;
+pub mod due_date;
 pub mod error;
 pub mod extractive;
 pub mod markdown;

@@ -56,6 +56,16 @@ pub fn render(summary: &MeetingSummary) -> String {
         let speakers: Vec<String> = summary.speakers.iter().map(|s| escape(s)).collect();
         out.push_str(&format!("**Speakers:** {}\n\n", speakers.join(", ")));
     }
+    if let Some(started) = summary
+        .recorded_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    {
+        out.push_str(&format!(
+            "**Recorded:** {}\n\n",
+            started.format("%a %Y-%m-%d %H:%M (UTC%:z)")
+        ));
+    }
     out.push_str("## Summary\n\n");
     for line in summary.summary.lines().filter(|l| !l.trim().is_empty()) {
         out.push_str(&escape(line.trim()));
@@ -81,8 +91,8 @@ pub fn render(summary: &MeetingSummary) -> String {
         if let Some(owner) = &item.owner {
             line.push_str(&format!(" — **{}**", escape(owner)));
         }
-        if let Some(due) = &item.due {
-            line.push_str(&format!(" — due {}", escape(due)));
+        if let Some(due) = item.due_label() {
+            line.push_str(&format!(" — due {}", escape(&due)));
         }
         line.push_str(&format!(" ({})\n", clock(item.source_time)));
         out.push_str(&line);
@@ -118,7 +128,8 @@ mod tests {
             action_items: vec![ActionItem {
                 task: "send the *budget*".to_owned(),
                 owner: Some("Alice".to_owned()),
-                due: Some("Friday".to_owned()),
+                due: Some("by Friday".to_owned()),
+                due_date: "2026-03-13".parse().ok(),
                 source_time: 71.0,
             }],
             decisions: vec![],
@@ -129,10 +140,14 @@ mod tests {
                 name: "extractive".to_owned(),
                 model: None,
             },
+            recorded_at: Some("2026-03-10T10:00:00Z".to_owned()),
         };
         let markdown = render(&summary);
-        assert!(markdown.contains("- [ ] send the \\*budget\\* — **Alice** — due Friday (1:11)"));
+        assert!(markdown.contains(
+            "- [ ] send the \\*budget\\* — **Alice** — due by Friday (Fri 2026-03-13) (1:11)"
+        ));
         assert!(markdown.contains("Extracted from the transcript by rules"));
+        assert!(markdown.contains("**Recorded:** Tue 2026-03-10 10:00 (UTC+00:00)"));
         assert!(markdown.contains("## Decisions\n\nNone recorded."));
         assert!(markdown.contains("Line one.\n\nLine two."));
     }

@@ -19,5 +19,6 @@ pub fn summary(transcript: &Transcript, engine: EngineInfo) -> MeetingSummary {
         // Nothing was written by a model.
         kind: SummaryKind::Extracted,
         engine,
+        recorded_at: None,
     }
 }

@@ -35,6 +35,8 @@ fn input() -> SummarizeInput {
         recording_id,
         bucket: BUCKET.to_owned(),
         transcript_key,
+        // Tuesday 10 March, late evening in UTC+1.
+        recorded_at: Some("2026-03-10T23:30:00+01:00".to_owned()),
     }
 }
 
@@ -94,7 +96,25 @@ async fn given_a_transcript_when_run_then_summary_json_and_markdown_are_written_
     assert!(output.action_item_count >= 4);
     let markdown = text_of(&store, &output.summary_markdown_key).await;
     assert!(markdown.contains("## Action items"));
-    assert!(markdown.contains("send the budget — **Alice** — due Friday"));
+    assert!(markdown.contains("send the budget — **Alice** — due by Friday (Fri 2026-03-13)"));
+    // Said on Tuesday 10 March: Friday is the 13th.
+    let budget = summary
+        .action_items
+        .iter()
+        .find(|i| i.task == "send the budget")
+        .expect("the budget item");
+    assert_eq!(budget.due_date, "2026-03-13".parse().ok());
+    assert_eq!(
+        summary.recorded_at.as_deref(),
+        Some("2026-03-10T23:30:00+01:00")
+    );
+    // Items without a due phrase get no date.
+    assert!(
+        summary
+            .action_items
+            .iter()
+            .all(|i| i.due.is_some() || i.due_date.is_none())
+    );
 }
 
 async fn text_of(store: &MemoryObjectStore, key: &str) -> String {

@@ -33,10 +33,10 @@ fn given_the_scripted_meeting_when_summarized_then_alice_sends_the_budget_by_fri
     let transcript = whisper_meeting();
     // WHEN it is summarized
     let summary = summarize(&transcript);
-    // THEN the action item has Alice as owner, Friday as due date and the sentence's start time
+    // THEN the action item has Alice as owner, "by Friday" as due and the sentence's start time
     let item = item_with(&summary, "send the budget");
     assert_eq!(item.owner.as_deref(), Some("Alice"));
-    assert_eq!(item.due.as_deref(), Some("Friday"));
+    assert_eq!(item.due.as_deref(), Some("by Friday"));
     assert_eq!(lower(&item.task), "send the budget");
     assert!(
         (item.source_time - 11.4).abs() < 0.01,
@@ -138,7 +138,7 @@ fn given_no_punctuation_at_all_when_summarized_then_items_and_decision_are_still
     let budget = item_with(&summary, "budget");
     assert_eq!(
         (budget.owner.as_deref(), budget.due.as_deref()),
-        (Some("Alice"), Some("Friday"))
+        (Some("Alice"), Some("by Friday"))
     );
     assert_eq!(lower(&budget.task), "send the budget");
     let design = item_with(&summary, "design doc");
@@ -193,7 +193,7 @@ fn given_vocatives_after_the_request_when_summarized_then_the_named_person_owns_
     let summary = summarize(&transcript);
     let roadmap = item_with(&summary, "roadmap");
     assert_eq!(roadmap.owner.as_deref(), Some("Carol"));
-    assert_eq!(roadmap.due.as_deref(), Some("the end of the month"));
+    assert_eq!(roadmap.due.as_deref(), Some("by the end of the month"));
     assert_eq!(lower(&roadmap.task), "update the roadmap");
     let room = item_with(&summary, "meeting room");
     assert_eq!(room.owner.as_deref(), Some("Dave"));
@@ -424,7 +424,7 @@ fn given_varied_commitment_phrasings_when_summarized_then_owner_and_due_follow_t
     expect(
         "draft the press release",
         Some("Sarah"),
-        Some("next Tuesday"),
+        Some("by next Tuesday"),
     );
     expect(
         "send out the meeting notes",
@@ -440,17 +440,17 @@ fn given_varied_commitment_phrasings_when_summarized_then_owner_and_due_follow_t
     expect(
         "set up the staging environment",
         Some("Tom"),
-        Some("tomorrow morning"),
+        Some("by tomorrow morning"),
     );
     expect("update the pricing page", Some("Priya"), None);
     expect("follow up with the vendor", Some("Jenny"), None);
-    expect("get back to you", Some("Speaker 2"), Some("Thursday"));
+    expect("get back to you", Some("Speaker 2"), Some("by Thursday"));
     expect(
         "submit the expense report",
         Some("Kevin"),
         Some("within two weeks"),
     );
-    expect("review the proposal", Some("team"), Some("Wednesday"));
+    expect("review the proposal", Some("team"), Some("by Wednesday"));
     expect("own the onboarding flow", Some("Maria"), None);
     expect("handle qa testing", Some("David"), None);
     assert_eq!(
@@ -490,7 +490,7 @@ fn given_turn_openers_misplaced_into_the_previous_segment_when_summarized_then_i
     let summary = summarize(&transcript);
     let budget = item_with(&summary, "send the budget");
     assert_eq!(budget.owner.as_deref(), Some("Alice"));
-    assert_eq!(budget.due.as_deref(), Some("Friday"));
+    assert_eq!(budget.due.as_deref(), Some("by Friday"));
     let docs = item_with(&summary, "update the documentation");
     assert_eq!(docs.owner.as_deref(), Some("Bob"));
     assert_eq!(summary.decisions.len(), 1, "{:?}", summary.decisions);

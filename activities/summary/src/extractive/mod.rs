@@ -51,6 +51,7 @@ impl ExtractiveSummarizer {
             language: transcript.language.clone(),
             kind: SummaryKind::Extracted,
             engine: self.engine(),
+            recorded_at: None,
         })
     }
 }

@@ -786,6 +786,12 @@ fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
     iso.then_some(1)
 }
 
+/// What speech recognition makes of "by" before a weekday ("by Friday" heard as "I Friday",
+/// "high Friday", "my Monday", "buy Friday", "bye Friday", "pie Friday").
+const MISHEARD_BY: &[&str] = &[
+    "i", "high", "my", "buy", "bye", "pie", "bi", "hi", "be", "why",
+];
+
 const NUMBERS: &[&str] = &[
     "a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "couple",
 ];
@@ -801,23 +807,40 @@ fn find_deadline(words: &[W], from: usize, to: usize) -> Option<Deadline> {
     };
     for at in from..to {
         let norm = words[at].norm.as_str();
-        // Prepositions dropped from the due text ("by Friday" → "Friday").
+        // "by Friday", "due by Friday" (said "by Friday"), "on Wednesday".
         if in_list(norm, &["by", "due", "on"]) {
-            let phrase_at = if norm == "due" && words.get(at + 1).is_some_and(|w| w.norm == "by") {
-                at + 2
-            } else {
+            let by_at = if norm == "due" && words.get(at + 1).is_some_and(|w| w.norm == "by") {
                 at + 1
+            } else {
+                at
             };
+            let phrase_at = by_at + 1;
             if let Some(len) = time_phrase(words, phrase_at, to) {
                 // "on" only introduces days and dates, not "on the release".
                 if norm != "on" || words[phrase_at].norm != "the" {
                     return Some(Deadline {
                         start: at,
                         end: phrase_at + len,
-                        due: text(phrase_at, phrase_at + len),
+                        due: text(by_at, phrase_at + len),
                     });
                 }
             }
+        }
+        // "by" misheard before a day at the end of the clause: "send the budget I Friday",
+        // "… high Friday", "… my Monday". Only a lone day closing the task is read so: "I
+        // Friday" inside a clause is no deadline.
+        if at > from
+            && in_list(norm, MISHEARD_BY)
+            && words
+                .get(at + 1)
+                .is_some_and(|w| in_list(&w.norm, WEEKDAYS))
+            && (at + 2 == to || words[at + 1].stop_after || words[at + 1].comma_after)
+        {
+            return Some(Deadline {
+                start: at,
+                end: at + 2,
+                due: format!("by {}", words[at + 1].orig),
+            });
         }
         // Prepositions kept ("before the release").
         if in_list(norm, &["before", "until", "till"])
@@ -1087,6 +1110,7 @@ fn action_item(
         task,
         owner,
         due: deadline.map(|d| d.due),
+        due_date: None,
         source_time: sentence.start.max(0.0),
     })
 }

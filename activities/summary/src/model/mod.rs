@@ -463,6 +463,7 @@ impl<M: ToolChatModel> Summarizer for ModelSummarizer<M> {
             language: transcript.language.clone(),
             kind: SummaryKind::Generated,
             engine: self.model.engine(),
+            recorded_at: None,
         })
     }
 }
