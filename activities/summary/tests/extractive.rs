@@ -79,8 +79,10 @@ fn given_the_scripted_meeting_when_summarized_then_the_decision_to_ship_on_monda
 fn given_first_person_commitments_when_summarized_then_owner_is_the_speaker_label_or_team() {
     let transcript = whisper_meeting();
     let summary = summarize(&transcript);
+    // "Bob, can you review the design doc…?" — "Sure, I will review it and I'll update the test
+    // plan": the "I" answering Bob's request is Bob.
     let test_plan = item_with(&summary, "test plan");
-    assert_eq!(test_plan.owner.as_deref(), Some("Speaker 1"));
+    assert_eq!(test_plan.owner.as_deref(), Some("Bob"));
     assert_eq!(test_plan.due.as_deref(), Some("next week"));
     let notes = item_with(&summary, "release notes");
     assert_eq!(notes.owner.as_deref(), Some("team"));
@@ -153,12 +155,7 @@ fn given_no_punctuation_at_all_when_summarized_then_items_and_decision_are_still
 fn given_items_without_a_clear_owner_when_summarized_then_owner_is_none() {
     let transcript = transcript_of(&[
         ("spk_0", 0.0, 4.0, "Can you send me the slides by tomorrow?"),
-        (
-            "spk_1",
-            4.5,
-            8.0,
-            "Sure. He will fix the login bug by Thursday.",
-        ),
+        ("spk_1", 4.5, 8.0, "He will fix the login bug by Thursday."),
         (
             "spk_0",
             8.5,
@@ -172,6 +169,30 @@ fn given_items_without_a_clear_owner_when_summarized_then_owner_is_none() {
         assert_eq!(item.owner, None, "{item:?}");
         assert!(item.due.is_some(), "{item:?}");
     }
+}
+
+#[test]
+fn given_a_request_to_nobody_by_name_when_the_next_speaker_accepts_then_they_own_it() {
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 4.0, "Good morning, Alice. Let's start."),
+        ("spk_1", 4.5, 8.0, "Morning."),
+        (
+            "spk_0",
+            8.5,
+            12.0,
+            "Can you also ask the vendors for updated quotes?",
+        ),
+        ("spk_1", 12.5, 14.0, "Sure, I can do that."),
+        ("spk_0", 14.5, 16.0, "Can you book the room by Friday?"),
+        ("spk_0", 16.5, 18.0, "That is all. Thanks, Alice."),
+    ]);
+    let summary = summarize(&transcript);
+    // Greeted at the start and thanked at the end: Speaker 2 is Alice, and she accepted.
+    let quotes = item_with(&summary, "ask the vendors");
+    assert_eq!(quotes.owner.as_deref(), Some("Alice"), "{quotes:?}");
+    // Nobody took the floor to accept the second request: no owner.
+    let room = item_with(&summary, "book the room");
+    assert_eq!(room.owner, None, "{room:?}");
 }
 
 #[test]
@@ -495,4 +516,68 @@ fn given_turn_openers_misplaced_into_the_previous_segment_when_summarized_then_i
     assert_eq!(docs.owner.as_deref(), Some("Bob"));
     assert_eq!(summary.decisions.len(), 1, "{:?}", summary.decisions);
     assert!(lower(&summary.decisions[0].decision).contains("ship the new release on monday"));
+}
+
+#[test]
+fn given_a_self_introduction_when_summarized_then_that_speaker_owns_their_commitments() {
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 4.0, "Hi Nina, this is James from Northwind."),
+        ("spk_1", 4.5, 8.0, "Hi. Let's make it count."),
+        (
+            "spk_0",
+            8.5,
+            12.0,
+            "I'll send you a draft contract within three days.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let contract = item_with(&summary, "draft contract");
+    assert_eq!(contract.owner.as_deref(), Some("James"), "{contract:?}");
+    assert_eq!(contract.due.as_deref(), Some("within three days"));
+}
+
+#[test]
+fn given_one_label_holding_two_people_when_summarized_then_it_keeps_its_label() {
+    // Clustering merged Maria and Tom into spk_0: it says "Tom" and is answered as "Tom" and as
+    // "Maria". No name fits it, so its commitments stay with the label.
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 3.0, "Tom, Priya, thanks for joining."),
+        ("spk_1", 3.5, 6.0, "Nice work, Tom. The bug is still open."),
+        (
+            "spk_0",
+            6.5,
+            9.0,
+            "I will write the migration plan by Friday.",
+        ),
+        ("spk_1", 9.5, 12.0, "Thanks, Maria. That helps."),
+        (
+            "spk_0",
+            12.5,
+            15.0,
+            "Sure, Priya. I'll take care of the release notes tomorrow.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    for task in ["migration plan", "release notes"] {
+        let item = item_with(&summary, task);
+        assert_eq!(item.owner.as_deref(), Some("Speaker 1"), "{item:?}");
+    }
+}
+
+#[test]
+fn given_a_name_misheard_by_a_letter_when_it_owns_an_item_then_the_name_used_in_the_meeting_is_kept()
+ {
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 3.0, "Thanks for joining, Maria."),
+        ("spk_1", 3.5, 6.0, "Sure. Let's go."),
+        (
+            "spk_0",
+            6.5,
+            9.0,
+            "Marla needs to update the test data by the end of the week.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let item = item_with(&summary, "update the test data");
+    assert_eq!(item.owner.as_deref(), Some("Maria"), "{item:?}");
 }

@@ -2,6 +2,7 @@
 //! centrality) plus pattern-based action items and decisions. It writes no new text, so it
 //! cannot invent facts or owners, and it is labelled `extracted` in the output.
 
+mod names;
 mod patterns;
 mod ranking;
 

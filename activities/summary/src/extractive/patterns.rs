@@ -14,6 +14,7 @@
 
 use meeting_domain::contracts::{ActionItem, Decision};
 
+use super::names::Names;
 use crate::timeline::Sentence;
 
 /// The owner given to items a speaker assigns to "we".
@@ -23,18 +24,18 @@ const MAX_TASK_WORDS: usize = 20;
 
 /// One word of a sentence, normalised for matching.
 #[derive(Clone, Debug)]
-struct W {
+pub(super) struct W {
     /// As written, surrounding punctuation removed ("Bob," → "Bob").
-    orig: String,
+    pub(super) orig: String,
     /// Lower case, typographic apostrophes made ASCII.
-    norm: String,
+    pub(super) norm: String,
     /// A comma followed the word.
-    comma_after: bool,
+    pub(super) comma_after: bool,
     /// A clause-ending mark (`.;:!?`) followed the word.
-    stop_after: bool,
+    pub(super) stop_after: bool,
 }
 
-fn words_of(sentence: &Sentence) -> Vec<W> {
+pub(super) fn words_of(sentence: &Sentence) -> Vec<W> {
     sentence
         .tokens
         .iter()
@@ -295,7 +296,7 @@ fn in_list(word: &str, list: &[&str]) -> bool {
     list.contains(&word)
 }
 
-fn looks_like_name(word: &W) -> bool {
+pub(super) fn looks_like_name(word: &W) -> bool {
     let orig = word.orig.strip_suffix("'s").unwrap_or(&word.orig);
     let norm = word.norm.strip_suffix("'s").unwrap_or(&word.norm);
     let first_upper = orig.chars().next().is_some_and(char::is_uppercase);
@@ -946,6 +947,7 @@ pub struct Extracted {
 /// count as names even in lower case.
 pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
     let mut out = Extracted::default();
+    let names = Names::read(sentences);
     for (index, sentence) in sentences.iter().enumerate() {
         let words = words_of(sentence);
         if words.is_empty() {
@@ -1022,7 +1024,11 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
                         subject,
                         *needs_deadline,
                         k == 0,
-                        sentence,
+                        Said {
+                            index,
+                            sentences,
+                            names: &names,
+                        },
                     ) && !out
                         .action_items
                         .iter()
@@ -1041,6 +1047,14 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
     out
 }
 
+/// Where an item was said: its sentence among the meeting's, and who is who.
+#[derive(Clone, Copy)]
+struct Said<'a> {
+    index: usize,
+    sentences: &'a [Sentence],
+    names: &'a Names,
+}
+
 fn action_item(
     words: &[W],
     trigger: &Trigger,
@@ -1048,26 +1062,30 @@ fn action_item(
     subject: &Subject,
     needs_deadline: bool,
     first_in_sentence: bool,
-    sentence: &Sentence,
+    said: Said<'_>,
 ) -> Option<ActionItem> {
+    let sentence = said.sentences.get(said.index)?;
     let mut end = end;
     let mut owner = match subject {
-        Subject::Speaker => Some(sentence.speaker.clone()),
+        Subject::Speaker => said.names.speaker(said.index, said.sentences),
         Subject::Team => Some(TEAM_OWNER.to_owned()),
-        Subject::Named(name) => Some(name.clone()),
+        Subject::Named(name) => Some(said.names.canonical(name)),
         Subject::You | Subject::Unclear => None,
     };
-    // "… could you review it, Bob?" / "Bob, you need to …": a vocative names the owner.
+    // "… could you review it, Bob?" / "Bob, you need to …": a vocative names the owner; else
+    // whoever takes the floor accepting the request.
     if matches!(subject, Subject::You) {
         let last = end - 1;
         if last > trigger.body && words[last - 1].comma_after && looks_like_name(&words[last]) {
-            owner = Some(words[last].orig.clone());
+            owner = Some(said.names.canonical(&words[last].orig));
             end = last;
-        } else if trigger.start > 0 {
-            let before = &words[trigger.start - 1];
-            if before.comma_after && looks_like_name(before) {
-                owner = Some(before.orig.clone());
-            }
+        } else if trigger.start > 0
+            && words[trigger.start - 1].comma_after
+            && looks_like_name(&words[trigger.start - 1])
+        {
+            owner = Some(said.names.canonical(&words[trigger.start - 1].orig));
+        } else {
+            owner = said.names.answerer(said.index);
         }
     }
     let deadline = find_deadline(words, trigger.body, end).or_else(|| {

@@ -1,0 +1,409 @@
+//! Who is who: the names people use for each other in the meeting, tied to the speaker labels
+//! where the conversation makes it clear, and the person each turn answers.
+//!
+//! Evidence, read turn by turn (a turn is consecutive sentences of one label):
+//! - a self-introduction ("this is James", "I'm Nina", "my name is …") names the speaker;
+//! - an acknowledgement or greeting with a name at the start of a turn ("Sure, Omar", "Morning,
+//!   Bob", "Good point, Laura", "Thanks, Alice" closing a turn) addresses the previous speaker;
+//! - a name with a request ("Priya, can you own it?", "can you, Tom, …", "Lucas, please …")
+//!   addresses whoever answers next; so does a greeting that opens the meeting;
+//! - nobody addresses themselves: a label that says a name is not that name.
+//!
+//! A label gets a name only when the evidence agrees: two turns (or a self-introduction) for it,
+//! none against, and none for any other name (offline clustering may merge two voices into one label; then it stays a label).
+//! Everything else abstains. The names found are also offered to the user as suggestions for
+//! `recorder speakers`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::patterns::{W, looks_like_name, words_of};
+use crate::timeline::Sentence;
+
+/// Words that may precede a vocative name at the start of a turn: greetings, thanks and
+/// acknowledgements ("Sure, Omar", "Good point, Laura").
+const OPENERS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "morning",
+    "afternoon",
+    "evening",
+    "good",
+    "thanks",
+    "thank",
+    "you",
+    "sure",
+    "yes",
+    "yeah",
+    "ok",
+    "okay",
+    "right",
+    "well",
+    "great",
+    "perfect",
+    "fair",
+    "enough",
+    "nice",
+    "work",
+    "point",
+    "welcome",
+    "oh",
+    "absolutely",
+    "of",
+    "course",
+    "noted",
+    "understood",
+    "fine",
+    "agreed",
+    "sorry",
+    "and",
+    "so",
+    "interesting",
+    "idea",
+    "exactly",
+    "indeed",
+];
+
+/// Words that open an answer accepting a request ("Sure, I can do that").
+const ACCEPTANCES: &[&str] = &[
+    "sure",
+    "yes",
+    "yeah",
+    "ok",
+    "okay",
+    "absolutely",
+    "of",
+    "noted",
+    "understood",
+    "will",
+    "fine",
+    "right",
+    "i",
+    "i'll",
+    "no",
+    "happy",
+    "consider",
+    "definitely",
+    "certainly",
+];
+
+/// Votes a label needs to be given a name for the whole meeting: two turns that agree, or a
+/// self-introduction. One answer to "Tom, please …" names only that answer.
+const MIN_VOTES: i32 = 2;
+
+/// The name evidence of a meeting and the answers to requests.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    /// Label → name, where the evidence agrees.
+    pub of_label: BTreeMap<String, String>,
+    /// Every name people used for each other, in order of first use.
+    pub mentioned: Vec<String>,
+    /// Sentence index → its turn.
+    turn_of: Vec<usize>,
+    turns: Vec<Turn>,
+}
+
+#[derive(Clone, Debug)]
+struct Turn {
+    label: String,
+    /// The name the previous turn asked something of, when this turn answers it.
+    answers_request_to: Option<String>,
+    /// Whether the turn opens by accepting ("Sure", "Yes", "I can …").
+    accepts: bool,
+}
+
+/// How a vocative relates to the turns around it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Addressed {
+    Previous,
+    Next,
+    /// Said to someone, but whom the turns do not show; still not the speaker.
+    Unclear,
+}
+
+impl Names {
+    /// Reads the names in `sentences`.
+    pub fn read(sentences: &[Sentence]) -> Self {
+        let mut names = Self::default();
+        let mut turn_sentences: Vec<Vec<Vec<W>>> = Vec::new();
+        for sentence in sentences {
+            let words = words_of(sentence);
+            let same = names
+                .turns
+                .last()
+                .is_some_and(|t: &Turn| t.label == sentence.speaker);
+            if !same {
+                names.turns.push(Turn {
+                    label: sentence.speaker.clone(),
+                    answers_request_to: None,
+                    accepts: words
+                        .first()
+                        .is_some_and(|w| ACCEPTANCES.contains(&w.norm.as_str())),
+                });
+                turn_sentences.push(Vec::new());
+            }
+            names.turn_of.push(names.turns.len() - 1);
+            if let Some(last) = turn_sentences.last_mut() {
+                last.push(words);
+            }
+        }
+
+        let mut votes: BTreeMap<(String, String), i32> = BTreeMap::new();
+        let mut against: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut mentioned = Vec::new();
+        for (t, sentences) in turn_sentences.iter().enumerate() {
+            let label = names.turns[t].label.clone();
+            let previous = t
+                .checked_sub(1)
+                .map(|p| names.turns[p].label.clone())
+                .filter(|p| *p != label);
+            let next = names
+                .turns
+                .get(t + 1)
+                .map(|n| n.label.clone())
+                .filter(|n| *n != label);
+            for (s, words) in sentences.iter().enumerate() {
+                if let Some(name) = self_introduction(words) {
+                    *votes.entry((label.clone(), name.clone())).or_default() += 3;
+                    remember(&mut mentioned, &name);
+                }
+                let last_sentence = s + 1 == sentences.len();
+                for (name, addressed) in vocatives(words, t == 0 && s == 0, s == 0, last_sentence) {
+                    remember(&mut mentioned, &name);
+                    against.insert((label.clone(), name.clone()));
+                    let target = match addressed {
+                        Addressed::Previous => previous.clone(),
+                        Addressed::Next => next.clone(),
+                        Addressed::Unclear => None,
+                    };
+                    if let Some(target) = target {
+                        *votes.entry((target, name.clone())).or_default() += 1;
+                    }
+                    if addressed == Addressed::Next
+                        && let Some(answer) = names.turns.get_mut(t + 1)
+                        && answer.label != label
+                        && answer.accepts
+                    {
+                        answer.answers_request_to = Some(name);
+                    }
+                }
+            }
+        }
+        names.mentioned = mentioned;
+        names.of_label = agreed(&votes, &against);
+        names
+    }
+
+    /// The speaker of sentence `index` by name when known, else by label.
+    pub fn speaker(&self, index: usize, sentences: &[Sentence]) -> Option<String> {
+        let sentence = sentences.get(index)?;
+        let turn = self.turns.get(*self.turn_of.get(index)?)?;
+        Some(
+            turn.answers_request_to
+                .clone()
+                .or_else(|| self.of_label.get(&sentence.speaker).cloned())
+                .unwrap_or_else(|| sentence.speaker.clone()),
+        )
+    }
+
+    /// Who answered a request made in sentence `index` to nobody by name ("Can you also ask
+    /// the vendors?"): the next turn's speaker, when another label takes the floor accepting it.
+    pub fn answerer(&self, index: usize) -> Option<String> {
+        let t = *self.turn_of.get(index)?;
+        let asker = self.turns.get(t)?;
+        let next = self.turns.get(t + 1)?;
+        if next.label == asker.label || !next.accepts {
+            return None;
+        }
+        // Only a request in the turn's last sentences is answered by the next turn.
+        let last_of_turn = self.turn_of.iter().rposition(|&x| x == t)?;
+        if last_of_turn > index + 1 {
+            return None;
+        }
+        Some(
+            next.answers_request_to
+                .clone()
+                .or_else(|| self.of_label.get(&next.label).cloned())
+                .unwrap_or_else(|| next.label.clone()),
+        )
+    }
+
+    /// The known name closest to `said` (a name misheard by one or two letters: "Maya" for
+    /// "Maria"), or `said` itself when none is close.
+    pub fn canonical(&self, said: &str) -> String {
+        let known = self.of_label.values().chain(self.mentioned.iter());
+        let lower = said.to_lowercase();
+        let mut best: Option<(usize, &String)> = None;
+        for name in known {
+            let distance = edit_distance(&lower, &name.to_lowercase());
+            if distance == 0 {
+                return name.clone();
+            }
+            let allowed = if name.chars().count() >= 5 { 2 } else { 1 };
+            if distance <= allowed && best.is_none_or(|(d, _)| distance < d) {
+                best = Some((distance, name));
+            }
+        }
+        best.map_or_else(|| said.to_owned(), |(_, name)| name.clone())
+    }
+}
+
+fn remember(mentioned: &mut Vec<String>, name: &str) {
+    if !mentioned.iter().any(|m| m == name) {
+        mentioned.push(name.to_owned());
+    }
+}
+
+/// "this is James", "I'm Nina", "my name is Omar", "it's Emma here".
+fn self_introduction(words: &[W]) -> Option<String> {
+    let norms: Vec<&str> = words.iter().map(|w| w.norm.as_str()).collect();
+    for at in 0..words.len() {
+        let after = match norms[at..] {
+            ["this", "is", ..] if at == 0 || words[at - 1].stop_after || at <= 2 => at + 2,
+            ["i'm", ..] => at + 1,
+            ["my", "name", "is", ..] => at + 3,
+            _ => continue,
+        };
+        let name = words.get(after)?;
+        let ends = name.comma_after || name.stop_after || after + 1 == words.len();
+        let followed_by_from = norms.get(after + 1) == Some(&"from");
+        if looks_like_name(name) && (ends || followed_by_from) {
+            return Some(name.orig.clone());
+        }
+    }
+    None
+}
+
+/// The names a sentence addresses people by, and whom each addresses.
+fn vocatives(
+    words: &[W],
+    opens_meeting: bool,
+    opens_turn: bool,
+    closes_turn: bool,
+) -> Vec<(String, Addressed)> {
+    let mut found = Vec::new();
+    if words.is_empty() {
+        return found;
+    }
+    let is_vocative = |at: usize| {
+        let word = &words[at];
+        looks_like_name(word)
+            && !word.norm.ends_with("'s")
+            && (word.comma_after || word.stop_after || at + 1 == words.len())
+    };
+    let request_follows = |at: usize| {
+        let next: Vec<&str> = words[at..]
+            .iter()
+            .take(3)
+            .map(|w| w.norm.as_str())
+            .collect();
+        matches!(
+            next.as_slice(),
+            ["please", ..] | ["can" | "could" | "would" | "will", "you", ..]
+        )
+    };
+    // At the start: "[opener…] Name[, Name2]," — openers make it an answer to the previous
+    // speaker (or, opening the meeting, a greeting to the next one).
+    let mut at = 0;
+    while at < words.len() && at < 4 && OPENERS.contains(&words[at].norm.as_str()) {
+        at += 1;
+    }
+    let had_opener = at > 0;
+    let mut names_at_start = Vec::new();
+    while at < words.len() && is_vocative(at) {
+        names_at_start.push(words[at].orig.clone());
+        if words[at].stop_after {
+            at += 1;
+            break;
+        }
+        at += 1;
+        if words.get(at).is_some_and(|w| w.norm == "and") {
+            at += 1;
+        }
+    }
+    if !names_at_start.is_empty() {
+        let thanked = words
+            .first()
+            .is_some_and(|w| w.norm == "thanks" || w.norm == "thank");
+        let alone = names_at_start.len() == 1 && had_opener;
+        let addressed = if request_follows(at) || opens_meeting {
+            Addressed::Next
+        } else if alone && (opens_turn || (thanked && closes_turn && at == words.len())) {
+            // "Sure, Omar, …" opening a turn; "… Thanks, Alice." closing one.
+            Addressed::Previous
+        } else {
+            Addressed::Unclear
+        };
+        for name in names_at_start {
+            found.push((name, addressed));
+        }
+    }
+    // Inside: "can you, Tom, write …", "…, Tom, please …", and closing "… thanks, Alice." /
+    // "…, Bob?".
+    for k in at.max(1)..words.len() {
+        if !is_vocative(k) || !(words[k - 1].comma_after || words[k - 1].stop_after) {
+            continue;
+        }
+        let asked_before = words[k - 1].norm == "you"
+            && words[k.saturating_sub(3)..k - 1]
+                .iter()
+                .any(|w| matches!(w.norm.as_str(), "can" | "could" | "would" | "will"));
+        let thanks = words[k - 1].norm == "thanks"
+            || (k >= 2 && words[k - 2].norm == "thank" && words[k - 1].norm == "you");
+        let addressed = if request_follows(k + 1) || asked_before {
+            Addressed::Next
+        } else if k + 1 == words.len() && closes_turn {
+            if thanks {
+                Addressed::Previous
+            } else {
+                Addressed::Next
+            }
+        } else {
+            Addressed::Unclear
+        };
+        found.push((words[k].orig.clone(), addressed));
+    }
+    found
+}
+
+/// Label → name where the votes agree: at least [`MIN_VOTES`], nothing against it, and no other
+/// name voted for that label or that name for another label.
+fn agreed(
+    votes: &BTreeMap<(String, String), i32>,
+    against: &BTreeSet<(String, String)>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for ((label, name), score) in votes {
+        if *score < MIN_VOTES || against.contains(&(label.clone(), name.clone())) {
+            continue;
+        }
+        let rival_name = votes
+            .iter()
+            .any(|((l, n), s)| l == label && n != name && *s > 0);
+        let rival_label = votes
+            .iter()
+            .any(|((l, n), s)| l != label && n == name && *s > 0);
+        if !rival_name && !rival_label {
+            out.insert(label.clone(), name.clone());
+        }
+    }
+    out
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
