@@ -94,6 +94,11 @@ pub enum Command {
     /// (`{recording}-r{run}-{hash}`), from the first stage or, with `--from`, resuming at a later one
     /// with the outputs stored by earlier runs; or `--redrive` the failed execution (AWS).
     Reprocess(ReprocessArgs),
+    /// Name the speakers of a processed recording ("Speaker 1=Alice"): the transcript, every
+    /// export and the summary are written again with the names, without recognising the speech
+    /// again. Without names, lists the speakers, their talk time and the names the conversation
+    /// suggests.
+    Speakers(SpeakersArgs),
     /// Run the local backend as a service: the Step Functions API for workers and a watched
     /// folder for uploads.
     Serve(ServeArgs),
@@ -153,6 +158,22 @@ pub struct ProcessArgs {
 pub struct StatusArgs {
     /// The recording; all recordings when omitted.
     pub recording: Option<String>,
+
+    /// The user the recording belongs to (recording ids are unique per user only).
+    #[arg(long, default_value = "local-user")]
+    pub user: String,
+}
+
+/// `recorder speakers`.
+#[derive(Debug, Args)]
+pub struct SpeakersArgs {
+    /// The recording.
+    pub recording: String,
+
+    /// Renames, each `LABEL=NAME`: a current label (`"Speaker 1"`) or speaker id (`spk_0`), then
+    /// the name (1–64 characters, no markup).
+    #[arg(value_parser = crate::speakers::parse_rename)]
+    pub renames: Vec<crate::speakers::SpeakerRename>,
 
     /// The user the recording belongs to (recording ids are unique per user only).
     #[arg(long, default_value = "local-user")]

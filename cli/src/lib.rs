@@ -27,6 +27,7 @@ pub mod operate;
 pub mod operating;
 pub mod progress;
 pub mod report;
+pub mod speakers;
 pub mod upload;
 pub mod worker;
 
@@ -66,6 +67,7 @@ pub async fn run(cli: args::Cli) -> Result<ExitCode, CliError> {
         args::Command::Status(a) => operating::status(&global, &backend, a).await,
         args::Command::List(a) => operating::list(&global, &backend, a).await,
         args::Command::Reprocess(a) => operating::reprocess(&global, &backend, a).await,
+        args::Command::Speakers(a) => operating::speakers(&global, &backend, a).await,
         args::Command::Dlq(c) => operating::dlq(&global, &backend, c).await,
         args::Command::Serve(a) => commands::serve(&global, a).await,
         args::Command::Worker(a) => worker::run(&global, a).await,

@@ -13,7 +13,9 @@ use meeting_domain::{RecordingId, RecordingRef, RecordingStatus, UserId};
 use recorder_local::object_store::DirObjectStore;
 use recorder_local::runtime::{BUCKET, LocalBackend, open_catalog};
 
-use crate::args::{BackendArgs, BackendKind, DlqCommand, ListArgs, ReprocessArgs, StatusArgs};
+use crate::args::{
+    BackendArgs, BackendKind, DlqCommand, ListArgs, ReprocessArgs, SpeakersArgs, StatusArgs,
+};
 use crate::aws::{AwsBackend, QueueChoice};
 use crate::commands::{Global, Session, finish, pipeline_config, print_json};
 use crate::error::CliError;
@@ -208,6 +210,67 @@ fn print_records(global: &Global, records: &[CatalogRecord], empty: &str) {
             println!("{}", render_line(record));
         }
     }
+}
+
+/// `recorder speakers`.
+pub async fn speakers(
+    global: &Global,
+    backend: &BackendArgs,
+    args: SpeakersArgs,
+) -> Result<ExitCode, CliError> {
+    let recording = recording_ref(&args.user, &args.recording)?;
+    let operator = match backend.backend {
+        BackendKind::Local => local_reader(global)?,
+        BackendKind::Aws => aws_operator(&AwsBackend::connect(backend).await?, false).await?,
+    };
+    let view = crate::speakers::speakers(&operator, &recording, &args.renames).await?;
+    if global.json {
+        print_json(&view);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = String::new();
+    for (old, new) in &view.renamed {
+        let _ = writeln!(out, "renamed {old:?} to {new:?}");
+    }
+    if !view.written.is_empty() {
+        let _ = writeln!(out, "wrote {} files again", view.written.len());
+    }
+    let _ = writeln!(out, "Speakers of {}:", recording.recording_id);
+    for s in &view.speakers {
+        let minutes = s.speaking_seconds / 60.0;
+        let suggestion = s
+            .suggested
+            .as_deref()
+            .map(|name| format!(" — the meeting suggests {name:?}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} ({}): {minutes:.1} min of speech{suggestion}",
+            s.label, s.id
+        );
+    }
+    if !view.mentioned.is_empty() {
+        let _ = writeln!(
+            out,
+            "Names used in the meeting: {}",
+            view.mentioned.join(", ")
+        );
+    }
+    if view.renamed.is_empty() && args.renames.is_empty() {
+        let example = view
+            .speakers
+            .iter()
+            .find_map(|s| Some(format!("{}={}", s.label, s.suggested.as_deref()?)))
+            .or_else(|| view.speakers.first().map(|s| format!("{}=NAME", s.label)))
+            .unwrap_or_else(|| "Speaker 1=NAME".to_owned());
+        let _ = writeln!(
+            out,
+            "Name them with: recorder speakers {} {example:?} …",
+            recording.recording_id
+        );
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `recorder status`.

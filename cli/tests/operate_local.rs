@@ -318,3 +318,88 @@ async fn redrive_on_the_local_backend_is_refused_with_the_alternative() {
         other => panic!("expected Unsupported, got {other:?}"),
     }
 }
+
+/// The text of a stored object.
+async fn stored_text(operator: &Operator, key: &str) -> String {
+    let bytes = operator
+        .objects
+        .get_bytes(&operator.bucket, key)
+        .await
+        .unwrap_or_else(|e| panic!("{key}: {e}"));
+    String::from_utf8(bytes.to_vec()).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_speakers_rewrites_the_transcript_exports_and_summary_without_transcribing_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = dir.path().join("chunks");
+    std::fs::create_dir_all(&chunks).unwrap();
+    make_recording(&chunks, &MEETING_SCRIPT[..2], 3.0);
+    let transcriber = Arc::new(ScriptedTranscriber::default());
+    let backend = backend(&dir.path().join("data"), Arc::clone(&transcriber)).await;
+    let operator = local_operator(&backend);
+    let recording = recording_ref("rec-names");
+    // GIVEN a completed recording with one speaker label
+    let done = record(&backend, &chunks, "rec-names").await;
+    assert_eq!(done.status, RecordingStatus::Completed, "{done:?}");
+    let calls = transcriber.calls.load(Ordering::SeqCst);
+    let prefix = "users/u-1/processed/rec-names/";
+    let rename = |raw: &str| recorder_cli::speakers::parse_rename(raw).expect("rename");
+
+    // WHEN its speaker is named
+    let view =
+        recorder_cli::speakers::speakers(&operator, &recording, &[rename("Speaker 1=Dana Smith")])
+            .await
+            .expect("renamed");
+
+    // THEN every file that shows speakers says the name, and nothing was transcribed again
+    assert_eq!(
+        view.renamed,
+        vec![("Speaker 1".to_owned(), "Dana Smith".to_owned())]
+    );
+    assert_eq!(view.speakers[0].label, "Dana Smith");
+    for file in [
+        "transcript.srt",
+        "transcript.vtt",
+        "transcript.md",
+        "transcript.txt",
+        "transcript.json",
+        "summary.md",
+        "summary.json",
+    ] {
+        let text = stored_text(&operator, &format!("{prefix}{file}")).await;
+        assert!(text.contains("Dana Smith"), "{file}:\n{text}");
+        assert!(!text.contains("Speaker 1"), "{file}:\n{text}");
+    }
+    assert_eq!(transcriber.calls.load(Ordering::SeqCst), calls);
+    // The summary is still a valid summary, and the owner said in the words is unchanged.
+    let summary: meeting_domain::contracts::MeetingSummary =
+        serde_json::from_str(&stored_text(&operator, &format!("{prefix}summary.json")).await)
+            .expect("summary contract");
+    assert_eq!(summary.speakers, vec!["Dana Smith".to_owned()]);
+    assert!(
+        summary
+            .action_items
+            .iter()
+            .any(|i| i.owner.as_deref() == Some("Alice")),
+        "{summary:?}"
+    );
+
+    // WHEN the same command runs again (say, after an interruption), THEN it changes nothing
+    let again =
+        recorder_cli::speakers::speakers(&operator, &recording, &[rename("Speaker 1=Dana Smith")])
+            .await
+            .expect("repeated");
+    assert!(again.renamed.is_empty(), "{again:?}");
+
+    // WHEN a speaker the recording does not have is named, THEN that is refused with its speakers
+    let unknown = recorder_cli::speakers::speakers(&operator, &recording, &[rename("Speaker 7=X")])
+        .await
+        .expect_err("unknown speaker");
+    assert!(
+        unknown.to_string().contains("\"Dana Smith\" (spk_0)"),
+        "{unknown}"
+    );
+    assert_eq!(unknown.exit_code(), 2);
+    backend.shutdown().await;
+}

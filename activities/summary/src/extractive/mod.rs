@@ -15,6 +15,26 @@ use crate::timeline::{self, Sentence};
 
 pub use patterns::TEAM_OWNER;
 
+/// The names people used for each other in a meeting: offered as suggestions when renaming
+/// speakers (`recorder speakers`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NameSuggestions {
+    /// Speaker label → the name the conversation shows it is (two agreeing turns, or a
+    /// self-introduction, and nothing against it).
+    pub by_label: Vec<(String, String)>,
+    /// Every name used to address or introduce someone, in order of first use.
+    pub mentioned: Vec<String>,
+}
+
+/// The [`NameSuggestions`] of a transcript.
+pub fn name_suggestions(transcript: &Transcript) -> NameSuggestions {
+    let names = names::Names::read(&timeline::sentences(transcript));
+    NameSuggestions {
+        by_label: names.of_label.into_iter().collect(),
+        mentioned: names.mentioned,
+    }
+}
+
 /// Engine name recorded in summaries made by [`ExtractiveSummarizer`].
 pub const ENGINE_NAME: &str = "extractive";
 /// Version of the rules, recorded as the engine's model.
