@@ -24,6 +24,8 @@ pub struct Chunks {
     pub manifest: Option<Vec<u8>>,
     /// Duration of the input, seconds, when it was a media file.
     pub duration_seconds: Option<f64>,
+    /// The input had a video track, which the cut chunks do not keep.
+    pub video_dropped: bool,
     /// Holds the encoded chunks of a media file until they are uploaded.
     pub(crate) _work: Option<tempfile::TempDir>,
 }
@@ -41,6 +43,8 @@ pub struct MediaInfo {
     pub duration: f64,
     /// When it was recorded, from its `creation_time` tag (years 1990–2200 only).
     pub created_at: Option<DateTime<FixedOffset>>,
+    /// It has a video track (cover art does not count).
+    pub has_video: bool,
 }
 
 /// Duration and creation time of the audio of `path`, or why it is not usable media.
@@ -49,10 +53,8 @@ pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
         .args([
             "-v",
             "error",
-            "-select_streams",
-            "a:0",
             "-show_entries",
-            "stream=codec_type:format=duration:format_tags=creation_time",
+            "stream=codec_type:stream_disposition=attached_pic:format=duration:format_tags=creation_time",
             "-of",
             "json",
         ])
@@ -86,9 +88,14 @@ pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
         .filter(|t| (1990..=2200).contains(&t.year()));
+    let has_video = json["streams"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|s| s["codec_type"] == "video" && s["disposition"]["attached_pic"] != 1)
+    });
     Ok(MediaInfo {
         duration,
         created_at,
+        has_video,
     })
 }
 
@@ -200,6 +207,7 @@ pub async fn cut_media(
         files,
         manifest: None,
         duration_seconds: Some(duration),
+        video_dropped: info.has_video,
         _work: Some(work),
     })
 }
@@ -248,6 +256,7 @@ pub fn read_folder(folder: &Path) -> Result<Chunks, CliError> {
         files,
         manifest,
         duration_seconds: None,
+        video_dropped: false,
         _work: None,
     })
 }
@@ -322,5 +331,63 @@ mod tests {
         assert_eq!(chunk_index("chunk_7.mp4"), None);
         assert_eq!(chunk_index("chunk_00a.mp4"), None);
         assert_eq!(chunk_index("manifest.json"), None);
+    }
+
+    fn ffmpeg(args: &[&str]) {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-nostdin", "-v", "error", "-y"])
+            .args(args)
+            .status()
+            .expect("ffmpeg runs (scripts/setup.sh apt)");
+        assert!(status.success(), "ffmpeg {args:?}");
+    }
+
+    #[tokio::test]
+    async fn a_cut_file_stamps_each_chunk_with_when_it_was_recorded_and_reports_dropped_video() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("meeting.mp4");
+        let input_arg = input.to_string_lossy().into_owned();
+        ffmpeg(&[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=64x64:d=3",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=3",
+            "-shortest",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-metadata",
+            "creation_time=2026-03-10T10:00:00Z",
+            &input_arg,
+        ]);
+        let chunks = cut_media(&input, 2.0, None).await.expect("cut");
+        assert!(chunks.video_dropped);
+        let mut stamps = Vec::new();
+        for (_, file) in &chunks.files {
+            let info = probe_audio(file).await.expect("a chunk is media");
+            assert!(!info.has_video, "{file:?}");
+            stamps.push(info.created_at.map(|t| t.to_rfc3339()));
+        }
+        // Chunk k is stamped at the file's creation time plus its start.
+        assert_eq!(
+            stamps,
+            vec![
+                Some("2026-03-10T10:00:00+00:00".to_owned()),
+                Some("2026-03-10T10:00:02+00:00".to_owned())
+            ]
+        );
+        // `--recorded-at` wins over the file's own time.
+        let given = DateTime::parse_from_rfc3339("2026-05-01T09:30:00+02:00").unwrap();
+        let chunks = cut_media(&input, 2.0, Some(given)).await.expect("cut");
+        let first = probe_audio(&chunks.files[0].1).await.expect("media");
+        assert_eq!(
+            first.created_at.map(|t| t.to_rfc3339()),
+            Some("2026-05-01T07:30:00+00:00".to_owned())
+        );
     }
 }

@@ -370,6 +370,13 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
     } else {
         None
     };
+    if chunks.as_ref().is_some_and(|c| c.video_dropped) {
+        progress.show(&format!(
+            "note: {} has video; the recorder keeps its audio only (recording.mp4 will have no \
+             picture)",
+            args.input.display()
+        ));
+    }
 
     let backend = LocalBackend::start(pipeline_config(global, &args.pipeline)).await?;
     match (&chunks, status) {

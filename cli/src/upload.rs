@@ -198,6 +198,7 @@ mod tests {
             files,
             manifest: None,
             duration_seconds: None,
+            video_dropped: false,
             _work: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -258,6 +259,7 @@ mod tests {
             files,
             manifest: None,
             duration_seconds: None,
+            video_dropped: false,
             _work: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
