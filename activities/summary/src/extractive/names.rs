@@ -126,8 +126,13 @@ impl Names {
     pub fn read(sentences: &[Sentence]) -> Self {
         let mut names = Self::default();
         let mut turn_sentences: Vec<Vec<Vec<W>>> = Vec::new();
+        let mut questions: Vec<Vec<bool>> = Vec::new();
         for sentence in sentences {
             let words = words_of(sentence);
+            let is_question = sentence
+                .tokens
+                .last()
+                .is_some_and(|t| t.text.trim_end().ends_with('?'));
             let same = names
                 .turns
                 .last()
@@ -141,10 +146,12 @@ impl Names {
                         .is_some_and(|w| ACCEPTANCES.contains(&w.norm.as_str())),
                 });
                 turn_sentences.push(Vec::new());
+                questions.push(Vec::new());
             }
             names.turn_of.push(names.turns.len() - 1);
-            if let Some(last) = turn_sentences.last_mut() {
+            if let (Some(last), Some(asked)) = (turn_sentences.last_mut(), questions.last_mut()) {
                 last.push(words);
+                asked.push(is_question);
             }
         }
 
@@ -168,7 +175,10 @@ impl Names {
                     remember(&mut mentioned, &name);
                 }
                 let last_sentence = s + 1 == sentences.len();
-                for (name, addressed) in vocatives(words, t == 0 && s == 0, s == 0, last_sentence) {
+                let is_question = questions[t][s];
+                for (name, addressed) in
+                    vocatives(words, is_question, t == 0 && s == 0, s == 0, last_sentence)
+                {
                     remember(&mut mentioned, &name);
                     against.insert((label.clone(), name.clone()));
                     let target = match addressed {
@@ -182,7 +192,7 @@ impl Names {
                     if addressed == Addressed::Next
                         && let Some(answer) = names.turns.get_mut(t + 1)
                         && answer.label != label
-                        && answer.accepts
+                        && (answer.accepts || is_question)
                     {
                         answer.answers_request_to = Some(name);
                     }
@@ -277,6 +287,7 @@ fn self_introduction(words: &[W]) -> Option<String> {
 /// The names a sentence addresses people by, and whom each addresses.
 fn vocatives(
     words: &[W],
+    is_question: bool,
     opens_meeting: bool,
     opens_turn: bool,
     closes_turn: bool,
@@ -326,7 +337,9 @@ fn vocatives(
             .first()
             .is_some_and(|w| w.norm == "thanks" || w.norm == "thank");
         let alone = names_at_start.len() == 1 && had_opener;
-        let addressed = if request_follows(at) || opens_meeting {
+        // "Leo, what do you need for the press?": a question to a name is answered by them.
+        let asks = is_question && !had_opener && names_at_start.len() == 1;
+        let addressed = if request_follows(at) || opens_meeting || asks {
             Addressed::Next
         } else if alone && (opens_turn || (thanked && closes_turn && at == words.len())) {
             // "Sure, Omar, …" opening a turn; "… Thanks, Alice." closing one.
