@@ -1,8 +1,9 @@
 //! Renders the bundled sample meeting: the two-voice script of `recorder_testkit::media`
-//! (espeak-ng, byte-identical run to run) encoded as one AAC file, as a user would hand it to
-//! `recorder process`.
+//! (espeak-ng, byte-identical run to run) encoded as one AAC file stamped with the time it was
+//! "recorded" (Tuesday 10 March 2026, 10:00 UTC, as a recording app writes `creation_time`), as a
+//! user would hand it to `recorder process`: its "by Friday" becomes a due date.
 //!
-//!     cargo run -p recorder-cli --example render_sample -- .cache/sample/meeting.m4a
+//!     cargo run -p recorder-cli --example render_sample -- .cache/sample/meeting-2026-03-10.m4a
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -14,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let out = PathBuf::from(
         std::env::args()
             .nth(1)
-            .unwrap_or_else(|| ".cache/sample/meeting.m4a".to_owned()),
+            .unwrap_or_else(|| ".cache/sample/meeting-2026-03-10.m4a".to_owned()),
     );
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)
@@ -34,6 +35,8 @@ fn main() -> anyhow::Result<()> {
             "+bitexact",
             "-flags:a",
             "+bitexact",
+            "-metadata",
+            "creation_time=2026-03-10T10:00:00Z",
         ])
         .arg(&out)
         .status()

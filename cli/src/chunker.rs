@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, FixedOffset};
+use chrono::{DateTime, FixedOffset};
 use tokio::process::Command;
 
 use crate::error::CliError;
@@ -41,7 +41,7 @@ fn tool_missing(tool: &str, e: &std::io::Error) -> CliError {
 pub struct MediaInfo {
     /// Duration, seconds.
     pub duration: f64,
-    /// When it was recorded, from its `creation_time` tag (years 1990–2200 only).
+    /// When it was recorded, from its tags ([`meeting_domain::recorded_at`]).
     pub created_at: Option<DateTime<FixedOffset>>,
     /// It has a video track (cover art does not count).
     pub has_video: bool,
@@ -54,7 +54,8 @@ pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
             "-v",
             "error",
             "-show_entries",
-            "stream=codec_type:stream_disposition=attached_pic:format=duration:format_tags=creation_time",
+            "stream=codec_type:stream_disposition=attached_pic:format=duration:\
+             format_tags=creation_time,date,com.apple.quicktime.creationdate",
             "-of",
             "json",
         ])
@@ -84,10 +85,8 @@ pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
         .and_then(|d| d.parse::<f64>().ok())
         .filter(|d| d.is_finite() && *d > 0.0)
         .ok_or_else(|| not_media("unknown or zero duration".to_owned()))?;
-    let created_at = json["format"]["tags"]["creation_time"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t.trim()).ok())
-        .filter(|t| (1990..=2200).contains(&t.year()));
+    let tags = &json["format"]["tags"];
+    let created_at = meeting_domain::recorded_at::from_tags(|name| tags[name].as_str());
     let has_video = json["streams"].as_array().is_some_and(|s| {
         s.iter()
             .any(|s| s["codec_type"] == "video" && s["disposition"]["attached_pic"] != 1)
@@ -115,11 +114,19 @@ async fn encode_chunk(
             t.checked_add_signed(offset)
         })
         .map(|t| {
-            format!(
-                "creation_time={}",
-                t.to_utc()
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-            )
+            // `creation_time` is UTC in MP4; `date` (©day) keeps the offset, so the local day
+            // of a meeting near midnight survives.
+            [
+                format!(
+                    "creation_time={}",
+                    t.to_utc()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                ),
+                format!(
+                    "date={}",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+            ]
         });
     let output = Command::new("ffmpeg")
         .args([
@@ -138,7 +145,12 @@ async fn encode_chunk(
             "-map", "0:a:0", "-vn", "-c:a", "aac", "-b:a", "64k", "-ar", "48000", "-ac", "1", "-f",
             "mp4",
         ])
-        .args(stamp.iter().flat_map(|stamp| ["-metadata", stamp.as_str()]))
+        .args(
+            stamp
+                .iter()
+                .flatten()
+                .flat_map(|stamp| ["-metadata", stamp.as_str()]),
+        )
         .arg(out)
         .output()
         .await
@@ -381,13 +393,13 @@ mod tests {
                 Some("2026-03-10T10:00:02+00:00".to_owned())
             ]
         );
-        // `--recorded-at` wins over the file's own time.
-        let given = DateTime::parse_from_rfc3339("2026-05-01T09:30:00+02:00").unwrap();
+        // `--recorded-at` wins over the file's own time, and its offset is kept (`date` tag).
+        let given = DateTime::parse_from_rfc3339("2026-05-01T00:30:00+02:00").unwrap();
         let chunks = cut_media(&input, 2.0, Some(given)).await.expect("cut");
         let first = probe_audio(&chunks.files[0].1).await.expect("media");
         assert_eq!(
             first.created_at.map(|t| t.to_rfc3339()),
-            Some("2026-05-01T07:30:00+00:00".to_owned())
+            Some("2026-05-01T00:30:00+02:00".to_owned())
         );
     }
 }

@@ -97,7 +97,15 @@ fn sample_report() -> &'static Value {
             let data = dir.path().join("data");
             let output = recorder_offline(
                 &data,
-                &["process", wav.to_str().unwrap(), "--recording", "sample"],
+                &[
+                    "process",
+                    wav.to_str().unwrap(),
+                    "--recording",
+                    "sample",
+                    // A WAV carries no creation time: say when the meeting was (a Tuesday).
+                    "--recorded-at",
+                    "2026-03-10T10:00:00+01:00",
+                ],
             );
             let stderr = String::from_utf8_lossy(&output.stderr);
             assert!(
@@ -157,6 +165,18 @@ fn given_the_sample_meeting_when_processed_offline_then_the_action_items_have_th
     let owners: Vec<String> = actions.iter().map(|a| lower(&a["owner"])).collect();
     assert!(owners.iter().any(|o| o.contains("alice")), "{actions:?}");
     assert!(owners.iter().any(|o| o.contains("bob")), "{actions:?}");
+    // "Alice will send the budget by Friday", said on Tuesday 10 March: due Friday the 13th.
+    let budget = actions
+        .iter()
+        .find(|a| lower(&a["task"]).contains("budget"))
+        .unwrap_or_else(|| panic!("no budget item: {actions:?}"));
+    assert_eq!(budget["due"], "by Friday", "{budget}");
+    assert_eq!(budget["dueDate"], "2026-03-13", "{budget}");
+    assert_eq!(
+        report["summary"]["recordedAt"], "2026-03-10T10:00:00+01:00",
+        "{}",
+        report["summary"]
+    );
 }
 
 #[test]

@@ -123,7 +123,7 @@ struct LocalChunk {
     path: PathBuf,
     audio: AudioStream,
     /// The container's `creation_time`, when plausible.
-    created_at: Option<chrono::DateTime<chrono::Utc>>,
+    created_at: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// The `PrepareMedia` activity over an object store.

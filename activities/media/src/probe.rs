@@ -164,7 +164,8 @@ pub fn probe_args(path: &Path) -> Vec<OsString> {
         "a:0",
         "-show_entries",
         "stream=codec_name,profile,sample_rate,channels,time_base,duration_ts,duration,nb_frames:\
-         format=format_name,duration:format_tags=creation_time:packet=pts,duration",
+         format=format_name,duration:\
+         format_tags=creation_time,date,com.apple.quicktime.creationdate:packet=pts,duration",
         "-read_intervals",
         "%+#1",
         "-of",
@@ -247,9 +248,8 @@ impl AudioStream {
 pub struct ChunkProbe {
     /// Container duration, seconds (the span the concat demuxer gives the chunk).
     pub format_duration: Option<f64>,
-    /// When the container says it was created (its `creation_time` tag), if that is a plausible
-    /// RFC 3339 time ([`recorded_at`]).
-    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the container says it was recorded ([`meeting_domain::recorded_at`]), if plausible.
+    pub created_at: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The first audio stream, if any.
     pub audio: Option<AudioStream>,
 }
@@ -292,20 +292,20 @@ struct FormatJson {
 #[derive(Deserialize)]
 struct FormatTagsJson {
     creation_time: Option<String>,
+    date: Option<String>,
+    #[serde(rename = "com.apple.quicktime.creationdate")]
+    quicktime_creation_date: Option<String>,
 }
 
-/// The earliest and latest `creation_time` believed: a file-supplied value outside these years is
-/// a zeroed or hostile header, not a meeting date.
-const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
-
-/// A container's `creation_time` tag as a time: RFC 3339 (ffprobe prints
-/// `2026-03-10T10:00:00.000000Z`) within [`PLAUSIBLE_YEARS`]; anything else is unknown.
-pub fn recorded_at(tag: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    use chrono::Datelike;
-    let time = chrono::DateTime::parse_from_rfc3339(tag.trim()).ok()?;
-    PLAUSIBLE_YEARS
-        .contains(&time.year())
-        .then(|| time.with_timezone(&chrono::Utc))
+impl FormatTagsJson {
+    fn get(&self, name: &str) -> Option<&str> {
+        match name {
+            "creation_time" => self.creation_time.as_deref(),
+            "date" => self.date.as_deref(),
+            "com.apple.quicktime.creationdate" => self.quicktime_creation_date.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 fn parse_time_base(text: &str) -> Option<(i64, i64)> {
@@ -431,9 +431,8 @@ pub fn parse_probe(json: &[u8]) -> Result<ChunkProbe, ProbeError> {
     };
     let created_at = format
         .tags
-        .and_then(|tags| tags.creation_time)
-        .as_deref()
-        .and_then(recorded_at);
+        .as_ref()
+        .and_then(|tags| meeting_domain::recorded_at::from_tags(|name| tags.get(name)));
     Ok(ChunkProbe {
         format_duration,
         created_at,
@@ -474,6 +473,18 @@ mod tests {
         assert_eq!(
             tagged("2026-03-10T10:00:00.000000Z").map(|t| t.to_rfc3339()),
             Some("2026-03-10T10:00:00+00:00".to_owned())
+        );
+        // The offset-keeping `date` tag wins over UTC `creation_time`.
+        let json = AAC_CHUNK.replace(
+            r#""duration": "2.000000"}"#,
+            r#""duration": "2.000000", "tags": {"creation_time": "2026-03-09T23:30:00.000000Z", "date": "2026-03-10T00:30:00+01:00"}}"#,
+        );
+        assert_eq!(
+            parse_probe(json.as_bytes())
+                .expect("parses")
+                .created_at
+                .map(|t| t.to_rfc3339()),
+            Some("2026-03-10T00:30:00+01:00".to_owned())
         );
         // A zeroed MP4 header (1904 or 1970), nonsense, or no tag at all: unknown, not an error.
         assert_eq!(tagged("1904-01-01T00:00:00.000000Z"), None);
