@@ -12,8 +12,8 @@ pub mod error;
 pub mod execution_status;
 pub mod ids;
 pub mod keys;
-pub mod recorded_at;
 pub mod ports;
+pub mod recorded_at;
 pub mod sequencer;
 pub mod status;
 

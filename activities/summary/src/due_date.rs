@@ -27,7 +27,8 @@ const WEEKDAYS: &[(&str, Weekday)] = &[
     ("sunday", Weekday::Sun),
 ];
 
-const MONTHS: &[&str] = &[
+/// Month names, January first (also what the extractive engine reads as dates).
+pub(crate) const MONTHS: &[&str] = &[
     "january",
     "february",
     "march",

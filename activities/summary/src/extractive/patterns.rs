@@ -15,6 +15,7 @@
 use meeting_domain::contracts::{ActionItem, Decision};
 
 use super::names::Names;
+use crate::due_date::MONTHS;
 use crate::timeline::Sentence;
 
 /// The owner given to items a speaker assigns to "we".
@@ -67,20 +68,6 @@ const WEEKDAYS: &[&str] = &[
     "friday",
     "saturday",
     "sunday",
-];
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
 ];
 const PERIODS: &[&str] = &["week", "month", "sprint", "quarter", "year", "weekend"];
 const EVENTS: &[&str] = &[
