@@ -59,7 +59,20 @@ fn activity_payload_examples() {
         json!({
         "recordingKey": "users/u/processed/r/recording.mp4", "audioKey": "users/u/processed/r/audio.flac",
         "durationSeconds": 20.5, "audioBytes": 1000,
-        "chunkOffsets": [{"index": 0, "startSeconds": 0.0, "durationSeconds": 10.0}, {"index": 1, "startSeconds": 10.0, "durationSeconds": 10.5}]}),
+        "chunkOffsets": [{"index": 0, "startSeconds": 0.0, "durationSeconds": 10.0}, {"index": 1, "startSeconds": 10.0, "durationSeconds": 10.5}],
+        "recordedAt": "2026-03-10T10:00:00+01:00"}),
+    );
+    // When the recording started is always written (later states read it by path), null when
+    // the chunks do not say.
+    assert_valid(
+        "prepare-media-output",
+        json!({"recordingKey": "k", "audioKey": "a", "durationSeconds": 1.0, "audioBytes": 1,
+        "chunkOffsets": [], "recordedAt": null}),
+    );
+    assert_invalid(
+        "prepare-media-output",
+        json!({"recordingKey": "k", "audioKey": "a", "durationSeconds": 1.0, "audioBytes": 1,
+        "chunkOffsets": []}),
     );
     assert_invalid(
         "prepare-media-output",

@@ -105,6 +105,7 @@ impl Harness {
                     "durationSeconds": 12.5,
                     "audioBytes": 1000,
                     "chunkOffsets": [],
+                    "recordedAt": "2026-03-10T10:00:00+01:00",
                 }),
             ),
             (
