@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use meeting_domain::contracts::{MeetingSummary, Transcript, output_files, processed_prefix};
 use meeting_domain::{PortError, RecordingRef, RecordingStatus};
 use serde::Serialize;
@@ -215,25 +214,18 @@ async fn write_all(
     transcript: &Transcript,
     renamed: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, CliError> {
-    let mut written = Vec::new();
-    let files = transcription::exports::output_files(
+    let mut written = transcription::activities::store_transcript_files(
+        operator.objects.as_ref(),
+        &operator.bucket,
         &recording.user_id,
         &recording.recording_id,
         transcript,
     )
-    .map_err(|e| CliError::Usage(format!("the renamed transcript does not serialize: {e}")))?;
-    for file in files {
-        operator
-            .objects
-            .put_bytes(
-                &operator.bucket,
-                &file.key,
-                Bytes::from(file.body),
-                file.content_type,
-            )
-            .await?;
-        written.push(file.key);
-    }
+    .await
+    .map_err(|e| match e {
+        transcription::error::EngineError::Storage(e) => CliError::Port(e),
+        other => CliError::Usage(format!("the renamed transcript cannot be written: {other}")),
+    })?;
     let prefix = processed_prefix(&recording.user_id, &recording.recording_id);
     let summary_key = format!("{prefix}{}", output_files::SUMMARY_JSON);
     let mut summary: MeetingSummary = match operator
@@ -248,35 +240,19 @@ async fn write_all(
         Err(e) => return Err(e.into()),
     };
     rename_in_summary(&mut summary, transcript, renamed);
-    let json = summary::schema::check_meeting_summary(&summary).map_err(|errors| {
-        CliError::Usage(format!(
-            "the renamed summary is invalid: {}",
-            errors.join("; ")
-        ))
+    let (summary_key, markdown_key) = summary::activity::store_summary(
+        operator.objects.as_ref(),
+        &operator.bucket,
+        &recording.user_id,
+        &recording.recording_id,
+        &summary,
+    )
+    .await
+    .map_err(|e| match e {
+        summary::SummarizeError::Storage(e) => CliError::Port(e),
+        other => CliError::Usage(format!("the renamed summary cannot be written: {other}")),
     })?;
-    let markdown_key = format!("{prefix}{}", output_files::SUMMARY_MD);
-    operator
-        .objects
-        .put_bytes(
-            &operator.bucket,
-            &markdown_key,
-            Bytes::from(summary::markdown::render(&summary)),
-            "text/markdown; charset=utf-8",
-        )
-        .await?;
-    written.push(markdown_key);
-    let body = serde_json::to_vec_pretty(&json)
-        .map_err(|e| CliError::Usage(format!("the renamed summary does not serialize: {e}")))?;
-    operator
-        .objects
-        .put_bytes(
-            &operator.bucket,
-            &summary_key,
-            Bytes::from(body),
-            "application/json",
-        )
-        .await?;
-    written.push(summary_key);
+    written.extend([markdown_key, summary_key]);
     Ok(written)
 }
 

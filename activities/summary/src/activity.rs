@@ -13,6 +13,7 @@ use meeting_domain::contracts::{
     output_files, processed_prefix,
 };
 use meeting_domain::ports::ObjectStore;
+use meeting_domain::{RecordingId, UserId};
 
 use crate::error::SummarizeError;
 use crate::port::Summarizer;
@@ -103,6 +104,42 @@ pub fn date_action_items(summary: &mut MeetingSummary, recorded_at: Option<&str>
     }
 }
 
+/// Checks `summary` against the `summary.json` schema and writes `summary.md`, then
+/// `summary.json` (so `summary.json` appears only when both are written) under the recording's
+/// processed prefix; returns their keys `(summary.json, summary.md)`. A summary that breaks the
+/// schema is never stored.
+pub async fn store_summary(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    user: &UserId,
+    recording: &RecordingId,
+    summary: &MeetingSummary,
+) -> Result<(String, String), SummarizeError> {
+    let invalid = |errors: String| SummarizeError::InvalidModelOutput {
+        attempts: 1,
+        errors,
+    };
+    let json = schema::check_meeting_summary(summary).map_err(|e| invalid(e.join("; ")))?;
+    let json = serde_json::to_vec_pretty(&json).map_err(|e| invalid(e.to_string()))?;
+    let prefix = processed_prefix(user, recording);
+    let summary_key = format!("{prefix}{}", output_files::SUMMARY_JSON);
+    let markdown_key = format!("{prefix}{}", output_files::SUMMARY_MD);
+    store
+        .put_bytes(
+            bucket,
+            &markdown_key,
+            Bytes::from(markdown::render(summary)),
+            "text/markdown; charset=utf-8",
+        )
+        .await
+        .map_err(SummarizeError::Storage)?;
+    store
+        .put_bytes(bucket, &summary_key, Bytes::from(json), "application/json")
+        .await
+        .map_err(SummarizeError::Storage)?;
+    Ok((summary_key, markdown_key))
+}
+
 impl SummarizeActivity {
     /// The activity.
     pub fn new(store: Arc<dyn ObjectStore>, summarizer: Arc<dyn Summarizer>) -> Self {
@@ -131,40 +168,14 @@ impl SummarizeActivity {
             }
         };
         date_action_items(&mut summary, input.recorded_at.as_deref());
-        let json = schema::check_meeting_summary(&summary).map_err(|errors| {
-            SummarizeError::InvalidModelOutput {
-                attempts: 1,
-                errors: errors.join("; "),
-            }
-        })?;
-        let json =
-            serde_json::to_vec_pretty(&json).map_err(|e| SummarizeError::InvalidModelOutput {
-                attempts: 1,
-                errors: e.to_string(),
-            })?;
-
-        let prefix = processed_prefix(&input.user_id, &input.recording_id);
-        let summary_key = format!("{prefix}{}", output_files::SUMMARY_JSON);
-        let markdown_key = format!("{prefix}{}", output_files::SUMMARY_MD);
-        // Markdown first: `summary.json` appears only when both files are written.
-        self.store
-            .put_bytes(
-                &input.bucket,
-                &markdown_key,
-                Bytes::from(markdown::render(&summary)),
-                "text/markdown; charset=utf-8",
-            )
-            .await
-            .map_err(SummarizeError::Storage)?;
-        self.store
-            .put_bytes(
-                &input.bucket,
-                &summary_key,
-                Bytes::from(json),
-                "application/json",
-            )
-            .await
-            .map_err(SummarizeError::Storage)?;
+        let (summary_key, markdown_key) = store_summary(
+            self.store.as_ref(),
+            &input.bucket,
+            &input.user_id,
+            &input.recording_id,
+            &summary,
+        )
+        .await?;
         tracing::info!(
             recording_id = %input.recording_id,
             task_id = %ctx.task_id,

@@ -42,16 +42,29 @@ pub async fn store_transcript(
     recording: &RecordingId,
     transcript: &Transcript,
 ) -> Result<String, EngineError> {
+    let mut keys = store_transcript_files(store, bucket, user, recording, transcript).await?;
+    Ok(keys.pop().unwrap_or_default())
+}
+
+/// Stores every export, then `transcript.json` (written last: its presence means every export
+/// is there too); returns the keys in the order written.
+pub async fn store_transcript_files(
+    store: &dyn ObjectStore,
+    bucket: &str,
+    user: &UserId,
+    recording: &RecordingId,
+    transcript: &Transcript,
+) -> Result<Vec<String>, EngineError> {
     let files = output_files(user, recording, transcript)
         .map_err(|e| EngineError::InvalidOutput(format!("serializing the transcript: {e}")))?;
-    let mut json_key = String::new();
+    let mut keys = Vec::with_capacity(files.len());
     for file in files {
         store
             .put_bytes(bucket, &file.key, Bytes::from(file.body), file.content_type)
             .await?;
-        json_key = file.key;
+        keys.push(file.key);
     }
-    Ok(json_key)
+    Ok(keys)
 }
 
 /// The StartTranscription activity.
