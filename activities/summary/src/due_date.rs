@@ -17,14 +17,15 @@
 
 use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
 
-const WEEKDAYS: &[(&str, Weekday)] = &[
-    ("monday", Weekday::Mon),
-    ("tuesday", Weekday::Tue),
-    ("wednesday", Weekday::Wed),
-    ("thursday", Weekday::Thu),
-    ("friday", Weekday::Fri),
-    ("saturday", Weekday::Sat),
-    ("sunday", Weekday::Sun),
+/// Weekday names, Monday first (also what the extractive engine reads as days).
+pub(crate) const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
 ];
 
 /// Month names, January first (also what the extractive engine reads as dates).
@@ -131,14 +132,19 @@ fn is_day_part(word: &str) -> bool {
 }
 
 fn weekday_of(word: &str) -> Option<Weekday> {
-    WEEKDAYS.iter().find(|(w, _)| *w == word).map(|(_, d)| *d)
+    let index = WEEKDAYS.iter().position(|w| *w == word)?;
+    Weekday::try_from(u8::try_from(index).ok()?).ok()
+}
+
+/// `weekday` on `day` or the first one after it.
+fn on_or_after(day: NaiveDate, weekday: Weekday) -> Option<NaiveDate> {
+    let ahead = (weekday.num_days_from_monday() + 7 - day.weekday().num_days_from_monday()) % 7;
+    day.checked_add_days(Days::new(u64::from(ahead)))
 }
 
 /// The first `weekday` after `day`.
 fn next_weekday(day: NaiveDate, weekday: Weekday) -> Option<NaiveDate> {
-    let ahead = (weekday.num_days_from_monday() + 7 - day.weekday().num_days_from_monday()) % 7;
-    let ahead = if ahead == 0 { 7 } else { ahead };
-    day.checked_add_days(Days::new(u64::from(ahead)))
+    on_or_after(day.succ_opt()?, weekday)
 }
 
 /// "(the) week / month / quarter / year / day", optionally "next" or "this".
@@ -151,13 +157,7 @@ fn end_of(words: &[&str], day: NaiveDate) -> Option<NaiveDate> {
     match unit {
         "day" if !next => Some(day),
         "week" => {
-            let friday = if day.weekday().num_days_from_monday() <= 4 {
-                day.checked_add_days(Days::new(u64::from(
-                    4 - day.weekday().num_days_from_monday(),
-                )))?
-            } else {
-                next_weekday(day, Weekday::Fri)?
-            };
+            let friday = on_or_after(day, Weekday::Fri)?;
             if next {
                 friday.checked_add_days(Days::new(7))
             } else {

@@ -125,8 +125,8 @@ impl Names {
     /// Reads the names in `sentences`.
     pub fn read(sentences: &[Sentence]) -> Self {
         let mut names = Self::default();
-        let mut turn_sentences: Vec<Vec<Vec<W>>> = Vec::new();
-        let mut questions: Vec<Vec<bool>> = Vec::new();
+        // Per turn, its sentences' words and whether each was a question.
+        let mut turn_sentences: Vec<Vec<(Vec<W>, bool)>> = Vec::new();
         for sentence in sentences {
             let words = words_of(sentence);
             let is_question = sentence
@@ -146,12 +146,10 @@ impl Names {
                         .is_some_and(|w| ACCEPTANCES.contains(&w.norm.as_str())),
                 });
                 turn_sentences.push(Vec::new());
-                questions.push(Vec::new());
             }
             names.turn_of.push(names.turns.len() - 1);
-            if let (Some(last), Some(asked)) = (turn_sentences.last_mut(), questions.last_mut()) {
-                last.push(words);
-                asked.push(is_question);
+            if let Some(last) = turn_sentences.last_mut() {
+                last.push((words, is_question));
             }
         }
 
@@ -169,13 +167,13 @@ impl Names {
                 .get(t + 1)
                 .map(|n| n.label.clone())
                 .filter(|n| *n != label);
-            for (s, words) in sentences.iter().enumerate() {
+            for (s, (words, is_question)) in sentences.iter().enumerate() {
+                let is_question = *is_question;
                 if let Some(name) = self_introduction(words) {
                     *votes.entry((label.clone(), name.clone())).or_default() += 3;
                     remember(&mut mentioned, &name);
                 }
                 let last_sentence = s + 1 == sentences.len();
-                let is_question = questions[t][s];
                 for (name, addressed) in
                     vocatives(words, is_question, t == 0 && s == 0, s == 0, last_sentence)
                 {
@@ -204,16 +202,18 @@ impl Names {
         names
     }
 
+    /// Who speaks in `turn`: the name it answers to, else its label's name, else its label.
+    fn name_of(&self, turn: &Turn) -> String {
+        turn.answers_request_to
+            .clone()
+            .or_else(|| self.of_label.get(&turn.label).cloned())
+            .unwrap_or_else(|| turn.label.clone())
+    }
+
     /// The speaker of sentence `index` by name when known, else by label.
-    pub fn speaker(&self, index: usize, sentences: &[Sentence]) -> Option<String> {
-        let sentence = sentences.get(index)?;
+    pub fn speaker(&self, index: usize) -> Option<String> {
         let turn = self.turns.get(*self.turn_of.get(index)?)?;
-        Some(
-            turn.answers_request_to
-                .clone()
-                .or_else(|| self.of_label.get(&sentence.speaker).cloned())
-                .unwrap_or_else(|| sentence.speaker.clone()),
-        )
+        Some(self.name_of(turn))
     }
 
     /// Who answered a request made in sentence `index` to nobody by name ("Can you also ask
@@ -230,12 +230,7 @@ impl Names {
         if last_of_turn > index + 1 {
             return None;
         }
-        Some(
-            next.answers_request_to
-                .clone()
-                .or_else(|| self.of_label.get(&next.label).cloned())
-                .unwrap_or_else(|| next.label.clone()),
-        )
+        Some(self.name_of(next))
     }
 
     /// The known name closest to `said` (a name misheard by one or two letters: "Maya" for

@@ -15,7 +15,7 @@
 use meeting_domain::contracts::{ActionItem, Decision};
 
 use super::names::Names;
-use crate::due_date::MONTHS;
+use crate::due_date::{MONTHS, WEEKDAYS};
 use crate::timeline::Sentence;
 
 /// The owner given to items a speaker assigns to "we".
@@ -60,15 +60,6 @@ pub(super) fn words_of(sentence: &Sentence) -> Vec<W> {
         .collect()
 }
 
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
 const PERIODS: &[&str] = &["week", "month", "sprint", "quarter", "year", "weekend"];
 const EVENTS: &[&str] = &[
     "release",
@@ -1057,7 +1048,7 @@ fn action_item(
     let sentence = said.sentences.get(said.index)?;
     let mut end = end;
     let mut owner = match subject {
-        Subject::Speaker => said.names.speaker(said.index, said.sentences),
+        Subject::Speaker => said.names.speaker(said.index),
         Subject::Team => Some(TEAM_OWNER.to_owned()),
         Subject::Named(name) => Some(said.names.canonical(name)),
         Subject::You | Subject::Unclear => None,
