@@ -435,7 +435,6 @@ fn grace_seconds() -> RangedU64ValueParser<u64> {
     RangedU64ValueParser::new().range(0..=MAX_DURATION_SECONDS)
 }
 
-/// `--threads`: 1 to [`env::MAX_WHISPER_THREADS`].
 /// `--model`: a model name [`transcription::model::OfflineModel`] knows.
 fn offline_model(raw: &str) -> Result<transcription::model::OfflineModel, String> {
     raw.trim()
@@ -443,6 +442,7 @@ fn offline_model(raw: &str) -> Result<transcription::model::OfflineModel, String
         .map_err(|_| format!("{raw:?} is not an offline model; choose tiny.en or base"))
 }
 
+/// `--threads`: 1 to [`env::MAX_WHISPER_THREADS`].
 fn whisper_threads() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..=env::MAX_WHISPER_THREADS as u64)
 }
@@ -452,12 +452,12 @@ fn list_limit() -> RangedU64ValueParser<usize> {
     RangedU64ValueParser::new().range(1..=10_000)
 }
 
-/// `--recorded-at`: an RFC 3339 time, or a date (its midnight, UTC), in years 1990–2200.
+/// `--recorded-at`: a time as [`meeting_domain::recorded_at::parse`] reads it, or a date (its
+/// midnight, UTC), in [`meeting_domain::recorded_at::PLAUSIBLE_YEARS`].
 fn recorded_at(raw: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, String> {
-    use chrono::Datelike;
+    use meeting_domain::recorded_at::{PLAUSIBLE_YEARS, is_plausible, parse_any_year};
     let raw = raw.trim();
-    let time = chrono::DateTime::parse_from_rfc3339(raw)
-        .ok()
+    let time = parse_any_year(raw)
         .or_else(|| {
             let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
             Some(day.and_hms_opt(0, 0, 0)?.and_utc().fixed_offset())
@@ -465,10 +465,14 @@ fn recorded_at(raw: &str) -> Result<chrono::DateTime<chrono::FixedOffset>, Strin
         .ok_or_else(|| {
             format!("{raw:?} is neither a time like 2026-03-10T10:00:00+01:00 nor a date like 2026-03-10")
         })?;
-    if (1990..=2200).contains(&time.year()) {
+    if is_plausible(&time) {
         Ok(time)
     } else {
-        Err(format!("{raw} is outside the years 1990 to 2200"))
+        Err(format!(
+            "{raw} is outside the years {} to {}",
+            PLAUSIBLE_YEARS.start(),
+            PLAUSIBLE_YEARS.end()
+        ))
     }
 }
 

@@ -49,16 +49,12 @@ pub struct MediaInfo {
 
 /// Duration and creation time of the audio of `path`, or why it is not usable media.
 pub async fn probe_audio(path: &Path) -> Result<MediaInfo, CliError> {
+    let entries = format!(
+        "stream=codec_type:stream_disposition=attached_pic:format=duration:{}",
+        meeting_domain::recorded_at::ffprobe_entries()
+    );
     let output = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_type:stream_disposition=attached_pic:format=duration:\
-             format_tags=creation_time,date,com.apple.quicktime.creationdate",
-            "-of",
-            "json",
-        ])
+        .args(["-v", "error", "-show_entries", &entries, "-of", "json"])
         .arg(path)
         .output()
         .await

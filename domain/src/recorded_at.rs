@@ -14,6 +14,11 @@ pub const TAGS: [&str; 3] = ["com.apple.quicktime.creationdate", "date", "creati
 /// Years believed: a file-supplied time outside them is a zeroed (1904, 1970) or hostile header.
 pub const PLAUSIBLE_YEARS: std::ops::RangeInclusive<i32> = 1990..=2200;
 
+/// The `-show_entries` section that makes ffprobe print [`TAGS`].
+pub fn ffprobe_entries() -> String {
+    format!("format_tags={}", TAGS.join(","))
+}
+
 /// The first of [`TAGS`] that `tag` returns and that parses as a plausible time.
 pub fn from_tags<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Option<DateTime<FixedOffset>> {
     TAGS.iter().find_map(|name| tag(name).and_then(parse))
@@ -21,11 +26,20 @@ pub fn from_tags<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Option<DateTime<F
 
 /// An RFC 3339 time, or one with a `+hhmm` offset (QuickTime), within [`PLAUSIBLE_YEARS`].
 pub fn parse(text: &str) -> Option<DateTime<FixedOffset>> {
+    parse_any_year(text).filter(is_plausible)
+}
+
+/// [`parse`] without the year check.
+pub fn parse_any_year(text: &str) -> Option<DateTime<FixedOffset>> {
     let text = text.trim();
-    let time = DateTime::parse_from_rfc3339(text)
+    DateTime::parse_from_rfc3339(text)
         .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z"))
-        .ok()?;
-    PLAUSIBLE_YEARS.contains(&time.year()).then_some(time)
+        .ok()
+}
+
+/// Whether `time` lies in [`PLAUSIBLE_YEARS`].
+pub fn is_plausible(time: &DateTime<FixedOffset>) -> bool {
+    PLAUSIBLE_YEARS.contains(&time.year())
 }
 
 #[cfg(test)]

@@ -148,6 +148,11 @@ pub async fn check_magic(path: &Path) -> Result<(), String> {
 pub fn probe_args(path: &Path) -> Vec<OsString> {
     let mut input = OsString::from("file:");
     input.push(path.as_os_str());
+    let entries = format!(
+        "stream=codec_name,profile,sample_rate,channels,time_base,duration_ts,duration,nb_frames:\
+         format=format_name,duration:{}:packet=pts,duration",
+        meeting_domain::recorded_at::ffprobe_entries()
+    );
     [
         "-v",
         "error",
@@ -163,9 +168,7 @@ pub fn probe_args(path: &Path) -> Vec<OsString> {
         "-select_streams",
         "a:0",
         "-show_entries",
-        "stream=codec_name,profile,sample_rate,channels,time_base,duration_ts,duration,nb_frames:\
-         format=format_name,duration:\
-         format_tags=creation_time,date,com.apple.quicktime.creationdate:packet=pts,duration",
+        &entries,
         "-read_intervals",
         "%+#1",
         "-of",
@@ -285,27 +288,9 @@ struct PacketJson {
 struct FormatJson {
     format_name: Option<String>,
     duration: Option<String>,
+    /// Only the tags of [`meeting_domain::recorded_at::TAGS`] are asked for.
     #[serde(default)]
-    tags: Option<FormatTagsJson>,
-}
-
-#[derive(Deserialize)]
-struct FormatTagsJson {
-    creation_time: Option<String>,
-    date: Option<String>,
-    #[serde(rename = "com.apple.quicktime.creationdate")]
-    quicktime_creation_date: Option<String>,
-}
-
-impl FormatTagsJson {
-    fn get(&self, name: &str) -> Option<&str> {
-        match name {
-            "creation_time" => self.creation_time.as_deref(),
-            "date" => self.date.as_deref(),
-            "com.apple.quicktime.creationdate" => self.quicktime_creation_date.as_deref(),
-            _ => None,
-        }
-    }
+    tags: Option<std::collections::BTreeMap<String, String>>,
 }
 
 fn parse_time_base(text: &str) -> Option<(i64, i64)> {
@@ -429,10 +414,9 @@ pub fn parse_probe(json: &[u8]) -> Result<ChunkProbe, ProbeError> {
             })
         }
     };
-    let created_at = format
-        .tags
-        .as_ref()
-        .and_then(|tags| meeting_domain::recorded_at::from_tags(|name| tags.get(name)));
+    let created_at = format.tags.as_ref().and_then(|tags| {
+        meeting_domain::recorded_at::from_tags(|name| tags.get(name).map(String::as_str))
+    });
     Ok(ChunkProbe {
         format_duration,
         created_at,

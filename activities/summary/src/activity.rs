@@ -92,7 +92,7 @@ pub fn parse_transcript(
 /// day ([`crate::due_date`]); an engine's own `dueDate` is replaced, so every engine's dates
 /// follow the same rules. An unreadable start leaves every date absent.
 pub fn date_action_items(summary: &mut MeetingSummary, recorded_at: Option<&str>) {
-    let started = recorded_at.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let started = recorded_at.and_then(meeting_domain::recorded_at::parse);
     summary.recorded_at = started.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     // The day as the participants said it: the recording's own offset, not UTC.
     let day = started.map(|t| t.date_naive());
