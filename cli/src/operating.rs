@@ -221,7 +221,8 @@ pub async fn speakers(
     let recording = recording_ref(&args.user, &args.recording)?;
     let operator = match backend.backend {
         BackendKind::Local => local_reader(global)?,
-        BackendKind::Aws => aws_operator(&AwsBackend::connect(backend).await?, false).await?,
+        // It reads and writes objects: the bucket must be known.
+        BackendKind::Aws => aws_operator(&AwsBackend::connect(backend).await?, true).await?,
     };
     let view = crate::speakers::speakers(&operator, &recording, &args.renames).await?;
     if global.json {
