@@ -9,7 +9,7 @@ use clap::Parser;
 use crate::error::EvalError;
 use crate::meeting::load_all;
 use crate::metrics::items::DEFAULT_TEXT_THRESHOLD;
-use crate::pipeline::{NotesPipeline, RecorderCli, SavedNotes};
+use crate::pipeline::{NotesPipeline, RecorderCli, Resummarized, SavedNotes};
 use crate::report::render;
 use crate::run::{evaluate, render_all};
 
@@ -47,6 +47,11 @@ pub struct Args {
     /// ground truth or the metrics).
     #[arg(long)]
     pub rescore: bool,
+
+    /// Summarize the transcripts of the previous run again with this build's offline
+    /// summarizer (seconds, no speech recognition), then score: for work on the summary rules.
+    #[arg(long, conflicts_with = "rescore")]
+    pub resummarize: bool,
 
     /// Only render the audio (and check the meeting files).
     #[arg(long)]
@@ -138,6 +143,8 @@ pub fn run(args: &Args) -> Result<String, EvalError> {
     }
     let pipeline: Box<dyn NotesPipeline> = if args.rescore {
         Box::new(SavedNotes { work_dir: runs_dir })
+    } else if args.resummarize {
+        Box::new(Resummarized { work_dir: runs_dir })
     } else {
         let binary = match &args.recorder {
             Some(path) => path.clone(),

@@ -83,4 +83,13 @@ pub enum EvalError {
         /// Its stderr (last lines) or what was missing from its report.
         detail: String,
     },
+
+    /// `--resummarize`: the offline summarizer refused a saved transcript.
+    #[error("summarizing the saved transcript of {meeting} failed: {detail}")]
+    Resummarize {
+        /// The meeting id.
+        meeting: String,
+        /// The summarizer's error.
+        detail: String,
+    },
 }

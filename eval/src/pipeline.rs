@@ -135,6 +135,45 @@ impl NotesPipeline for SavedNotes {
     }
 }
 
+/// The transcripts of an earlier [`RecorderCli`] run, summarized again by this build's offline
+/// summarizer with the same recording start as before: the transcript-side scores stay those of
+/// that run, the notes are new. For work on the summary rules (seconds instead of minutes).
+#[derive(Debug, Clone)]
+pub struct Resummarized {
+    /// The `work_dir` of that run.
+    pub work_dir: PathBuf,
+}
+
+impl NotesPipeline for Resummarized {
+    fn notes(&self, meeting: &Meeting, _audio: &Path) -> Result<Notes, EvalError> {
+        let report = report_path(&self.work_dir, &meeting.id);
+        let saved = notes_from_report(&meeting.id, &report)?;
+        let parsed: Report = read_json(&report)?;
+        let transcript_path = result_file(&meeting.id, &report, &parsed, "transcript.json")?;
+        let summary_path = result_file(&meeting.id, &report, &parsed, "summary.json")?;
+        let transcript: meeting_domain::contracts::Transcript = read_json(&transcript_path)?;
+        let before: Value = read_json(&summary_path)?;
+        let failed = |detail: String| EvalError::Resummarize {
+            meeting: meeting.id.clone(),
+            detail,
+        };
+        let mut summary = summary::ExtractiveSummarizer::new()
+            .summarize_now(&transcript)
+            .map_err(|e| failed(e.to_string()))?;
+        summary::activity::date_action_items(
+            &mut summary,
+            before.get("recordedAt").and_then(Value::as_str),
+        );
+        let after = serde_json::to_value(&summary).map_err(|e| failed(e.to_string()))?;
+        Ok(Notes {
+            transcript_text: saved.transcript_text,
+            segments: saved.segments,
+            wall_seconds: saved.wall_seconds,
+            ..notes_from_summary(&after)
+        })
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Report {
@@ -220,6 +259,25 @@ pub fn notes_from_summary(summary: &Value) -> Notes {
     }
 }
 
+/// The file called `name` among those a report lists.
+fn result_file(
+    meeting_id: &str,
+    report: &Path,
+    parsed: &Report,
+    name: &str,
+) -> Result<PathBuf, EvalError> {
+    parsed
+        .files
+        .iter()
+        .find(|f| f.file_name().is_some_and(|n| n == name))
+        .cloned()
+        .ok_or_else(|| EvalError::RecorderFailed {
+            meeting: meeting_id.to_owned(),
+            code: Some(0),
+            detail: format!("its report {} lists no {name}", report.display()),
+        })
+}
+
 /// Reads the notes a `recorder --json process` report points at.
 ///
 /// # Errors
@@ -227,20 +285,13 @@ pub fn notes_from_summary(summary: &Value) -> Notes {
 /// and the errors of reading them.
 pub fn notes_from_report(meeting_id: &str, report: &Path) -> Result<Notes, EvalError> {
     let parsed: Report = read_json(report)?;
-    let named = |name: &str| {
-        parsed
-            .files
-            .iter()
-            .find(|f| f.file_name().is_some_and(|n| n == name))
-            .cloned()
-            .ok_or_else(|| EvalError::RecorderFailed {
-                meeting: meeting_id.to_owned(),
-                code: Some(0),
-                detail: format!("its report {} lists no {name}", report.display()),
-            })
-    };
-    let transcript: TranscriptFile = read_json(&named("transcript.json")?)?;
-    let summary: Value = read_json(&named("summary.json")?)?;
+    let transcript: TranscriptFile = read_json(&result_file(
+        meeting_id,
+        report,
+        &parsed,
+        "transcript.json",
+    )?)?;
+    let summary: Value = read_json(&result_file(meeting_id, report, &parsed, "summary.json")?)?;
     Ok(Notes {
         transcript_text: transcript
             .segments
