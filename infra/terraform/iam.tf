@@ -315,6 +315,16 @@ data "aws_iam_policy_document" "worker_task" {
       resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:transcription-job/*"]
     }
   }
+  # The custom vocabulary of `transcribe_vocabulary`, named meeting-recorder-LANG-HASH by its
+  # content; Transcribe reads its table from the processed objects with the caller's rights.
+  dynamic "statement" {
+    for_each = var.transcriber == "aws" ? [1] : []
+    content {
+      sid       = "TranscribeVocabulary"
+      actions   = ["transcribe:CreateVocabulary", "transcribe:GetVocabulary"]
+      resources = ["arn:${local.partition}:transcribe:${local.region}:${local.account_id}:vocabulary/meeting-recorder-*"]
+    }
+  }
   # Only with the Bedrock engine. Converse is authorized as bedrock:InvokeModel (Bedrock API
   # reference, Converse). A plain model id: that foundation model in this region.
   dynamic "statement" {

@@ -98,5 +98,6 @@ locals {
     SUMMARIZER           = var.summarizer
     BEDROCK_MODEL_ID     = var.bedrock_model_id
     MAX_SPEAKERS         = tostring(var.max_speakers)
+    VOCABULARY           = join("\n", var.transcribe_vocabulary)
   }
 }

@@ -84,6 +84,16 @@ variable "processing_stale_seconds" {
   }
 }
 
+variable "transcribe_vocabulary" {
+  description = "Words the recogniser should spell right (names, product words, acronyms), one per element, in `recorder --vocabulary`'s line format (\"DynamoDB = Dynamo-D.B.\" gives the pronunciation). With transcriber = aws the workers create an Amazon Transcribe custom vocabulary from it (named meeting-recorder-LANG-HASH; each changed list is a new one, and an account holds at most 100); with whisper it is Whisper's prompt."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for term in var.transcribe_vocabulary : length(term) <= 256 && !can(regex("[\\n\\t,;<>\"]", term))])
+    error_message = "Each vocabulary term is at most 256 characters without newlines, tabs, commas, semicolons, angle brackets or quotes."
+  }
+}
+
 variable "transcriber" {
   description = "Transcription engine of the workers: aws (Amazon Transcribe) or whisper (offline, on the worker's CPU)."
   type        = string

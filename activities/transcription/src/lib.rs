@@ -8,6 +8,7 @@
 //!   assembly);
 //! - [`model`]: the model cache and our CTranslate2 → ggml converter;
 //! - [`exports`]: SRT, WebVTT, Markdown and text;
+//! - [`vocabulary`]: the user's word list, as Whisper prompt and Transcribe custom vocabulary;
 //! - [`activities`]: the two activities.
 
 pub mod activities;
@@ -21,3 +22,4 @@ pub mod recognizer;
 pub mod service;
 pub mod speakers;
 pub mod vad;
+pub mod vocabulary;

@@ -9,9 +9,13 @@ use std::sync::Arc;
 use activity_runtime::activity::{Activity, TaskContext};
 use aws_sdk_transcribe::Client;
 use aws_sdk_transcribe::config::retry::RetryConfig;
+use aws_sdk_transcribe::operation::create_vocabulary::{
+    CreateVocabularyError, CreateVocabularyOutput,
+};
 use aws_sdk_transcribe::operation::get_transcription_job::{
     GetTranscriptionJobError, GetTranscriptionJobOutput,
 };
+use aws_sdk_transcribe::operation::get_vocabulary::{GetVocabularyError, GetVocabularyOutput};
 use aws_sdk_transcribe::operation::start_transcription_job::{
     StartTranscriptionJobError, StartTranscriptionJobOutput,
 };
@@ -19,7 +23,7 @@ use aws_sdk_transcribe::types::error::{
     ConflictException, LimitExceededException, NotFoundException,
 };
 use aws_sdk_transcribe::types::{
-    LanguageCode, MediaFormat, TranscriptionJob as SdkJob, TranscriptionJobStatus,
+    LanguageCode, MediaFormat, TranscriptionJob as SdkJob, TranscriptionJobStatus, VocabularyState,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use bytes::Bytes;
@@ -35,6 +39,7 @@ use tokio_util::sync::CancellationToken;
 use transcription::activities::{CheckTranscriptionActivity, StartTranscriptionActivity};
 use transcription::aws::{AwsTranscribeService, TranscribeConfig};
 use transcription::service::TranscriptionService;
+use transcription::vocabulary::Vocabulary;
 
 const BUCKET: &str = "recordings";
 const FIXTURE: &[u8] = include_bytes!("fixtures/transcribe-output.json");
@@ -91,8 +96,218 @@ fn service(client: Client, store: Arc<MemoryStore>) -> Arc<AwsTranscribeService>
         TranscribeConfig {
             default_max_speakers: 5,
             output_kms_key: Some(KMS_KEY.to_owned()),
+            ..TranscribeConfig::default()
         },
     ))
+}
+
+const VOCABULARY: &str = "Priya\nDynamoDB = Dynamo-D.B.\n";
+
+/// The adapter with [`VOCABULARY`], looking at a pending vocabulary every millisecond and
+/// giving up after `wait`.
+fn service_with_vocabulary(
+    client: Client,
+    store: Arc<MemoryStore>,
+    wait: std::time::Duration,
+) -> AwsTranscribeService {
+    AwsTranscribeService::new(
+        client,
+        store,
+        TranscribeConfig {
+            vocabulary: Vocabulary::parse(VOCABULARY).unwrap(),
+            vocabulary_poll: std::time::Duration::from_millis(1),
+            vocabulary_wait: wait,
+            ..TranscribeConfig::default()
+        },
+    )
+}
+
+fn vocabulary_in(state: VocabularyState, reason: Option<&str>) -> GetVocabularyOutput {
+    GetVocabularyOutput::builder()
+        .vocabulary_name(
+            Vocabulary::parse(VOCABULARY)
+                .unwrap()
+                .transcribe_name("en-US"),
+        )
+        .vocabulary_state(state)
+        .set_failure_reason(reason.map(str::to_owned))
+        .build()
+}
+
+#[tokio::test]
+async fn given_a_vocabulary_when_starting_then_it_is_created_from_our_table_waited_for_and_used() {
+    let name = Vocabulary::parse(VOCABULARY)
+        .unwrap()
+        .transcribe_name("en-US");
+    let absent = mock!(Client::get_vocabulary)
+        .then_error(|| GetVocabularyError::NotFoundException(NotFoundException::builder().build()));
+    let table_key = "users/user_1/processed/rec_1/transcribe-vocabulary.txt";
+    let expected_uri = format!("s3://{BUCKET}/{table_key}");
+    let create = mock!(Client::create_vocabulary)
+        .match_requests({
+            let (name, uri) = (name.clone(), expected_uri.clone());
+            move |r| {
+                r.vocabulary_name() == Some(name.as_str())
+                    && r.vocabulary_file_uri() == Some(uri.as_str())
+                    && r.language_code() == Some(&LanguageCode::EnUs)
+                    && r.phrases().is_empty()
+            }
+        })
+        .then_output(|| CreateVocabularyOutput::builder().build());
+    let pending = mock!(Client::get_vocabulary)
+        .sequence()
+        .output(|| vocabulary_in(VocabularyState::Pending, None))
+        .times(3)
+        .output(|| vocabulary_in(VocabularyState::Ready, None))
+        .build();
+    let start = mock!(Client::start_transcription_job)
+        .match_requests({
+            let name = name.clone();
+            move |r| r.settings().and_then(|s| s.vocabulary_name()) == Some(name.as_str())
+        })
+        .then_output(|| StartTranscriptionJobOutput::builder().build());
+    let store = Arc::new(MemoryStore::default());
+    let service = service_with_vocabulary(
+        client(&[&absent, &create, &pending, &start]),
+        store.clone(),
+        std::time::Duration::from_secs(60),
+    );
+    let started = service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the job starts with the vocabulary");
+    assert_eq!(started, transcription::service::Started::Submitted);
+    assert_eq!(
+        start.num_calls(),
+        1,
+        "the job was started once, with the vocabulary"
+    );
+    assert_eq!(pending.num_calls(), 4, "three pending looks, then ready");
+    let table = store
+        .get_bytes(BUCKET, table_key)
+        .await
+        .expect("the table is in our bucket");
+    assert_eq!(
+        String::from_utf8(table.to_vec()).unwrap(),
+        "Phrase\tIPA\tSoundsLike\tDisplayAs\nPriya\t\t\tPriya\nDynamo-D.B.\t\t\tDynamoDB\n"
+    );
+}
+
+#[tokio::test]
+async fn given_a_vocabulary_another_worker_created_when_starting_then_conflict_waits_for_it() {
+    let absent = mock!(Client::get_vocabulary)
+        .then_error(|| GetVocabularyError::NotFoundException(NotFoundException::builder().build()));
+    let conflict = mock!(Client::create_vocabulary).then_error(|| {
+        CreateVocabularyError::ConflictException(ConflictException::builder().build())
+    });
+    let ready =
+        mock!(Client::get_vocabulary).then_output(|| vocabulary_in(VocabularyState::Ready, None));
+    let start = mock!(Client::start_transcription_job)
+        .then_output(|| StartTranscriptionJobOutput::builder().build());
+    let store = Arc::new(MemoryStore::default());
+    let service = service_with_vocabulary(
+        client(&[&absent, &conflict, &ready, &start]),
+        store,
+        std::time::Duration::from_secs(60),
+    );
+    service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect("the other worker's vocabulary is used");
+    assert_eq!((ready.num_calls(), start.num_calls()), (1, 1));
+}
+
+#[tokio::test]
+async fn given_a_failed_vocabulary_then_the_start_fails_with_transcribes_reason_and_no_job() {
+    let failed = mock!(Client::get_vocabulary).then_output(|| {
+        vocabulary_in(
+            VocabularyState::Failed,
+            Some("The vocabulary contains invalid characters"),
+        )
+    });
+    let start = mock!(Client::start_transcription_job)
+        .then_output(|| StartTranscriptionJobOutput::builder().build());
+    let service = service_with_vocabulary(
+        client(&[&failed, &start]),
+        Arc::new(MemoryStore::default()),
+        std::time::Duration::from_secs(60),
+    );
+    let error = service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("a failed vocabulary fails the start");
+    assert_eq!(error.name(), TranscriptionError::JobFailed);
+    assert!(error.to_string().contains("invalid characters"), "{error}");
+    assert_eq!(start.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn given_a_vocabulary_still_pending_after_the_wait_then_the_start_is_retryable_and_no_job_starts()
+ {
+    let pending = mock!(Client::get_vocabulary)
+        .sequence()
+        .output(|| vocabulary_in(VocabularyState::Pending, None))
+        .repeatedly()
+        .build();
+    let start = mock!(Client::start_transcription_job)
+        .then_output(|| StartTranscriptionJobOutput::builder().build());
+    let service = service_with_vocabulary(
+        client(&[&pending, &start]),
+        Arc::new(MemoryStore::default()),
+        std::time::Duration::from_millis(20),
+    );
+    let error = service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("still pending");
+    assert_eq!(error.name(), TranscriptionError::ServiceUnavailable);
+    assert!(pending.num_calls() >= 2);
+    assert_eq!(start.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn given_the_accounts_vocabulary_limit_then_the_start_fails_saying_what_to_delete() {
+    let absent = mock!(Client::get_vocabulary)
+        .then_error(|| GetVocabularyError::NotFoundException(NotFoundException::builder().build()));
+    let limit = mock!(Client::create_vocabulary).then_error(|| {
+        CreateVocabularyError::LimitExceededException(LimitExceededException::builder().build())
+    });
+    let service = service_with_vocabulary(
+        client(&[&absent, &limit]),
+        Arc::new(MemoryStore::default()),
+        std::time::Duration::from_secs(60),
+    );
+    let error = service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+        .expect_err("limit");
+    assert_eq!(error.name(), TranscriptionError::JobFailed);
+    assert!(
+        error
+            .to_string()
+            .contains("delete unused meeting-recorder-*"),
+        "{error}"
+    );
 }
 
 fn job_with(status: TranscriptionJobStatus, reason: Option<&str>) -> GetTranscriptionJobOutput {

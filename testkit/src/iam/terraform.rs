@@ -437,6 +437,21 @@ fn split(args: FuncArgs) -> Result<Value, String> {
     ))
 }
 
+fn join(args: FuncArgs) -> Result<Value, String> {
+    let separator = string_arg(&args, 0, "join")?;
+    let Some(Value::Array(items)) = args.get(1) else {
+        return Err("join needs a list".to_owned());
+    };
+    let parts: Vec<String> = items
+        .iter()
+        .map(|item| match item {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(format!("join of {other}")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Value::from(parts.join(separator.as_str())))
+}
+
 fn declare_functions(ctx: &mut Context<'static>) {
     let any = |f| FuncDef::builder().param(ParamType::Any).build(f);
     let two = |f| {
@@ -453,6 +468,7 @@ fn declare_functions(ctx: &mut Context<'static>) {
     ctx.declare_func("jsonencode", any(jsonencode));
     ctx.declare_func("contains", two(contains));
     ctx.declare_func("split", two(split));
+    ctx.declare_func("join", two(join));
     ctx.declare_func(
         "replace",
         FuncDef::builder()

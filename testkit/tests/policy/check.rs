@@ -50,6 +50,9 @@ pub enum Spec {
     Anything,
     /// A transcription job of this account and region.
     TranscriptionJobs,
+    /// A custom vocabulary of this account and region, named as the Transcribe adapter names
+    /// them.
+    Vocabularies,
     /// The model or inference profile of `BEDROCK_MODEL_ID`.
     Model,
 }
@@ -641,6 +644,10 @@ fn instantiate(
         Spec::Anything => push(exact("*".into())),
         Spec::TranscriptionJobs => push(exact(format!(
             "arn:{PARTITION}:transcribe:{REGION}:{ACCOUNT_ID}:transcription-job/policy-test-job"
+        ))),
+        // `Vocabulary::transcribe_name`: meeting-recorder-LANGUAGE-16 hex digits.
+        Spec::Vocabularies => push(exact(format!(
+            "arn:{PARTITION}:transcribe:{REGION}:{ACCOUNT_ID}:vocabulary/meeting-recorder-en-US-0123456789abcdef"
         ))),
         Spec::Model => match var(env::BEDROCK_MODEL_ID) {
             Some(id) => match id.split_once('.') {

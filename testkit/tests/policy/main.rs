@@ -252,7 +252,10 @@ fn need_of(
             "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => Spec::Anything,
             _ => return Err(unmodelled()),
         })],
-        "transcribe" => vec![need(Spec::TranscriptionJobs)],
+        "transcribe" => vec![need(match suffix {
+            "CreateVocabulary" | "GetVocabulary" => Spec::Vocabularies,
+            _ => Spec::TranscriptionJobs,
+        })],
         "bedrockruntime" => vec![need(Spec::Model)],
         _ => return Err(unmodelled()),
     })

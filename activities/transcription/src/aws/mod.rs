@@ -10,6 +10,13 @@
 //!   any call; it is **not split**: Transcribe labels speakers per job, so `spk_0` of one part is
 //!   unrelated to `spk_0` of the next and a split meeting would get inconsistent speakers. Users
 //!   with longer meetings use the offline engine, which has no length limit.
+//! - A configured [`Vocabulary`] becomes a custom vocabulary in table format, named by its
+//!   content ([`Vocabulary::transcribe_name`]) so every worker agrees on it without coordination:
+//!   the table is written next to the recording's outputs (`transcribe-vocabulary.txt`, where
+//!   the worker may write and Transcribe reads with its rights), created once
+//!   (`ConflictException` = another worker created it), waited for until `READY` (a `FAILED`
+//!   vocabulary is a rejected job with Transcribe's reason; one still pending after
+//!   [`TranscribeConfig::vocabulary_wait`] is retryable), and named in every job's settings.
 
 pub mod output;
 
@@ -18,10 +25,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_transcribe::Client;
 use aws_sdk_transcribe::error::SdkError;
+use aws_sdk_transcribe::operation::create_vocabulary::CreateVocabularyError;
 use aws_sdk_transcribe::operation::get_transcription_job::GetTranscriptionJobError;
+use aws_sdk_transcribe::operation::get_vocabulary::GetVocabularyError;
 use aws_sdk_transcribe::operation::start_transcription_job::StartTranscriptionJobError;
 use aws_sdk_transcribe::types::{
-    LanguageCode, Media, MediaFormat, Settings, TranscriptionJobStatus,
+    LanguageCode, Media, MediaFormat, Settings, TranscriptionJobStatus, VocabularyState,
 };
 use meeting_domain::contracts::{
     CheckTranscriptionInput, StartTranscriptionInput, output_files, processed_prefix,
@@ -31,6 +40,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineError;
 use crate::service::{DEFAULT_LANGUAGE, JobState, Started, TranscriptionService};
+use crate::vocabulary::Vocabulary;
+
+/// The file name of the custom-vocabulary table written next to a recording's outputs when the
+/// recording creates the vocabulary.
+pub const VOCABULARY_TABLE: &str = "transcribe-vocabulary.txt";
 
 /// Transcribe's maximum media duration: "less than 4 hours" (StartTranscriptionJob limits).
 pub const MAX_DURATION_SECONDS: f64 = 4.0 * 3600.0;
@@ -49,6 +63,13 @@ pub struct TranscribeConfig {
     /// KMS key Transcribe encrypts its output object with (`OutputEncryptionKMSKeyId`); `None`
     /// leaves it to the bucket's default encryption.
     pub output_kms_key: Option<String>,
+    /// The user vocabulary; empty for none.
+    pub vocabulary: Vocabulary,
+    /// How often a pending custom vocabulary is looked at.
+    pub vocabulary_poll: std::time::Duration,
+    /// How long a job waits for its custom vocabulary to become ready before the start is
+    /// retried later (Transcribe usually needs a few minutes for a new one).
+    pub vocabulary_wait: std::time::Duration,
 }
 
 impl Default for TranscribeConfig {
@@ -56,6 +77,9 @@ impl Default for TranscribeConfig {
         Self {
             default_max_speakers: 10,
             output_kms_key: None,
+            vocabulary: Vocabulary::default(),
+            vocabulary_poll: std::time::Duration::from_secs(10),
+            vocabulary_wait: std::time::Duration::from_secs(600),
         }
     }
 }
@@ -83,6 +107,148 @@ impl AwsTranscribeService {
             client,
             store,
             config,
+        }
+    }
+}
+
+/// What `GetVocabulary` said.
+enum VocabularyLook {
+    Absent,
+    Ready,
+    Pending,
+    Failed(String),
+}
+
+impl AwsTranscribeService {
+    async fn look_up_vocabulary(&self, name: &str) -> Result<VocabularyLook, EngineError> {
+        match self
+            .client
+            .get_vocabulary()
+            .vocabulary_name(name)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(match output.vocabulary_state() {
+                Some(VocabularyState::Ready) => VocabularyLook::Ready,
+                Some(VocabularyState::Failed) => VocabularyLook::Failed(
+                    output
+                        .failure_reason()
+                        .unwrap_or("Amazon Transcribe gave no reason")
+                        .to_owned(),
+                ),
+                _ => VocabularyLook::Pending,
+            }),
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                GetVocabularyError::NotFoundException(_) => Ok(VocabularyLook::Absent),
+                // Emulators answer an unknown name with BadRequest "couldn't be found".
+                GetVocabularyError::BadRequestException(b)
+                    if b.message().is_some_and(|m| m.contains("couldn't be found")) =>
+                {
+                    Ok(VocabularyLook::Absent)
+                }
+                GetVocabularyError::BadRequestException(b) => Err(EngineError::Rejected(format!(
+                    "GetVocabulary {name}: {}",
+                    b.message().unwrap_or("bad request")
+                ))),
+                _ => Err(transient(SdkError::ServiceError(e))),
+            },
+            Err(other) => Err(transient(other)),
+        }
+    }
+
+    async fn create_vocabulary(
+        &self,
+        name: &str,
+        language: &str,
+        input: &StartTranscriptionInput,
+    ) -> Result<(), EngineError> {
+        let bucket = &input.bucket;
+        let key = format!(
+            "{}{VOCABULARY_TABLE}",
+            processed_prefix(&input.user_id, &input.recording_id)
+        );
+        self.store
+            .put_bytes(
+                bucket,
+                &key,
+                self.config
+                    .vocabulary
+                    .transcribe_table()
+                    .into_bytes()
+                    .into(),
+                "text/plain; charset=utf-8",
+            )
+            .await?;
+        let result = self
+            .client
+            .create_vocabulary()
+            .vocabulary_name(name)
+            .language_code(LanguageCode::from(language))
+            .vocabulary_file_uri(format!("s3://{bucket}/{key}"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(vocabulary = name, "custom vocabulary created");
+                Ok(())
+            }
+            Err(SdkError::ServiceError(e)) => match e.err() {
+                CreateVocabularyError::ConflictException(_) => Ok(()),
+                CreateVocabularyError::LimitExceededException(_) => {
+                    Err(EngineError::Rejected(format!(
+                        "Amazon Transcribe refused to create the custom vocabulary {name}: the account's vocabulary limit is reached (100 per Region); delete unused meeting-recorder-* vocabularies"
+                    )))
+                }
+                CreateVocabularyError::BadRequestException(b) => {
+                    Err(EngineError::Rejected(format!(
+                        "Amazon Transcribe refused the custom vocabulary {name}: {}",
+                        b.message().unwrap_or("bad request")
+                    )))
+                }
+                _ => Err(transient(SdkError::ServiceError(e))),
+            },
+            Err(other) => Err(transient(other)),
+        }
+    }
+
+    /// The name of the ready custom vocabulary for `language`, created first when needed.
+    async fn ready_vocabulary(
+        &self,
+        language: &str,
+        input: &StartTranscriptionInput,
+        cancel: &CancellationToken,
+    ) -> Result<String, EngineError> {
+        let name = self.config.vocabulary.transcribe_name(language);
+        let deadline = tokio::time::Instant::now() + self.config.vocabulary_wait;
+        let mut created = false;
+        loop {
+            match self.look_up_vocabulary(&name).await? {
+                VocabularyLook::Ready => return Ok(name),
+                VocabularyLook::Failed(reason) => {
+                    return Err(EngineError::Rejected(format!(
+                        "the custom vocabulary {name} failed in Amazon Transcribe: {reason}; fix the vocabulary list (a changed list gets a new vocabulary)"
+                    )));
+                }
+                VocabularyLook::Absent if !created => {
+                    self.create_vocabulary(&name, language, input).await?;
+                    created = true;
+                    continue;
+                }
+                VocabularyLook::Absent | VocabularyLook::Pending => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(EngineError::ServiceUnavailable(
+                    format!(
+                        "the custom vocabulary {name} is not ready after {} s; the start is retried",
+                        self.config.vocabulary_wait.as_secs()
+                    )
+                    .into(),
+                ));
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.vocabulary_poll) => {}
+                () = cancel.cancelled() => return Err(EngineError::Cancelled),
+            }
         }
     }
 }
@@ -153,7 +319,7 @@ impl TranscriptionService for AwsTranscribeService {
         &self,
         job_name: &str,
         input: &StartTranscriptionInput,
-        _cancel: &CancellationToken,
+        cancel: &CancellationToken,
     ) -> Result<Started, EngineError> {
         check_limits(input.duration_seconds, input.audio_bytes)?;
         let format = media_format(&input.audio_key)?;
@@ -167,6 +333,11 @@ impl TranscriptionService for AwsTranscribeService {
             .max_speakers
             .unwrap_or(self.config.default_max_speakers)
             .clamp(*SPEAKER_LABELS_RANGE.start(), *SPEAKER_LABELS_RANGE.end());
+        let vocabulary = if self.config.vocabulary.is_empty() {
+            None
+        } else {
+            Some(self.ready_vocabulary(language, input, cancel).await?)
+        };
         let result = self
             .client
             .start_transcription_job()
@@ -185,6 +356,7 @@ impl TranscriptionService for AwsTranscribeService {
                 Settings::builder()
                     .show_speaker_labels(true)
                     .max_speaker_labels(i32::from(max_speakers))
+                    .set_vocabulary_name(vocabulary)
                     .build(),
             )
             .send()
