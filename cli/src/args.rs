@@ -1,6 +1,6 @@
 //! The command line: what a newcomer sees with `recorder --help`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::builder::RangedU64ValueParser;
 use clap::{Args, Parser, Subcommand};
@@ -108,6 +108,23 @@ pub enum Command {
     Worker(WorkerArgs),
 }
 
+/// How the offline recogniser is set up (`process`, `serve`, `worker`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecognizerArgs {
+    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
+    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
+    /// WHISPER_MODEL_PATH when set, else tiny.en.
+    #[arg(long, value_parser = offline_model)]
+    pub model: Option<transcription::model::OfflineModel>,
+
+    /// A word list (one term per line: names, product words, acronyms; `#` comments) that
+    /// Whisper is prompted with in every window, so they are spelled right. `DynamoDB =
+    /// Dynamo-D.B.` also says how a term is pronounced, for Amazon Transcribe custom
+    /// vocabularies (the same file works there).
+    #[arg(long, value_name = "FILE", value_parser = vocabulary_file)]
+    pub vocabulary: Option<transcription::vocabulary::Vocabulary>,
+}
+
 /// Options shared by the commands that run the pipeline.
 #[derive(Debug, Args, Clone)]
 pub struct PipelineArgs {
@@ -120,11 +137,8 @@ pub struct PipelineArgs {
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
-    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
-    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
-    /// WHISPER_MODEL_PATH when set, else tiny.en.
-    #[arg(long, value_parser = offline_model)]
-    pub model: Option<transcription::model::OfflineModel>,
+    #[command(flatten)]
+    pub recognizer: RecognizerArgs,
 }
 
 /// `recorder process`.
@@ -258,11 +272,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
-    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
-    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
-    /// WHISPER_MODEL_PATH when set, else tiny.en.
-    #[arg(long, value_parser = offline_model)]
-    pub model: Option<transcription::model::OfflineModel>,
+    #[command(flatten)]
+    pub recognizer: RecognizerArgs,
 
     /// Run this workflow definition (Amazon States Language JSON) instead of the generated
     /// asl/processing.asl.json, e.g. one with shorter heartbeat timeouts.
@@ -281,11 +292,8 @@ pub struct WorkerArgs {
     #[arg(long, default_value_t = 2, value_parser = whisper_threads())]
     pub threads: usize,
 
-    /// The offline speech model: `tiny.en` (installed by setup) or `base` (multilingual, about
-    /// 2× slower, lower word error; install it with `scripts/setup.sh models-base`). Default:
-    /// WHISPER_MODEL_PATH when set, else tiny.en.
-    #[arg(long, value_parser = offline_model)]
-    pub model: Option<transcription::model::OfflineModel>,
+    #[command(flatten)]
+    pub recognizer: RecognizerArgs,
 
     /// Seconds between heartbeats of a running task; default: a third of each activity's
     /// HeartbeatSeconds in the workflow.
@@ -435,6 +443,19 @@ fn grace_seconds() -> RangedU64ValueParser<u64> {
     RangedU64ValueParser::new().range(0..=MAX_DURATION_SECONDS)
 }
 
+/// `--vocabulary`: a readable word list that follows the rules of
+/// [`transcription::vocabulary`].
+fn vocabulary_file(raw: &str) -> Result<transcription::vocabulary::Vocabulary, String> {
+    let vocabulary =
+        transcription::vocabulary::Vocabulary::read(Path::new(raw)).map_err(|e| e.to_string())?;
+    if vocabulary.is_empty() {
+        return Err(format!(
+            "{raw} holds no terms (one per line; # starts a comment)"
+        ));
+    }
+    Ok(vocabulary)
+}
+
 /// `--model`: a model name [`transcription::model::OfflineModel`] knows.
 fn offline_model(raw: &str) -> Result<transcription::model::OfflineModel, String> {
     raw.trim()
@@ -524,7 +545,7 @@ mod tests {
             panic!("process");
         };
         assert_eq!(
-            args.pipeline.model,
+            args.pipeline.recognizer.model,
             Some(transcription::model::OfflineModel::Base)
         );
         assert_eq!(

@@ -38,7 +38,7 @@ fn config(
     global: &Global,
     grace_seconds: u64,
     workers: Workers,
-    model: Option<transcription::model::OfflineModel>,
+    recognizer: &crate::args::RecognizerArgs,
 ) -> LocalConfig {
     let grace = Duration::from_secs(grace_seconds);
     LocalConfig {
@@ -49,7 +49,8 @@ fn config(
         sweep_interval: (grace / 4).clamp(Duration::from_millis(250), Duration::from_secs(10)),
         workers,
         definition: None,
-        model,
+        model: recognizer.model,
+        vocabulary: recognizer.vocabulary.clone().unwrap_or_default(),
     }
 }
 
@@ -60,7 +61,7 @@ pub(crate) fn pipeline_config(global: &Global, pipeline: &PipelineArgs) -> Local
         Workers::InProcess {
             whisper_threads: pipeline.threads,
         },
-        pipeline.model,
+        &pipeline.recognizer,
     )
 }
 
@@ -469,7 +470,7 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
             whisper_threads: args.threads,
         }
     };
-    let mut local = config(global, args.grace_seconds, workers, args.model);
+    let mut local = config(global, args.grace_seconds, workers, &args.recognizer);
     if let Some(path) = &args.definition {
         local.definition = Some(
             std::fs::read_to_string(path).map_err(|source| CliError::Io {

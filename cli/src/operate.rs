@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use meeting_domain::contracts::{
     CatalogRecord, ChunkStatus, MediaOutput, MeetingSummary, ProcessingInput, ResumePoint,
-    ResumeStage, Transcript, output_files, processed_prefix,
+    ResumeStage, Transcript, TranscriptionProgress, output_files, processed_prefix,
 };
 use meeting_domain::ports::{Catalog, CatalogPatch, ChunkTable, ObjectStore, StartOutcome};
 use meeting_domain::{PortError, RecordingRef, RecordingStatus, UserId};
@@ -351,9 +351,49 @@ pub struct StatusView {
     /// Where the current execution failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<FailurePoint>,
+    /// How far the offline transcription of the current run is (none on Amazon Transcribe,
+    /// which reports no progress, and none once the recording left `processing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transcription: Option<TranscriptionProgress>,
     /// What the operator can do next.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub next_steps: Vec<String>,
+}
+
+/// The offline transcription progress of run `run` of `recording`, when the StartTranscription
+/// activity has written one for that run (an older run's file is ignored; an unreadable one is
+/// the same as none: progress is informative only).
+pub async fn transcription_progress(
+    objects: &dyn ObjectStore,
+    bucket: &str,
+    recording: &RecordingRef,
+    run: u32,
+) -> Option<TranscriptionProgress> {
+    let key = transcription::service::progress_key(&recording.user_id, &recording.recording_id);
+    let bytes = objects.get_bytes(bucket, &key).await.ok()?;
+    let progress: TranscriptionProgress = serde_json::from_slice(&bytes).ok()?;
+    (progress.job_name == recording.transcription_job_name(run)).then_some(progress)
+}
+
+/// One line for people: `42% of 6 min 12 s of speech, about 1 min 5 s left`.
+pub fn describe_progress(progress: &TranscriptionProgress) -> String {
+    let left = progress.eta_seconds.map_or_else(String::new, |eta| {
+        format!(", about {} left", minutes_and_seconds(eta))
+    });
+    format!(
+        "{:.0}% of {} of speech{left}",
+        progress.percent.floor(),
+        minutes_and_seconds(progress.speech_seconds)
+    )
+}
+
+fn minutes_and_seconds(seconds: f64) -> String {
+    let total = seconds.max(0.0).round() as u64;
+    match (total / 60, total % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    }
 }
 
 impl Operator {
@@ -428,12 +468,18 @@ impl Operator {
             execution_note = Some("no execution started yet".into());
         }
         let next_steps = next_steps(&record, &chunks, failure.as_ref(), None);
+        let transcription = if record.status == RecordingStatus::Processing {
+            transcription_progress(self.objects.as_ref(), &self.bucket, recording, record.run).await
+        } else {
+            None
+        };
         Ok(StatusView {
             record,
             chunks,
             execution,
             execution_note,
             failure,
+            transcription,
             next_steps,
         })
     }

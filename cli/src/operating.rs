@@ -167,6 +167,13 @@ pub fn render_status(view: &StatusView, location: &dyn Fn(&str) -> String) -> St
     if let Some(note) = &view.execution_note {
         let _ = writeln!(out, "            ({note})");
     }
+    if let Some(progress) = &view.transcription {
+        let _ = writeln!(
+            out,
+            "transcribing {}",
+            crate::operate::describe_progress(progress)
+        );
+    }
     if let Some(f) = &view.failure {
         let _ = writeln!(
             out,

@@ -124,7 +124,8 @@ pub async fn wait_for(
             None => "waiting for the first chunk".to_owned(),
             Some(r) => match (r.status, &r.execution_name) {
                 (RecordingStatus::Processing | RecordingStatus::ReadyForProcessing, Some(name)) => {
-                    execution_stage(backend, recording, name).await?
+                    let stage = execution_stage(backend, recording, name).await?;
+                    with_transcription_progress(backend, recording, r.run, stage).await
                 }
                 (RecordingStatus::Recording, _) if r.expected_chunk_count.is_some() => {
                     "waiting for missing chunks (grace period)".to_owned()
@@ -134,6 +135,30 @@ pub async fn wait_for(
         };
         progress.show(&stage);
         tokio::time::sleep(POLL).await;
+    }
+}
+
+/// `stage`, followed by the offline transcription's progress while it transcribes.
+async fn with_transcription_progress(
+    backend: &LocalBackend,
+    recording: &RecordingRef,
+    run: u32,
+    stage: String,
+) -> String {
+    if stage != describe("StartTranscription") {
+        return stage;
+    }
+    let objects: &dyn meeting_domain::ports::ObjectStore = backend.objects().as_ref();
+    match crate::operate::transcription_progress(
+        objects,
+        recorder_local::runtime::BUCKET,
+        recording,
+        run,
+    )
+    .await
+    {
+        Some(progress) => format!("{stage}: {}", crate::operate::describe_progress(&progress)),
+        None => stage,
     }
 }
 

@@ -41,6 +41,7 @@ impl Transcriber for ScriptedTranscriber {
         &self,
         _pcm: &[f32],
         _language: &str,
+        _prompt: &str,
         _cancel: &CancellationToken,
     ) -> Result<Vec<TimedWord>, EngineError> {
         self.calls.fetch_add(1, Ordering::SeqCst);

@@ -145,6 +145,8 @@ pub mod output_files {
     pub const SUMMARY_JSON: &str = "summary.json";
     /// Markdown summary.
     pub const SUMMARY_MD: &str = "summary.md";
+    /// [`super::TranscriptionProgress`] of the offline engine, rewritten after each window.
+    pub const TRANSCRIPTION_PROGRESS: &str = "transcription-progress.json";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,6 +322,29 @@ pub struct TranscriptionJob {
     pub job_name: String,
     /// Which engine runs the job (`aws-transcribe`, `whisper`).
     pub engine: String,
+}
+
+/// How far an offline transcription is, written by the StartTranscription activity after each
+/// Whisper window (`processed/…/transcription-progress.json`) for `recorder status` and the
+/// progress line of `recorder process`. Amazon Transcribe reports no progress, so AWS jobs have
+/// none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscriptionProgress {
+    /// The job this is the progress of (the run is part of the name, so an old run's progress
+    /// is never read as the current one's).
+    pub job_name: String,
+    /// Percent of the speech recognised, 0–100.
+    pub percent: f64,
+    /// Seconds of speech in the recording (silence is skipped).
+    pub speech_seconds: f64,
+    /// Seconds of speech recognised so far.
+    pub done_seconds: f64,
+    /// Wall time spent recognising so far, seconds.
+    pub elapsed_seconds: f64,
+    /// Seconds left at the pace so far; absent before the first window is done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<f64>,
 }
 
 /// Errors of [`StartTranscription`] and [`CheckTranscription`].

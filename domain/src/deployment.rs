@@ -65,6 +65,12 @@ pub mod env {
     /// Optional: the address-space limit, in MiB, of every `ffmpeg`/`ffprobe` process the media
     /// activity starts (default 1024, accepted 512–65536).
     pub const MEDIA_TOOL_MEMORY_MIB: &str = "MEDIA_TOOL_MEMORY_MIB";
+    /// Optional: the user vocabulary inline, one term per line (Terraform's
+    /// `transcribe_vocabulary`): Whisper's prompt offline, a custom vocabulary on Transcribe.
+    pub const VOCABULARY: &str = "VOCABULARY";
+    /// Optional: the same as a file path (`recorder --vocabulary`'s format); not with
+    /// [`VOCABULARY`].
+    pub const VOCABULARY_FILE: &str = "VOCABULARY_FILE";
     /// With `SUMMARIZER=openai`: base URL of an OpenAI-compatible server (`http://host/v1`).
     pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
     /// With `SUMMARIZER=openai`: the model name the server expects.
@@ -83,6 +89,8 @@ pub mod env {
         MEETING_RECORDER_CACHE,
         FFPROBE_PATH,
         MEDIA_TOOL_MEMORY_MIB,
+        VOCABULARY,
+        VOCABULARY_FILE,
         OPENAI_BASE_URL,
         OPENAI_MODEL,
         OPENAI_API_KEY,

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use transcription::model::OfflineModel;
+use transcription::vocabulary::Vocabulary;
 
 use activity_runtime::{Registry, Worker, WorkerConfig};
 use asl_engine::{Engine, EngineConfig, LocalWorkflowStarter, Resources};
@@ -112,6 +113,8 @@ pub struct LocalConfig {
     pub definition: Option<String>,
     /// The offline speech model (`recorder --model`); `None`: `WHISPER_MODEL_PATH`, else tiny.en.
     pub model: Option<OfflineModel>,
+    /// The user vocabulary for Whisper's prompt (`recorder --vocabulary`); empty for none.
+    pub vocabulary: Vocabulary,
 }
 
 impl LocalConfig {
@@ -125,6 +128,7 @@ impl LocalConfig {
             workers: Workers::InProcess { whisper_threads: 2 },
             definition: None,
             model: None,
+            vocabulary: Vocabulary::default(),
         }
     }
 }
@@ -344,6 +348,7 @@ impl LocalBackend {
             )),
         ];
         if let Workers::InProcess { .. } = config.workers {
+            let config_vocabulary = config.vocabulary.clone();
             let transcriber = transcriber.ok_or_else(|| {
                 LocalError::Workers("in-process workers need a transcriber".into())
             })?;
@@ -362,7 +367,14 @@ impl LocalBackend {
                 ..WorkerConfig::default()
             };
             let store = Arc::clone(&objects) as Arc<dyn ObjectStore>;
-            let worker = build_worker(store, &data_dir, transcriber, Arc::new(source), config)?;
+            let worker = build_worker(
+                store,
+                &data_dir,
+                transcriber,
+                config_vocabulary,
+                Arc::new(source),
+                config,
+            )?;
             let stop = shutdown.clone();
             tasks.push(tokio::spawn(async move {
                 let summary = worker.run_until(stop.cancelled_owned()).await;
@@ -497,6 +509,8 @@ pub struct RemoteWorkerConfig {
     pub whisper_threads: usize,
     /// The offline speech model; `None`: `WHISPER_MODEL_PATH`, else tiny.en.
     pub model: Option<OfflineModel>,
+    /// The user vocabulary for Whisper's prompt; empty for none.
+    pub vocabulary: Vocabulary,
     /// Heartbeat period; `None`: a third of each activity's `HeartbeatSeconds`.
     pub heartbeat_interval: Option<Duration>,
     /// How long running tasks may finish after SIGTERM/SIGINT before they are failed as
@@ -597,6 +611,7 @@ pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> 
         store,
         &config.data_dir,
         transcriber,
+        config.vocabulary.clone(),
         Arc::new(source),
         worker_config,
     )?
@@ -609,6 +624,7 @@ fn build_worker(
     store: Arc<dyn ObjectStore>,
     data_dir: &Path,
     transcriber: Arc<dyn Transcriber>,
+    vocabulary: Vocabulary,
     source: Arc<dyn ActivityTaskSource>,
     config: WorkerConfig,
 ) -> Result<Worker, LocalError> {
@@ -621,7 +637,8 @@ fn build_worker(
         work_dir: Some(work_dir),
         ..MediaConfig::from_env().map_err(|e| LocalError::Workers(e.to_string()))?
     };
-    let service = Arc::new(OfflineService::new(Arc::clone(&store), transcriber));
+    let service =
+        Arc::new(OfflineService::new(Arc::clone(&store), transcriber).with_vocabulary(vocabulary));
     let prefix = format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:{DEFAULT_PREFIX}");
     let mut registry = Registry::new(prefix);
     let fail = |e: activity_runtime::RuntimeError| LocalError::Workers(e.to_string());

@@ -18,14 +18,19 @@ pub const WHISPER_ENGINE: &str = "whisper.cpp";
 const SPEECH_TOLERANCE_SECONDS: f64 = 0.5;
 /// A pause this long ends a turn even when the same speaker goes on.
 const TURN_BREAK_SECONDS: f64 = 2.0;
-/// Whisper gets the audio in chunks of at most this length, cut in pauses between speech
-/// regions: cancellation is checked between chunks (about 5 s of CPU each at a real-time factor
-/// of 0.06), and long silences never reach Whisper.
-const MAX_CHUNK_SECONDS: f64 = 90.0;
-/// Longest sentence tail or head (in words) moved to the speaker whose sentence it belongs to.
-const MAX_TAIL_WORDS: usize = 2;
+/// A pause this long between two words ends a sentence even without punctuation (for the rule
+/// that a sentence has one speaker).
+const SENTENCE_PAUSE_SECONDS: f64 = 0.8;
+/// Whisper gets the audio in windows of at most this length, cut in pauses between speech
+/// regions: one Whisper window (30 s, padding included) each, so every window is decoded with
+/// its own prompt (the vocabulary and the previous window's words); cancellation is checked and
+/// progress reported between windows; long silences never reach Whisper.
+const MAX_CHUNK_SECONDS: f64 = 29.0;
 /// Audio kept around each chunk so word edges are not clipped.
 const CHUNK_PAD_SECONDS: f64 = 0.2;
+/// Words of the previous window carried into the next window's prompt (about 60 tokens, well
+/// inside the half of Whisper's 448-token text context a prompt may use, after the glossary).
+const PROMPT_CONTEXT_WORDS: usize = 40;
 
 /// Groups speech regions into chunks of at most [`MAX_CHUNK_SECONDS`] (a longer region is cut
 /// hard).
@@ -45,27 +50,86 @@ pub fn chunks(regions: &[SpeechRegion]) -> Vec<SpeechRegion> {
     out
 }
 
+/// How far the recogniser is through a recording: reported after each window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Progress {
+    /// Seconds of speech recognised so far.
+    pub done_seconds: f64,
+    /// Seconds of speech in the recording (what Whisper gets; silence is skipped).
+    pub total_seconds: f64,
+    /// Wall time spent recognising so far, seconds.
+    pub elapsed_seconds: f64,
+}
+
+impl Progress {
+    /// Percent done, 0–100.
+    pub fn percent(&self) -> f64 {
+        if self.total_seconds > 0.0 {
+            (100.0 * self.done_seconds / self.total_seconds).clamp(0.0, 100.0)
+        } else {
+            100.0
+        }
+    }
+
+    /// Seconds left at the pace so far; `None` before the first window is done.
+    pub fn eta_seconds(&self) -> Option<f64> {
+        (self.done_seconds > 0.0 && self.elapsed_seconds > 0.0).then(|| {
+            (self.total_seconds - self.done_seconds).max(0.0) * self.elapsed_seconds
+                / self.done_seconds
+        })
+    }
+}
+
+/// The prompt of one window: the glossary, then the last [`PROMPT_CONTEXT_WORDS`] words
+/// recognised before it.
+pub fn window_prompt(glossary: &str, previous: &[TimedWord]) -> String {
+    let tail = previous
+        .iter()
+        .skip(previous.len().saturating_sub(PROMPT_CONTEXT_WORDS))
+        .map(|w| w.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match (glossary.is_empty(), tail.is_empty()) {
+        (true, _) => tail,
+        (false, true) => glossary.to_owned(),
+        (false, false) => format!("{glossary} {tail}"),
+    }
+}
+
 fn recognize_chunks(
     pcm: &[f32],
     regions: &[SpeechRegion],
     transcriber: &dyn Transcriber,
-    language: &str,
+    request: &OfflineRequest,
     cancel: &CancellationToken,
+    progress: &dyn Fn(Progress),
 ) -> Result<Vec<TimedWord>, EngineError> {
     let rate = f64::from(SAMPLE_RATE);
-    let mut words = Vec::new();
-    for chunk in chunks(regions) {
+    let language = whisper_language(&request.language);
+    let windows = chunks(regions);
+    let total_seconds: f64 = windows.iter().map(SpeechRegion::duration).sum();
+    let started = std::time::Instant::now();
+    let mut done_seconds = 0.0;
+    let mut words: Vec<TimedWord> = Vec::new();
+    for chunk in windows {
         if cancel.is_cancelled() {
             return Err(EngineError::Cancelled);
         }
         let start = ((chunk.start - CHUNK_PAD_SECONDS).max(0.0) * rate) as usize;
         let end = (((chunk.end + CHUNK_PAD_SECONDS) * rate) as usize).min(pcm.len());
         let offset = start as f64 / rate;
-        for mut word in transcriber.transcribe(&pcm[start..end], language, cancel)? {
+        let prompt = window_prompt(&request.glossary, &words);
+        for mut word in transcriber.transcribe(&pcm[start..end], &language, &prompt, cancel)? {
             word.start += offset;
             word.end += offset;
             words.push(word);
         }
+        done_seconds += chunk.duration();
+        progress(Progress {
+            done_seconds,
+            total_seconds,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+        });
     }
     Ok(words)
 }
@@ -79,6 +143,9 @@ pub struct OfflineRequest {
     pub language: String,
     /// Number of speakers when the user knows it; `None` estimates it.
     pub speakers: Option<usize>,
+    /// The vocabulary's glossary sentence opening every window's prompt
+    /// ([`crate::vocabulary::Vocabulary::whisper_prompt`]); empty for none.
+    pub glossary: String,
 }
 
 fn whisper_language(code: &str) -> String {
@@ -94,28 +161,24 @@ fn near_speech(regions: &[SpeechRegion], t: f64) -> bool {
         .any(|r| t >= r.start - SPEECH_TOLERANCE_SECONDS && t <= r.end + SPEECH_TOLERANCE_SECONDS)
 }
 
-/// Transcribes 16 kHz mono audio into a transcript with approximate speaker labels. Blocking.
+/// Transcribes 16 kHz mono audio into a transcript with approximate speaker labels, calling
+/// `progress` after each window. Blocking.
 pub fn transcribe_pcm(
     pcm: &[f32],
     transcriber: &dyn Transcriber,
     request: &OfflineRequest,
     cancel: &CancellationToken,
+    progress: &dyn Fn(Progress),
 ) -> Result<Transcript, EngineError> {
     let duration_seconds = pcm.len() as f64 / f64::from(SAMPLE_RATE);
     let regions = detect_speech(pcm);
     let words: Vec<TimedWord> = if regions.is_empty() {
         Vec::new()
     } else {
-        recognize_chunks(
-            pcm,
-            &regions,
-            transcriber,
-            &whisper_language(&request.language),
-            cancel,
-        )?
-        .into_iter()
-        .filter(|w| near_speech(&regions, (w.start + w.end) / 2.0))
-        .collect()
+        recognize_chunks(pcm, &regions, transcriber, request, cancel, progress)?
+            .into_iter()
+            .filter(|w| near_speech(&regions, (w.start + w.end) / 2.0))
+            .collect()
     };
     if cancel.is_cancelled() {
         return Err(EngineError::Cancelled);
@@ -159,8 +222,7 @@ pub fn transcribe_pcm(
         .iter()
         .map(|w| speaker_of_span(&windows, w.start, w.end).unwrap_or(0))
         .collect();
-    let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-    reattach_sentence_tails(&mut clusters, &texts);
+    one_speaker_per_sentence(&mut clusters, &words);
     for (word, cluster) in words.into_iter().zip(clusters) {
         let speaker = order.iter().position(|c| *c == cluster).unwrap_or_else(|| {
             order.push(cluster);
@@ -202,41 +264,43 @@ pub fn transcribe_pcm(
     })
 }
 
-/// Whisper's word times are loose at turn boundaries, so the first or last word or two of a
-/// sentence can land in the other speaker's speech: "…for the back end" / "role. I will send…",
-/// or "…by Friday. We" / "decided to ship…". A sentence does not change speakers:
-/// - a turn that starts with at most [`MAX_TAIL_WORDS`] words ending a sentence, after a turn that
-///   stopped mid-sentence, gives them back to the previous speaker;
-/// - a turn that ends with at most [`MAX_TAIL_WORDS`] words after its last full stop, before a
-///   turn that continues in lower case, gives them to the next speaker.
-fn reattach_sentence_tails(clusters: &mut [usize], texts: &[&str]) {
-    let ends_sentence = |text: &str| text.trim_end().ends_with(['.', '?', '!']);
-    for i in 1..clusters.len().min(texts.len()) {
-        let (before, here) = (clusters[i - 1], clusters[i]);
-        if before == here || ends_sentence(texts[i - 1]) {
-            continue;
+/// Whisper's word times are loose at turn boundaries and the clustering labels windows, not
+/// words, so the first or last words of a sentence can land in the other speaker's speech
+/// ("…for the back end" / "role. I will send…"). A sentence never changes speaker: every word of
+/// a sentence gets the speaker who said most of it (by word time; the earlier speaker on a tie).
+/// A sentence ends at `.`, `?` or `!`, or at a pause of [`SENTENCE_PAUSE_SECONDS`], so two
+/// people's unpunctuated turns with a pause between them stay apart.
+fn one_speaker_per_sentence(clusters: &mut [usize], words: &[TimedWord]) {
+    let n = clusters.len().min(words.len());
+    let mut start = 0;
+    while start < n {
+        let mut end = start;
+        while end + 1 < n
+            && !words[end].text.trim_end().ends_with(['.', '?', '!'])
+            && words[end + 1].start - words[end].end < SENTENCE_PAUSE_SECONDS
+        {
+            end += 1;
         }
-        let tail_end = (i..texts.len().min(i + MAX_TAIL_WORDS))
-            .take_while(|&j| clusters[j] == here)
-            .find(|&j| ends_sentence(texts[j]));
-        if let Some(last) = tail_end {
-            clusters[i..=last].fill(before);
+        let mut talk: Vec<(usize, f64)> = Vec::new();
+        for i in start..=end {
+            let seconds = (words[i].end - words[i].start).max(0.01);
+            match talk.iter_mut().find(|(c, _)| *c == clusters[i]) {
+                Some((_, total)) => *total += seconds,
+                None => talk.push((clusters[i], seconds)),
+            }
         }
-    }
-    let continues = |text: &str| text.chars().next().is_some_and(char::is_lowercase);
-    for i in 1..clusters.len().min(texts.len()) {
-        let (before, here) = (clusters[i - 1], clusters[i]);
-        if before == here || !continues(texts[i]) {
-            continue;
+        // First maximum wins: the earlier speaker on a tie.
+        let winner = talk
+            .iter()
+            .fold(None::<(usize, f64)>, |best, &(c, t)| match best {
+                Some((_, bt)) if bt >= t => best,
+                _ => Some((c, t)),
+            })
+            .map(|(c, _)| c);
+        if let Some(winner) = winner {
+            clusters[start..=end].fill(winner);
         }
-        let head_start = (i.saturating_sub(MAX_TAIL_WORDS + 1)..i)
-            .rev()
-            .take_while(|&j| clusters[j] == before)
-            .find(|&j| ends_sentence(texts[j]))
-            .map(|full_stop| full_stop + 1);
-        if let Some(first) = head_start.filter(|&first| first < i) {
-            clusters[first..i].fill(here);
-        }
+        start = end + 1;
     }
 }
 
@@ -250,13 +314,37 @@ mod tests {
 
     #[test]
     fn regions_are_grouped_into_chunks_cut_at_pauses() {
-        let got = chunks(&[r(0.0, 40.0), r(41.0, 80.0), r(85.0, 120.0)]);
-        assert_eq!(got, vec![r(0.0, 80.0), r(85.0, 120.0)]);
+        let got = chunks(&[r(0.0, 10.0), r(11.0, 25.0), r(26.0, 40.0), r(41.0, 50.0)]);
+        assert_eq!(got, vec![r(0.0, 25.0), r(26.0, 50.0)]);
+    }
+
+    /// Words one after another, 0.3 s each with 0.1 s gaps; `|` in a text marks a 1 s pause
+    /// before the word.
+    fn timed(texts: &[&str]) -> Vec<TimedWord> {
+        let mut t = 0.0;
+        let mut words = Vec::new();
+        for text in texts {
+            let text = match text.strip_prefix('|') {
+                Some(rest) => {
+                    t += 1.0;
+                    rest
+                }
+                None => text,
+            };
+            words.push(TimedWord {
+                start: t,
+                end: t + 0.3,
+                text: text.to_owned(),
+                confidence: 0.9,
+            });
+            t += 0.4;
+        }
+        words
     }
 
     #[test]
     fn a_sentence_tail_stamped_in_the_next_turn_goes_back_to_its_speaker() {
-        let texts = [
+        let words = timed(&[
             "for",
             "the",
             "back",
@@ -267,44 +355,78 @@ mod tests {
             "send",
             "it",
             "tomorrow.",
-        ];
+        ]);
         let mut clusters = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
-        reattach_sentence_tails(&mut clusters, &texts);
+        one_speaker_per_sentence(&mut clusters, &words);
         assert_eq!(clusters, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
     }
 
     #[test]
     fn a_sentence_head_stamped_in_the_previous_turn_goes_to_its_speaker() {
-        let texts = [
+        let words = timed(&[
             "the", "budget", "by", "Friday.", "We", "decided", "to", "ship.",
-        ];
+        ]);
         let mut clusters = [0, 0, 0, 0, 0, 1, 1, 1];
-        reattach_sentence_tails(&mut clusters, &texts);
+        one_speaker_per_sentence(&mut clusters, &words);
         assert_eq!(clusters, [0, 0, 0, 0, 1, 1, 1, 1]);
-        // A next turn in upper case starts its own sentence: nothing moves.
-        let texts = ["by", "Friday.", "Thanks", "Alice.", "Sure."];
-        let mut clusters = [0, 0, 0, 0, 1];
-        reattach_sentence_tails(&mut clusters, &texts);
-        assert_eq!(clusters, [0, 0, 0, 0, 1]);
     }
 
     #[test]
-    fn a_turn_after_a_finished_sentence_or_a_long_tail_is_left_alone() {
-        // The previous turn ended its sentence: the next speaker's short reply stays theirs.
-        let texts = ["We", "ship", "Monday.", "Sounds", "good.", "Thanks"];
-        let mut clusters = [0, 0, 0, 1, 1, 1];
-        reattach_sentence_tails(&mut clusters, &texts);
-        assert_eq!(clusters, [0, 0, 0, 1, 1, 1]);
-        // Three words before the full stop are a sentence of their own, not a tail.
-        let texts = ["and", "then", "we", "start", "right", "away."];
+    fn a_sentence_split_anywhere_gets_its_majority_speaker_and_pauses_end_sentences() {
+        // Split in the middle: the speaker of most of the sentence takes all of it.
+        let words = timed(&["and", "then", "we", "start", "right", "away."]);
         let mut clusters = [0, 0, 1, 1, 1, 1];
-        reattach_sentence_tails(&mut clusters, &texts);
-        assert_eq!(clusters, [0, 0, 1, 1, 1, 1]);
+        one_speaker_per_sentence(&mut clusters, &words);
+        assert_eq!(clusters, [1, 1, 1, 1, 1, 1]);
+        // A finished sentence and a reply: nothing moves.
+        let words = timed(&["We", "ship", "Monday.", "Sounds", "good.", "Thanks"]);
+        let mut clusters = [0, 0, 0, 1, 1, 1];
+        one_speaker_per_sentence(&mut clusters, &words);
+        assert_eq!(clusters, [0, 0, 0, 1, 1, 1]);
+        // No punctuation, but a pause between two people's words: they stay apart.
+        let words = timed(&["ok", "so", "we", "ship", "|sounds", "good"]);
+        let mut clusters = [0, 0, 0, 0, 1, 1];
+        one_speaker_per_sentence(&mut clusters, &words);
+        assert_eq!(clusters, [0, 0, 0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn a_window_prompt_is_the_glossary_then_the_previous_words() {
+        let words = timed(&["we", "ship", "on", "Monday."]);
+        assert_eq!(
+            window_prompt("Glossary: Priya.", &words),
+            "Glossary: Priya. we ship on Monday."
+        );
+        assert_eq!(window_prompt("", &words), "we ship on Monday.");
+        assert_eq!(window_prompt("Glossary: Priya.", &[]), "Glossary: Priya.");
+        let many: Vec<String> = (0..100).map(|i| format!("w{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let prompt = window_prompt("", &timed(&many));
+        assert!(
+            prompt.starts_with("w60 ") && prompt.ends_with(" w99"),
+            "{prompt}"
+        );
+    }
+
+    #[test]
+    fn progress_gives_percent_and_time_left_at_the_pace_so_far() {
+        let p = Progress {
+            done_seconds: 30.0,
+            total_seconds: 120.0,
+            elapsed_seconds: 6.0,
+        };
+        assert!((p.percent() - 25.0).abs() < 1e-9);
+        assert_eq!(p.eta_seconds(), Some(18.0));
+        let start = Progress {
+            done_seconds: 0.0,
+            ..p
+        };
+        assert_eq!(start.eta_seconds(), None);
     }
 
     #[test]
     fn a_region_longer_than_a_chunk_is_cut() {
-        let got = chunks(&[r(10.0, 200.0)]);
-        assert_eq!(got, vec![r(10.0, 100.0), r(100.0, 190.0), r(190.0, 200.0)]);
+        let got = chunks(&[r(10.0, 70.0)]);
+        assert_eq!(got, vec![r(10.0, 39.0), r(39.0, 68.0), r(68.0, 70.0)]);
     }
 }

@@ -31,13 +31,15 @@ pub trait Transcriber: Send + Sync + std::fmt::Debug {
     /// Model name for [`meeting_domain::contracts::EngineInfo`].
     fn model_name(&self) -> String;
 
-    /// Recognises 16 kHz mono audio. Blocking and CPU-bound: call from a blocking thread. Returns
-    /// [`EngineError::Cancelled`] without work when `cancel` has fired; callers bound the
-    /// cancellation latency by passing chunks.
+    /// Recognises 16 kHz mono audio, decoding as if `prompt` had just been said (the
+    /// vocabulary and the previous window's words; empty for none). Blocking and CPU-bound: call
+    /// from a blocking thread. Returns [`EngineError::Cancelled`] without work when `cancel` has
+    /// fired; callers bound the cancellation latency by passing chunks.
     fn transcribe(
         &self,
         pcm: &[f32],
         language: &str,
+        prompt: &str,
         cancel: &CancellationToken,
     ) -> Result<Vec<TimedWord>, EngineError>;
 }
@@ -118,6 +120,7 @@ impl Transcriber for WhisperTranscriber {
         &self,
         pcm: &[f32],
         language: &str,
+        prompt: &str,
         cancel: &CancellationToken,
     ) -> Result<Vec<TimedWord>, EngineError> {
         let _busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
@@ -138,6 +141,9 @@ impl Transcriber for WhisperTranscriber {
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_timestamps(false);
+        if !prompt.is_empty() {
+            params.set_initial_prompt(prompt);
+        }
         // No abort callback: whisper-rs 0.16's `set_abort_callback_safe` hands whisper.cpp a
         // pointer to a boxed trait object but its trampoline reads it as the closure type, so the
         // callback runs on garbage (observed: a deadlock inside `CancellationToken`). The offline

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use meeting_domain::contracts::{
-    CheckTranscriptionInput, StartTranscriptionInput, Transcript, output_files, processed_prefix,
+    CheckTranscriptionInput, StartTranscriptionInput, Transcript, TranscriptionProgress,
+    output_files, processed_prefix,
 };
 use meeting_domain::ids::{RecordingId, RecordingRef, UserId};
 use meeting_domain::ports::ObjectStore;
@@ -14,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::audio::decode_to_pcm;
 use crate::error::EngineError;
-use crate::offline::{OfflineRequest, transcribe_pcm};
+use crate::offline::{OfflineRequest, Progress, transcribe_pcm};
 use crate::recognizer::Transcriber;
+use crate::vocabulary::Vocabulary;
 
 /// Default language when the recording's options name none.
 pub const DEFAULT_LANGUAGE: &str = "en-US";
@@ -80,12 +82,22 @@ pub fn transcript_key(input: &CheckTranscriptionInput) -> String {
     )
 }
 
+/// Key of the offline engine's [`TranscriptionProgress`] for a recording.
+pub fn progress_key(user: &UserId, recording: &RecordingId) -> String {
+    format!(
+        "{}{}",
+        processed_prefix(user, recording),
+        output_files::TRANSCRIPTION_PROGRESS
+    )
+}
+
 /// The offline engine: downloads the speech audio, runs VAD + Whisper + speaker clustering on
-/// the CPU inside `start`.
+/// the CPU inside `start`, writing its [`TranscriptionProgress`] after each window.
 #[derive(Clone)]
 pub struct OfflineService {
     store: Arc<dyn ObjectStore>,
     transcriber: Arc<dyn Transcriber>,
+    vocabulary: Vocabulary,
 }
 
 impl std::fmt::Debug for OfflineService {
@@ -99,7 +111,56 @@ impl std::fmt::Debug for OfflineService {
 impl OfflineService {
     /// An offline engine reading audio from `store`.
     pub fn new(store: Arc<dyn ObjectStore>, transcriber: Arc<dyn Transcriber>) -> Self {
-        Self { store, transcriber }
+        Self {
+            store,
+            transcriber,
+            vocabulary: Vocabulary::default(),
+        }
+    }
+
+    /// The same engine, prompting Whisper with `vocabulary` in every window.
+    #[must_use]
+    pub fn with_vocabulary(mut self, vocabulary: Vocabulary) -> Self {
+        self.vocabulary = vocabulary;
+        self
+    }
+}
+
+/// Writes each progress report of a running transcription to the store until `reports` closes.
+/// Best effort: a failed write is logged and the next report tries again; progress never fails
+/// a transcription.
+async fn publish_progress(
+    store: Arc<dyn ObjectStore>,
+    bucket: String,
+    key: String,
+    job_name: String,
+    mut reports: tokio::sync::watch::Receiver<Option<Progress>>,
+) {
+    while reports.changed().await.is_ok() {
+        let Some(progress) = *reports.borrow_and_update() else {
+            continue;
+        };
+        let body = TranscriptionProgress {
+            job_name: job_name.clone(),
+            percent: (progress.percent() * 10.0).round() / 10.0,
+            speech_seconds: progress.total_seconds,
+            done_seconds: progress.done_seconds,
+            elapsed_seconds: progress.elapsed_seconds,
+            eta_seconds: progress.eta_seconds(),
+        };
+        let bytes = match serde_json::to_vec(&body) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                tracing::warn!(%error, "transcription progress not serialisable");
+                continue;
+            }
+        };
+        if let Err(error) = store
+            .put_bytes(&bucket, &key, bytes.into(), "application/json")
+            .await
+        {
+            tracing::warn!(%error, key, "transcription progress not written");
+        }
     }
 }
 
@@ -134,14 +195,32 @@ impl TranscriptionService for OfflineService {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_LANGUAGE.to_owned()),
             speakers: input.options.max_speakers.map(usize::from),
+            glossary: self.vocabulary.whisper_prompt(),
         };
+        let (report, reports) = tokio::sync::watch::channel(None);
+        let publisher = tokio::spawn(publish_progress(
+            Arc::clone(&self.store),
+            input.bucket.clone(),
+            progress_key(&input.user_id, &input.recording_id),
+            job_name.to_owned(),
+            reports,
+        ));
         let transcriber = Arc::clone(&self.transcriber);
         let cancel = cancel.clone();
-        let transcript = tokio::task::spawn_blocking(move || {
-            transcribe_pcm(&pcm, transcriber.as_ref(), &request, &cancel)
+        let transcribed = tokio::task::spawn_blocking(move || {
+            transcribe_pcm(&pcm, transcriber.as_ref(), &request, &cancel, &|p| {
+                report.send_replace(Some(p));
+            })
         })
-        .await
-        .map_err(|e| EngineError::JobFailed(format!("the transcription thread failed: {e}")))??;
+        .await;
+        // The sender is gone with the blocking closure: the publisher writes the last report
+        // and stops.
+        if let Err(error) = publisher.await {
+            tracing::warn!(%error, "transcription progress publisher failed");
+        }
+        let transcript = transcribed.map_err(|e| {
+            EngineError::JobFailed(format!("the transcription thread failed: {e}"))
+        })??;
         tracing::info!(
             recording_id = %input.recording_id,
             segments = transcript.segments.len(),

@@ -14,6 +14,7 @@ fn request(speakers: Option<usize>) -> OfflineRequest {
         recording_id: RecordingId::new("rec_meeting").unwrap(),
         language: "en-US".to_owned(),
         speakers,
+        glossary: String::new(),
     }
 }
 
@@ -63,7 +64,13 @@ async fn given_the_scripted_two_voice_meeting_when_transcribed_then_wer_keywords
     let meeting = common::meeting().await;
     let t = transcriber();
     let transcript = tokio::task::spawn_blocking(move || {
-        transcribe_pcm(&meeting.pcm, t, &request(None), &CancellationToken::new())
+        transcribe_pcm(
+            &meeting.pcm,
+            t,
+            &request(None),
+            &CancellationToken::new(),
+            &|_| {},
+        )
     })
     .await
     .unwrap()
@@ -123,7 +130,13 @@ async fn given_ten_seconds_of_silence_when_transcribed_then_the_transcript_is_em
     let silence = vec![0.0f32; 16_000 * 10];
     let t = transcriber();
     let transcript = tokio::task::spawn_blocking(move || {
-        transcribe_pcm(&silence, t, &request(None), &CancellationToken::new())
+        transcribe_pcm(
+            &silence,
+            t,
+            &request(None),
+            &CancellationToken::new(),
+            &|_| {},
+        )
     })
     .await
     .unwrap()
@@ -140,7 +153,13 @@ async fn given_a_known_speaker_count_when_transcribed_then_exactly_that_many_spe
     let t = transcriber();
     let pcm = meeting.pcm[..(meeting.turns[1].2 * 16_000.0) as usize].to_vec();
     let transcript = tokio::task::spawn_blocking(move || {
-        transcribe_pcm(&pcm, t, &request(Some(2)), &CancellationToken::new())
+        transcribe_pcm(
+            &pcm,
+            t,
+            &request(Some(2)),
+            &CancellationToken::new(),
+            &|_| {},
+        )
     })
     .await
     .unwrap()
@@ -155,10 +174,11 @@ async fn given_a_cancelled_task_when_transcribing_then_it_stops_with_cancelled()
     let cancel = CancellationToken::new();
     cancel.cancel();
     let pcm = meeting.pcm.clone();
-    let result =
-        tokio::task::spawn_blocking(move || transcribe_pcm(&pcm, t, &request(None), &cancel))
-            .await
-            .unwrap();
+    let result = tokio::task::spawn_blocking(move || {
+        transcribe_pcm(&pcm, t, &request(None), &cancel, &|_| {})
+    })
+    .await
+    .unwrap();
     assert!(
         matches!(result, Err(transcription::error::EngineError::Cancelled)),
         "{result:?}"

@@ -2,6 +2,7 @@
 //! (`TRANSCRIBER`, `SUMMARIZER` and their settings, names in [`meeting_domain::deployment::env`]).
 
 use meeting_domain::deployment::env;
+use transcription::vocabulary::Vocabulary;
 
 use crate::error::StartupError;
 
@@ -53,6 +54,8 @@ pub struct Engines {
     pub transcriber: TranscriberChoice,
     /// Summaries.
     pub summarizer: SummarizerChoice,
+    /// The user vocabulary (`VOCABULARY` or `VOCABULARY_FILE`) for either transcriber.
+    pub vocabulary: Vocabulary,
 }
 
 impl Engines {
@@ -143,9 +146,24 @@ impl Engines {
                 ));
             }
         };
+        let vocabulary = match (var(env::VOCABULARY), var(env::VOCABULARY_FILE)) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    env::VOCABULARY_FILE,
+                    var(env::VOCABULARY_FILE).unwrap_or_default(),
+                    "set VOCABULARY or VOCABULARY_FILE, not both",
+                ));
+            }
+            (Some(inline), None) => Vocabulary::parse(&inline)
+                .map_err(|e| invalid(env::VOCABULARY, inline.clone(), &e.to_string()))?,
+            (None, Some(path)) => Vocabulary::read(std::path::Path::new(&path))
+                .map_err(|e| invalid(env::VOCABULARY_FILE, path.clone(), &e.to_string()))?,
+            (None, None) => Vocabulary::default(),
+        };
         Ok(Self {
             transcriber,
             summarizer,
+            vocabulary,
         })
     }
 }
@@ -184,8 +202,36 @@ mod tests {
                 summarizer: SummarizerChoice::Bedrock {
                     model_id: "m".into()
                 },
+                vocabulary: Vocabulary::default(),
             }
         );
+    }
+
+    #[test]
+    fn a_vocabulary_is_read_inline_or_from_a_file_and_checked() {
+        let base = [(env::BEDROCK_MODEL_ID, "m")];
+        let inline = read(&[base[0], (env::VOCABULARY, "Priya\nDynamoDB = Dynamo-D.B.")]).unwrap();
+        assert_eq!(
+            inline.vocabulary,
+            Vocabulary::parse("Priya\nDynamoDB = Dynamo-D.B.\n").unwrap()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("words.txt");
+        std::fs::write(&file, "# team\nPriya\n").unwrap();
+        let from_file = read(&[base[0], (env::VOCABULARY_FILE, file.to_str().unwrap())]).unwrap();
+        assert_eq!(from_file.vocabulary.terms().len(), 1);
+        assert!(matches!(
+            read(&[base[0], (env::VOCABULARY, "S3")]),
+            Err(StartupError::InvalidVar { var, reason, .. }) if var == env::VOCABULARY && reason.contains("digits")
+        ));
+        assert!(matches!(
+            read(&[base[0], (env::VOCABULARY, "A"), (env::VOCABULARY_FILE, "/x")]),
+            Err(StartupError::InvalidVar { reason, .. }) if reason.contains("not both")
+        ));
+        assert!(matches!(
+            read(&[base[0], (env::VOCABULARY_FILE, "/nonexistent/words.txt")]),
+            Err(StartupError::InvalidVar { var, .. }) if var == env::VOCABULARY_FILE
+        ));
     }
 
     #[test]

@@ -54,12 +54,17 @@ pub fn register_activities(
                 TranscribeConfig {
                     default_max_speakers: *max_speakers,
                     output_kms_key: output_kms_key.clone(),
+                    vocabulary: engines.vocabulary.clone(),
+                    ..TranscribeConfig::default()
                 },
             )),
             TranscriberChoice::Whisper { threads } => {
                 let model = transcription::model::locate_model_from_env().map_err(engine_error)?;
                 let whisper = WhisperTranscriber::load(&model, *threads).map_err(engine_error)?;
-                Arc::new(OfflineService::new(Arc::clone(&store), Arc::new(whisper)))
+                Arc::new(
+                    OfflineService::new(Arc::clone(&store), Arc::new(whisper))
+                        .with_vocabulary(engines.vocabulary.clone()),
+                )
             }
         };
         registry.register(StartTranscriptionActivity::new(

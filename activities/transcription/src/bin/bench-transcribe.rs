@@ -30,8 +30,15 @@ async fn main() -> anyhow::Result<()> {
         recording_id: RecordingId::new("bench")?,
         language: "en-US".to_owned(),
         speakers: None,
+        glossary: String::new(),
     };
-    let transcript = transcribe_pcm(&pcm, &transcriber, &request, &CancellationToken::new())?;
+    let transcript = transcribe_pcm(
+        &pcm,
+        &transcriber,
+        &request,
+        &CancellationToken::new(),
+        &|_| {},
+    )?;
     let total = started.elapsed();
     let seconds = pcm.len() as f64 / f64::from(SAMPLE_RATE);
     let peak_rss_kib = std::fs::read_to_string("/proc/self/status")
