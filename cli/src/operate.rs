@@ -1013,6 +1013,27 @@ fn sweep_after(after: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn progress_reads_as_percent_of_speech_and_time_left() {
+        let mut progress = TranscriptionProgress {
+            job_name: "j".into(),
+            percent: 41.96,
+            speech_seconds: 372.4,
+            done_seconds: 156.0,
+            elapsed_seconds: 40.0,
+            eta_seconds: Some(65.2),
+        };
+        assert_eq!(
+            describe_progress(&progress),
+            "41% of 6 min 12 s of speech, about 1 min 5 s left"
+        );
+        progress.eta_seconds = None;
+        progress.speech_seconds = 120.0;
+        assert_eq!(describe_progress(&progress), "41% of 2 min of speech");
+        progress.speech_seconds = 9.6;
+        assert_eq!(describe_progress(&progress), "41% of 10 s of speech");
+    }
     use super::*;
 
     #[test]

@@ -30,6 +30,8 @@ const FAIL: u8 = 1;
 struct ScriptedTranscriber {
     mode: AtomicU8,
     calls: AtomicUsize,
+    /// The prompt of every call.
+    prompts: std::sync::Mutex<Vec<String>>,
 }
 
 impl Transcriber for ScriptedTranscriber {
@@ -41,10 +43,14 @@ impl Transcriber for ScriptedTranscriber {
         &self,
         _pcm: &[f32],
         _language: &str,
-        _prompt: &str,
+        prompt: &str,
         _cancel: &CancellationToken,
     ) -> Result<Vec<TimedWord>, EngineError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.prompts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(prompt.to_owned());
         if self.mode.load(Ordering::SeqCst) == FAIL {
             return Err(EngineError::JobFailed("scripted failure".into()));
         }
@@ -64,7 +70,21 @@ impl Transcriber for ScriptedTranscriber {
 }
 
 async fn backend(data: &Path, transcriber: Arc<ScriptedTranscriber>) -> LocalBackend {
+    backend_with(
+        data,
+        transcriber,
+        transcription::vocabulary::Vocabulary::default(),
+    )
+    .await
+}
+
+async fn backend_with(
+    data: &Path,
+    transcriber: Arc<ScriptedTranscriber>,
+    vocabulary: transcription::vocabulary::Vocabulary,
+) -> LocalBackend {
     let mut config = LocalConfig::new(data);
+    config.vocabulary = vocabulary;
     config.grace = Duration::from_secs(1);
     config.sweep_interval = Duration::from_millis(250);
     config.workers = Workers::InProcess { whisper_threads: 1 };
@@ -403,4 +423,99 @@ async fn naming_speakers_rewrites_the_transcript_exports_and_summary_without_tra
     );
     assert_eq!(unknown.exit_code(), 2);
     backend.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vocabulary_reaches_whisper_and_progress_is_recorded_per_run_and_shown_while_processing()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let chunks = dir.path().join("chunks");
+    std::fs::create_dir_all(&chunks).unwrap();
+    make_recording(&chunks, &MEETING_SCRIPT[..2], 3.0);
+    let transcriber = Arc::new(ScriptedTranscriber::default());
+    let vocabulary = transcription::vocabulary::Vocabulary::parse("Dana\nDynamoDB\n").unwrap();
+    let backend = backend_with(
+        &dir.path().join("data"),
+        Arc::clone(&transcriber),
+        vocabulary,
+    )
+    .await;
+    let operator = local_operator(&backend);
+    let recording = recording_ref("rec-progress");
+
+    // GIVEN a recording processed with a vocabulary
+    let done = record(&backend, &chunks, "rec-progress").await;
+    assert_eq!(done.status, RecordingStatus::Completed, "{done:?}");
+
+    // THEN every Whisper window was prompted with it
+    let prompts = transcriber.prompts.lock().unwrap().clone();
+    assert!(!prompts.is_empty());
+    assert!(
+        prompts
+            .iter()
+            .all(|p| p.starts_with("Glossary: Dana, DynamoDB.")),
+        "{prompts:?}"
+    );
+    // AND the progress of run 0 was recorded to the end, for run 0 only
+    let progress = recorder_cli::operate::transcription_progress(
+        operator.objects.as_ref(),
+        BUCKET,
+        &recording,
+        0,
+    )
+    .await
+    .expect("progress of run 0");
+    assert!((progress.percent - 100.0).abs() < 1e-9, "{progress:?}");
+    assert!(progress.speech_seconds > 0.0);
+    assert!(
+        recorder_cli::operate::transcription_progress(
+            operator.objects.as_ref(),
+            BUCKET,
+            &recording,
+            1
+        )
+        .await
+        .is_none(),
+        "an older run's progress is not the current run's"
+    );
+    // AND a completed recording's status shows no transcription progress
+    let view = operator.status(&recording).await.expect("status");
+    assert!(view.transcription.is_none());
+    assert!(!text_of(&operator, &view).contains("transcribing"));
+
+    // WHEN a run is transcribing (its progress half way, the catalog says processing)
+    let half = meeting_domain::contracts::TranscriptionProgress {
+        job_name: recording.transcription_job_name(0),
+        percent: 50.0,
+        speech_seconds: 372.0,
+        done_seconds: 186.0,
+        elapsed_seconds: 30.0,
+        eta_seconds: Some(30.0),
+    };
+    operator
+        .objects
+        .put_bytes(
+            BUCKET,
+            "users/u-1/processed/rec-progress/transcription-progress.json",
+            serde_json::to_vec(&half).unwrap().into(),
+            "application/json",
+        )
+        .await
+        .unwrap();
+    let mut processing = view.clone();
+    processing.record.status = RecordingStatus::Processing;
+    processing.transcription = recorder_cli::operate::transcription_progress(
+        operator.objects.as_ref(),
+        BUCKET,
+        &recording,
+        0,
+    )
+    .await;
+    assert_eq!(processing.transcription.as_ref(), Some(&half));
+    // THEN the status says how far it is and how long is left
+    let text = text_of(&operator, &processing);
+    assert!(
+        text.contains("transcribing 50% of 6 min 12 s of speech, about 30 s left"),
+        "{text}"
+    );
 }
