@@ -17,7 +17,8 @@ use serde_json::Value;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ModelSummary {
-    /// A few sentences on what the meeting was about, written from the transcript only.
+    /// What the meeting was about, as prose: whole sentences in the third person attributed to
+    /// the speakers, topics in order, one paragraph per line; written from the transcript only.
     #[schemars(length(min = 1, max = 4000))]
     pub summary: String,
     /// Things someone committed to do or was asked to do. Owner only when the transcript names

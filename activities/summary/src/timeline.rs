@@ -15,7 +15,7 @@ const SENTENCE_PAUSE_SECONDS: f64 = 1.5;
 /// Longest trailing fragment carried over a change of speaker (see [`sentences`]).
 const MAX_CARRIED_WORDS: usize = 2;
 /// A sentence without punctuation is cut after this many words (run-on Whisper output).
-const MAX_SENTENCE_WORDS: usize = 45;
+pub const MAX_SENTENCE_WORDS: usize = 45;
 
 /// One word of the transcript with its time.
 #[derive(Clone, Debug, PartialEq)]

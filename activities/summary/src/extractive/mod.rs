@@ -1,9 +1,12 @@
 //! The offline summarizer: an extractive summary (sentences of the transcript chosen by TF-IDF
-//! centrality) plus pattern-based action items and decisions. It writes no new text, so it
+//! centrality, retold as prose in the third person by rules, see the `prose` module) plus
+//! pattern-based action items and decisions. Every content word of its output comes from the
+//! transcript, a speaker's name or label, or a fixed connective ("said that", "the team"), so it
 //! cannot invent facts or owners, and it is labelled `extracted` in the output.
 
 mod names;
 mod patterns;
+mod prose;
 mod ranking;
 
 use async_trait::async_trait;
@@ -11,7 +14,7 @@ use meeting_domain::contracts::{EngineInfo, MeetingSummary, SummaryKind, Transcr
 
 use crate::error::SummarizeError;
 use crate::port::Summarizer;
-use crate::timeline::{self, Sentence};
+use crate::timeline;
 
 pub use patterns::TEAM_OWNER;
 
@@ -38,7 +41,7 @@ pub fn name_suggestions(transcript: &Transcript) -> NameSuggestions {
 /// Engine name recorded in summaries made by [`ExtractiveSummarizer`].
 pub const ENGINE_NAME: &str = "extractive";
 /// Version of the rules, recorded as the engine's model.
-pub const RULES_VERSION: &str = "tfidf-patterns-1";
+pub const RULES_VERSION: &str = "tfidf-patterns-prose-2";
 
 /// The offline, rule-based summarizer.
 #[derive(Clone, Debug, Default)]
@@ -58,12 +61,13 @@ impl ExtractiveSummarizer {
         }
         let speakers = timeline::active_speakers(transcript);
         let extracted = patterns::extract(&sentences, &speakers);
-        let chosen = ranking::rank(
+        let names = names::Names::read(&sentences);
+        let summary = prose::summary_text(
             &sentences,
-            &extracted.sentences_with_items,
+            &names,
+            &extracted,
             ranking::summary_length(sentences.len()),
         );
-        let summary = render_summary(&sentences, &chosen);
         Ok(MeetingSummary {
             summary,
             action_items: extracted.action_items,
@@ -75,15 +79,6 @@ impl ExtractiveSummarizer {
             recorded_at: None,
         })
     }
-}
-
-fn render_summary(sentences: &[Sentence], chosen: &[usize]) -> String {
-    chosen
-        .iter()
-        .filter_map(|&i| sentences.get(i))
-        .map(|s| format!("{}: {}", s.speaker, s.text()))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[async_trait]

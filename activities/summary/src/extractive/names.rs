@@ -216,6 +216,26 @@ impl Names {
         Some(self.name_of(turn))
     }
 
+    /// Who says sentence `index`, for the summary's prose: the name a turn answers to when it
+    /// opens by accepting a request made to that name ("Priya, can you own it?" — "Yes, I will
+    /// …"), else the label's name, else the label. Stricter than [`Names::speaker`], which also
+    /// names a turn that merely follows a question: a sentence is only told of a person when
+    /// the conversation shows it was theirs.
+    pub fn attributed(&self, index: usize) -> Option<String> {
+        let turn = self.turns.get(*self.turn_of.get(index)?)?;
+        let accepted = turn.answers_request_to.clone().filter(|_| turn.accepts);
+        Some(
+            accepted
+                .or_else(|| self.of_label.get(&turn.label).cloned())
+                .unwrap_or_else(|| turn.label.clone()),
+        )
+    }
+
+    /// Whether `word` is a name people used in the meeting or one a label was given.
+    pub fn is_known(&self, word: &str) -> bool {
+        self.mentioned.iter().any(|m| m == word) || self.of_label.values().any(|n| n == word)
+    }
+
     /// Who answered a request made in sentence `index` to nobody by name ("Can you also ask
     /// the vendors?"): the next turn's speaker, when another label takes the floor accepting it.
     pub fn answerer(&self, index: usize) -> Option<String> {

@@ -770,7 +770,7 @@ fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
 
 /// What speech recognition makes of "by" before a weekday ("by Friday" heard as "I Friday",
 /// "high Friday", "my Monday", "buy Friday", "bye Friday", "pie Friday").
-const MISHEARD_BY: &[&str] = &[
+pub(super) const MISHEARD_BY: &[&str] = &[
     "i", "high", "my", "buy", "bye", "pie", "bi", "hi", "be", "why",
 ];
 

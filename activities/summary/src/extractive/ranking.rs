@@ -65,38 +65,86 @@ pub fn summary_length(count: usize) -> usize {
     (count / 8).clamp(3, 6).min(count)
 }
 
-/// Indices of the chosen sentences, in time order. `with_items` are sentences holding a
-/// decision or an action item.
-pub fn rank(sentences: &[Sentence], with_items: &[usize], wanted: usize) -> Vec<usize> {
-    let term_lists: Vec<Vec<String>> = sentences.iter().map(terms).collect();
-    let n = term_lists.len() as f64;
-    let mut document_frequency: HashMap<&str, f64> = HashMap::new();
-    for list in &term_lists {
-        let mut seen: Vec<&str> = list.iter().map(String::as_str).collect();
-        seen.sort_unstable();
-        seen.dedup();
-        for term in seen {
-            *document_frequency.entry(term).or_default() += 1.0;
+/// The TF-IDF vectors of a meeting's sentences (stop words left out; idf = ln(1 + n / df)).
+#[derive(Clone, Debug)]
+pub struct Tfidf {
+    /// Content words per sentence.
+    term_counts: Vec<usize>,
+    /// One vector per sentence.
+    vectors: Vec<Vector>,
+}
+
+impl Tfidf {
+    /// The vectors of `sentences`.
+    pub fn new(sentences: &[Sentence]) -> Self {
+        let term_lists: Vec<Vec<String>> = sentences.iter().map(terms).collect();
+        let n = term_lists.len() as f64;
+        let mut document_frequency: HashMap<&str, f64> = HashMap::new();
+        for list in &term_lists {
+            let mut seen: Vec<&str> = list.iter().map(String::as_str).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for term in seen {
+                *document_frequency.entry(term).or_default() += 1.0;
+            }
         }
-    }
-    let vectors: Vec<Vector> = term_lists
-        .iter()
-        .map(|list| {
-            let mut v = Vector::new();
-            for term in list {
-                let idf = (1.0
-                    + n / document_frequency
+        let vectors = term_lists
+            .iter()
+            .map(|list| {
+                let mut v = Vector::new();
+                for term in list {
+                    let df = document_frequency
                         .get(term.as_str())
                         .copied()
-                        .unwrap_or(1.0))
-                .ln();
-                *v.entry(term.clone()).or_default() += idf;
+                        .unwrap_or(1.0);
+                    *v.entry(term.clone()).or_default() += (1.0 + n / df).ln();
+                }
+                v
+            })
+            .collect();
+        Self {
+            term_counts: term_lists.iter().map(Vec::len).collect(),
+            vectors,
+        }
+    }
+
+    /// How much the talk around sentence `a` and the talk around a later sentence `b` have in
+    /// common: the cosine similarity of their neighbourhoods, each sentence with the `radius`
+    /// sentences on either side of it, but never reaching the other sentence (so two adjacent
+    /// sentences are compared as the block before the boundary against the block after it, as
+    /// in TextTiling). Steadier than one short sentence against another.
+    pub fn boundary_similarity(&self, a: usize, b: usize, radius: usize) -> f64 {
+        let (a, b) = (a.min(b), a.max(b));
+        let before = self.sum(a.saturating_sub(radius), (a + radius + 1).min(b));
+        let after = self.sum((b.saturating_sub(radius)).max(a + 1), b + radius + 1);
+        cosine(&before, &after)
+    }
+
+    /// The summed vectors of sentences `from..to` (clamped to the meeting).
+    fn sum(&self, from: usize, to: usize) -> Vector {
+        let to = to.min(self.vectors.len());
+        let mut sum = Vector::new();
+        for v in self.vectors.get(from.min(to)..to).unwrap_or_default() {
+            for (term, weight) in v {
+                *sum.entry(term.clone()).or_default() += weight;
             }
-            v
-        })
-        .collect();
+        }
+        sum
+    }
+}
+
+/// Indices of the chosen sentences, in time order. `with_items` are sentences holding a
+/// decision or an action item; only sentences for which `eligible` holds are chosen. Empty when
+/// no eligible sentence is long enough.
+pub fn rank(
+    tfidf: &Tfidf,
+    with_items: &[usize],
+    wanted: usize,
+    eligible: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let vectors = &tfidf.vectors;
     let mut centroid = Vector::new();
-    for v in &vectors {
+    for v in vectors {
         for (term, weight) in v {
             *centroid.entry(term.clone()).or_default() += weight;
         }
@@ -105,7 +153,9 @@ pub fn rank(sentences: &[Sentence], with_items: &[usize], wanted: usize) -> Vec<
     let mut scored: Vec<(usize, f64)> = vectors
         .iter()
         .enumerate()
-        .filter(|(i, _)| term_lists[*i].len() >= MIN_CONTENT_WORDS || with_items.contains(i))
+        .filter(|(i, _)| {
+            (tfidf.term_counts[*i] >= MIN_CONTENT_WORDS || with_items.contains(i)) && eligible(*i)
+        })
         .map(|(i, v)| {
             let bonus = if with_items.contains(&i) {
                 ITEM_BONUS
@@ -130,16 +180,16 @@ pub fn rank(sentences: &[Sentence], with_items: &[usize], wanted: usize) -> Vec<
             chosen.push(index);
         }
     }
-    if chosen.is_empty() {
-        // Only short sentences: take the longest one so the summary is never empty.
-        if let Some((index, _)) = sentences
-            .iter()
-            .enumerate()
-            .max_by_key(|(i, s)| (s.tokens.len(), std::cmp::Reverse(*i)))
-        {
-            chosen.push(index);
-        }
-    }
     chosen.sort_unstable();
     chosen
+}
+
+/// The longest sentence (the earliest on a tie): the summary of a meeting whose sentences are
+/// all too short to rank.
+pub fn longest(sentences: &[Sentence]) -> Option<usize> {
+    sentences
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, s)| (s.tokens.len(), std::cmp::Reverse(*i)))
+        .map(|(index, _)| index)
 }
