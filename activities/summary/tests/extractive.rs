@@ -600,3 +600,92 @@ fn given_a_name_misheard_by_a_letter_when_it_owns_an_item_then_the_name_used_in_
     let item = item_with(&summary, "update the test data");
     assert_eq!(item.owner.as_deref(), Some("Maria"), "{item:?}");
 }
+
+#[test]
+fn given_a_greeting_and_a_thanks_without_a_comma_then_the_label_gets_the_name_and_owns_its_items() {
+    // Whisper punctuates the closing thanks either way: "Thanks, Alice." or "…, thanks Alice."
+    let transcript = transcript_of(&[
+        (
+            "spk_0",
+            0.0,
+            4.0,
+            "Good morning, Alice. Let's review the budget.",
+        ),
+        ("spk_1", 4.5, 8.0, "Morning, Bob. Costs went down."),
+        (
+            "spk_1",
+            8.5,
+            12.0,
+            "I remember, this time I will send the budget to finance by Friday.",
+        ),
+        (
+            "spk_0",
+            12.5,
+            16.0,
+            "No, that is everything for today, thanks Alice.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let budget = item_with(&summary, "send the budget");
+    assert_eq!(budget.owner.as_deref(), Some("Alice"), "{budget:?}");
+}
+
+#[test]
+fn given_events_as_deadlines_vocatives_after_you_and_vague_chatter_then_items_read_right() {
+    let transcript = transcript_of(&[
+        (
+            "spk_0",
+            0.0,
+            4.0,
+            "Can you, Tom, write the migration plan before the next sprint?",
+        ),
+        ("spk_1", 4.5, 6.0, "Sure, I can do that."),
+        (
+            "spk_0",
+            6.5,
+            10.0,
+            "Raj will prepare the onboarding plan before her first day.",
+        ),
+        (
+            "spk_1",
+            10.5,
+            14.0,
+            "I will explain the decision to the partners myself.",
+        ),
+        ("spk_0", 14.5, 16.0, "I will loan it."),
+        (
+            "spk_1",
+            16.5,
+            20.0,
+            "Aisha will set up the network before the team starts the migration.",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let plan = item_with(&summary, "migration plan");
+    assert_eq!(
+        (
+            plan.owner.as_deref(),
+            plan.task.as_str(),
+            plan.due.as_deref()
+        ),
+        (
+            Some("Tom"),
+            "write the migration plan",
+            Some("before the next sprint")
+        )
+    );
+    let onboarding = item_with(&summary, "onboarding plan");
+    assert_eq!(onboarding.task, "prepare the onboarding plan");
+    assert_eq!(onboarding.due.as_deref(), Some("before her first day"));
+    assert_eq!(onboarding.due_date, None, "an event has no date");
+    let partners = item_with(&summary, "partners");
+    assert_eq!(partners.task, "explain the decision to the partners");
+    assert!(
+        summary.action_items.iter().all(|i| i.task != "loan it"),
+        "{:?}",
+        summary.action_items
+    );
+    // "before the team starts the migration" is a clause, not an event: no deadline.
+    let network = item_with(&summary, "network");
+    assert_eq!(network.due, None, "{network:?}");
+}

@@ -369,15 +369,17 @@ fn vocatives(
     // Inside: "can you, Tom, write …", "…, Tom, please …", and closing "… thanks, Alice." /
     // "…, Bob?".
     for k in at.max(1)..words.len() {
-        if !is_vocative(k) || !(words[k - 1].comma_after || words[k - 1].stop_after) {
+        // "thanks Alice" without a comma is as much a vocative as "thanks, Alice" (speech
+        // recognition punctuates either way).
+        let thanks = words[k - 1].norm == "thanks"
+            || (k >= 2 && words[k - 2].norm == "thank" && words[k - 1].norm == "you");
+        if !is_vocative(k) || !(words[k - 1].comma_after || words[k - 1].stop_after || thanks) {
             continue;
         }
         let asked_before = words[k - 1].norm == "you"
             && words[k.saturating_sub(3)..k - 1]
                 .iter()
                 .any(|w| matches!(w.norm.as_str(), "can" | "could" | "would" | "will"));
-        let thanks = words[k - 1].norm == "thanks"
-            || (k >= 2 && words[k - 2].norm == "thank" && words[k - 1].norm == "you");
         let addressed = if request_follows(k + 1) || asked_before {
             Addressed::Next
         } else if k + 1 == words.len() && closes_turn {

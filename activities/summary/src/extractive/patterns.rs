@@ -260,9 +260,48 @@ const CLAUSE_BREAKS_AFTER_COMMA: &[&str] = &[
 ];
 /// Words trimmed from the end of a task or decision.
 const TRAILING_FILLER: &[&str] = &[
-    "and", "then", "so", "or", "but", "also", "um", "uh", "okay", "ok", "please", "right", "too",
-    "as", "well", "yeah", "the", "a", "to", "for", "with", "that", "in", "at", "on", "by",
-    "during", "within",
+    "and",
+    "then",
+    "so",
+    "or",
+    "but",
+    "also",
+    "um",
+    "uh",
+    "okay",
+    "ok",
+    "please",
+    "right",
+    "too",
+    "as",
+    "well",
+    "yeah",
+    "the",
+    "a",
+    "to",
+    "for",
+    "with",
+    "that",
+    "in",
+    "at",
+    "on",
+    "by",
+    "during",
+    "within",
+    "myself",
+    "yourself",
+    "himself",
+    "herself",
+    "ourselves",
+    "themselves",
+];
+/// Words that carry no task content on their own: with [`VAGUE`], a task needs two words
+/// outside both ("send the budget", not "loan it" or "leave you", which are what speech
+/// recognition makes of chatter).
+const FUNCTION_WORDS: &[&str] = &[
+    "an", "to", "of", "for", "with", "on", "in", "at", "up", "out", "and", "or", "my", "our",
+    "your", "their", "its", "his", "her", "you", "me", "us", "him", "i", "we", "they", "he", "she",
+    "is", "be", "some", "any",
 ];
 /// Words that carry no task content ("do it", "handle that").
 const VAGUE: &[&str] = &[
@@ -768,6 +807,38 @@ fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
     iso.then_some(1)
 }
 
+/// "the move", "her first day", "the user test", "the next sprint": a determiner and one to three
+/// words that close the clause (its end, or a comma or full stop after the last word). Words that
+/// start a new clause end no event ("before the team starts" is a clause, not an event).
+fn event_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
+    const DETERMINERS: &[&str] = &[
+        "the", "her", "his", "their", "our", "your", "my", "next", "this",
+    ];
+    if !words
+        .get(at)
+        .is_some_and(|w| at < end && in_list(&w.norm, DETERMINERS))
+    {
+        return None;
+    }
+    for len in 2..=4 {
+        let last = at + len - 1;
+        if last >= end {
+            return None;
+        }
+        let word = &words[last];
+        if !word.norm.chars().all(char::is_alphabetic)
+            || in_list(&word.norm, FUNCTION_WORDS)
+            || in_list(&word.norm, VAGUE)
+        {
+            return None;
+        }
+        if last + 1 == end || word.comma_after || word.stop_after {
+            return Some(len);
+        }
+    }
+    None
+}
+
 /// What speech recognition makes of "by" before a weekday ("by Friday" heard as "I Friday",
 /// "high Friday", "my Monday", "buy Friday", "bye Friday", "pie Friday").
 pub(super) const MISHEARD_BY: &[&str] = &[
@@ -824,9 +895,11 @@ fn find_deadline(words: &[W], from: usize, to: usize) -> Option<Deadline> {
                 due: format!("by {}", words[at + 1].orig),
             });
         }
-        // Prepositions kept ("before the release").
+        // Prepositions kept ("before the release"); an event of the meeting's own closing
+        // the clause is a deadline too ("before the move", "before her first day").
         if in_list(norm, &["before", "until", "till"])
-            && let Some(len) = time_phrase(words, at + 1, to)
+            && let Some(len) =
+                time_phrase(words, at + 1, to).or_else(|| event_phrase(words, at + 1, to))
         {
             return Some(Deadline {
                 start: at,
@@ -1069,7 +1142,19 @@ fn action_item(
             owner = said.names.answerer(said.index);
         }
     }
-    let deadline = find_deadline(words, trigger.body, end).or_else(|| {
+    // "Can you, Tom, write the plan?": the name between "you," and the task owns it.
+    let mut body = trigger.body;
+    if matches!(subject, Subject::You)
+        && body > 0
+        && body + 2 < end
+        && words[body - 1].comma_after
+        && words[body].comma_after
+        && looks_like_name(&words[body])
+    {
+        owner = Some(said.names.canonical(&words[body].orig));
+        body += 1;
+    }
+    let deadline = find_deadline(words, body, end).or_else(|| {
         first_in_sentence
             .then(|| find_deadline(words, 0, trigger.start))
             .flatten()
@@ -1077,11 +1162,11 @@ fn action_item(
     if needs_deadline && deadline.is_none() {
         return None;
     }
-    let task_words: Vec<&W> = words[trigger.body..end]
+    let task_words: Vec<&W> = words[body..end]
         .iter()
         .enumerate()
         .filter(|(offset, _)| {
-            let at = trigger.body + offset;
+            let at = body + offset;
             deadline
                 .as_ref()
                 .is_none_or(|d| at < d.start || at >= d.end)
@@ -1095,9 +1180,9 @@ fn action_item(
     let task_words = &task_words[..task_end];
     let content = task_words
         .iter()
-        .filter(|w| !in_list(&w.norm, VAGUE))
+        .filter(|w| !in_list(&w.norm, VAGUE) && !in_list(&w.norm, FUNCTION_WORDS))
         .count();
-    if task_words.len() < 2 || content == 0 {
+    if task_words.len() < 2 || content < 2 {
         return None;
     }
     let task = task_words
