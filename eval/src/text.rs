@@ -187,8 +187,17 @@ pub fn normalise_words(text: &str) -> Vec<String> {
 }
 
 /// A light stem so "sends" matches "send" and "plans" matches "plan": a trailing `s` (not `ss`)
-/// of words longer than three letters is dropped.
+/// of words longer than three letters is dropped; an ordinal is its number ("10th" = "10", as
+/// in "November 10" and "November 10th").
 fn stem(word: &str) -> String {
+    if word.starts_with(|c: char| c.is_ascii_digit())
+        && let Some(number) = ["st", "nd", "rd", "th"]
+            .iter()
+            .find_map(|suffix| word.strip_suffix(suffix))
+            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
+    {
+        return number.to_owned();
+    }
     if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") {
         word[..word.len() - 1].to_owned()
     } else {
@@ -295,6 +304,10 @@ mod tests {
         assert!((overlap - 4.0 / 6.0).abs() < 1e-9, "{overlap}");
         assert!((token_overlap("Sends the budgets", "send budget") - 1.0).abs() < 1e-9);
         assert!(token_overlap("write the migration plan", "book the venue").abs() < 1e-9);
+        assert!(
+            (token_overlap("launch on November 10th", "Launch on November 10") - 1.0).abs() < 1e-9
+        );
+        assert!(token_overlap("the 1st draft", "the 10th draft") < 0.9);
     }
 
     #[test]

@@ -645,11 +645,43 @@ const DECISIONS: &[(&[&str], &str)] = &[
     (&["we", "are", "going", "with"], "Go with"),
     (&["we're", "going", "to", "go", "with"], "Go with"),
     (&["we", "are", "going", "to", "go", "with"], "Go with"),
+    (&["agreed", "we", "will"], ""),
+    (&["agreed", "we'll"], ""),
+    (&["let's", "stick", "with"], "Stick with"),
+    (&["let's", "switch", "to"], "Switch to"),
     (&["we", "settled", "on"], ""),
     (&["we've", "settled", "on"], ""),
     (&["we", "chose"], ""),
     (&["we", "picked"], ""),
 ];
+
+/// "Let's keep the retro format as it is" decides; "let's keep it moving" / "let's keep it on
+/// the list" does not: the kept thing must be named, not "it".
+fn let_us_keep(words: &[W], at: usize) -> Option<(&'static [&'static str], &'static str)> {
+    const PHRASE: &[&str] = &["let's", "keep"];
+    (seq_at(words, at, PHRASE)
+        && words
+            .get(at + 2)
+            .is_some_and(|w| !in_list(&w.norm, VAGUE) && !in_list(&w.norm, FUNCTION_WORDS)))
+    .then_some((PHRASE, "Keep"))
+}
+
+/// Where the question of a sentence ending in `?` starts: after the last comma that a question
+/// word or a name follows ("…, Martin, when does our lease end?"), else at the start. A
+/// decision said before it stands ("we decided to move to Harbor Street, Martin, when …?").
+fn question_start(words: &[W]) -> usize {
+    const ASKING: &[&str] = &[
+        "when", "what", "where", "who", "why", "how", "which", "does", "do", "did", "is", "are",
+        "can", "could", "would", "will", "should", "any", "right",
+    ];
+    (1..words.len())
+        .rev()
+        .find(|&k| {
+            words[k - 1].comma_after
+                && (in_list(&words[k].norm, ASKING) || looks_like_name(&words[k]))
+        })
+        .unwrap_or(0)
+}
 
 /// Words before a decision phrase that make it no decision ("if we agree", "we never decided").
 const DECISION_GUARDS: &[&str] = &[
@@ -658,13 +690,15 @@ const DECISION_GUARDS: &[&str] = &[
     "might",
 ];
 
-fn decision_at(words: &[W], at: usize, is_question: bool) -> Option<Trigger> {
-    if is_question {
+fn decision_at(words: &[W], at: usize, question_from: Option<usize>) -> Option<Trigger> {
+    if question_from.is_some_and(|q| at >= q) {
         return None;
     }
     let (phrase, prefix) = DECISIONS
         .iter()
-        .find(|(phrase, _)| seq_at(words, at, phrase))?;
+        .find(|(phrase, _)| seq_at(words, at, phrase))
+        .map(|(phrase, prefix)| (*phrase, *prefix))
+        .or_else(|| let_us_keep(words, at))?;
     let guard_from = at.saturating_sub(2);
     if words[guard_from..at]
         .iter()
@@ -1011,15 +1045,22 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
             .tokens
             .last()
             .is_some_and(|t| t.text.trim_end().ends_with('?'));
+        let question_from = is_question.then(|| question_start(&words));
         let mut triggers: Vec<Trigger> = Vec::new();
         let mut at = 0;
         while at < words.len() {
-            let found = decision_at(&words, at, is_question)
+            let found = decision_at(&words, at, question_from)
                 .or_else(|| explicit_at(&words, at, speakers))
                 .or_else(|| request_at(&words, at))
                 .or_else(|| let_me_at(&words, at))
                 .or_else(|| action_at(&words, at, speakers));
             match found {
+                // What was decided is not also an action item: "we agreed that you will move
+                // to the platform team" is one decision. The next trigger starts after its clause.
+                Some(trigger) if matches!(trigger.kind, TriggerKind::Decision { .. }) => {
+                    at = body_end(&words, trigger.body, words.len()).max(trigger.body + 1);
+                    triggers.push(trigger);
+                }
                 Some(trigger) => {
                     at = trigger.body;
                     triggers.push(trigger);
