@@ -689,3 +689,60 @@ fn given_events_as_deadlines_vocatives_after_you_and_vague_chatter_then_items_re
     let network = item_with(&summary, "network");
     assert_eq!(network.due, None, "{network:?}");
 }
+
+#[test]
+fn given_more_ways_to_decide_then_each_is_one_decision_and_no_action_item() {
+    let transcript = transcript_of(&[
+        (
+            "spk_0",
+            0.0,
+            4.0,
+            "Makes sense, and agreed we will not move forward with Peter.",
+        ),
+        (
+            "spk_1",
+            4.5,
+            9.0,
+            "We decided to move to the Harbor Street office, Martin, when does our lease end?",
+        ),
+        (
+            "spk_0",
+            9.5,
+            13.0,
+            "So we agreed that you will move to the platform team in October.",
+        ),
+        (
+            "spk_1",
+            13.5,
+            16.0,
+            "Then let's keep the retro format as it is.",
+        ),
+        ("spk_0", 16.5, 18.0, "Let's keep it moving."),
+        (
+            "spk_1",
+            18.5,
+            21.0,
+            "Did we decide to move the offsite, Carlos?",
+        ),
+    ]);
+    let summary = summarize(&transcript);
+    let decisions: Vec<&str> = summary
+        .decisions
+        .iter()
+        .map(|d| d.decision.as_str())
+        .collect();
+    assert_eq!(
+        decisions,
+        vec![
+            "Not move forward with Peter",
+            "Move to the Harbor Street office",
+            "You will move to the platform team in October",
+            "Keep the retro format as it is",
+        ]
+    );
+    assert!(
+        summary.action_items.is_empty(),
+        "{:?}",
+        summary.action_items
+    );
+}

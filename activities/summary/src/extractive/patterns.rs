@@ -660,9 +660,14 @@ const DECISIONS: &[(&[&str], &str)] = &[
 fn let_us_keep(words: &[W], at: usize) -> Option<(&'static [&'static str], &'static str)> {
     const PHRASE: &[&str] = &["let's", "keep"];
     (seq_at(words, at, PHRASE)
-        && words
-            .get(at + 2)
-            .is_some_and(|w| !in_list(&w.norm, VAGUE) && !in_list(&w.norm, FUNCTION_WORDS)))
+        && words.get(at + 2).is_some_and(|w| {
+            !in_list(
+                &w.norm,
+                &[
+                    "it", "that", "this", "them", "going", "moving", "in", "on", "up",
+                ],
+            )
+        }))
     .then_some((PHRASE, "Keep"))
 }
 
@@ -1077,6 +1082,14 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
             let end = body_end(&words, trigger.body, limit);
             match &trigger.kind {
                 TriggerKind::Decision { prefix } => {
+                    // Before a closing question, and without the name it is put to.
+                    let mut end = end.min(question_from.unwrap_or(usize::MAX));
+                    if end > trigger.body + 1
+                        && words[end - 2].comma_after
+                        && looks_like_name(&words[end - 1])
+                    {
+                        end -= 1;
+                    }
                     let end = trim_filler(&words, trigger.body, end);
                     if end <= trigger.body {
                         continue;
