@@ -26,6 +26,9 @@ const SENTENCE_PAUSE_SECONDS: f64 = 0.8;
 /// its own prompt (the vocabulary and the previous window's words); cancellation is checked and
 /// progress reported between windows; long silences never reach Whisper.
 const MAX_CHUNK_SECONDS: f64 = 29.0;
+/// Longest run of words inside a sentence that is taken for a labelling slip and given to the
+/// speaker of the words around it.
+const MAX_STRAY_WORDS: usize = 3;
 /// Audio kept around each chunk so word edges are not clipped.
 const CHUNK_PAD_SECONDS: f64 = 0.2;
 /// Words of the previous window carried into the next window's prompt (about 60 tokens, well
@@ -155,6 +158,30 @@ fn whisper_language(code: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// Longest a word is stretched to reach the end of its speech region.
+const MAX_WORD_STRETCH_SECONDS: f64 = 1.5;
+
+/// Word times from alignment mark when a word is said; the last word before a pause then ends
+/// too early and the turn looks shorter than the speech. The last word of each speech region
+/// ends where the region does (at most [`MAX_WORD_STRETCH_SECONDS`] after it starts).
+fn extend_to_speech_ends(words: &mut [TimedWord], regions: &[SpeechRegion]) {
+    let region_of = |t: f64| regions.iter().position(|r| t >= r.start && t <= r.end);
+    for i in 0..words.len() {
+        let Some(region) = region_of(words[i].start) else {
+            continue;
+        };
+        let last_in_region = words
+            .get(i + 1)
+            .is_none_or(|next| region_of(next.start) != Some(region));
+        if last_in_region {
+            let reach = regions[region]
+                .end
+                .min(words[i].start + MAX_WORD_STRETCH_SECONDS);
+            words[i].end = words[i].end.max(reach);
+        }
+    }
+}
+
 fn near_speech(regions: &[SpeechRegion], t: f64) -> bool {
     regions
         .iter()
@@ -172,7 +199,7 @@ pub fn transcribe_pcm(
 ) -> Result<Transcript, EngineError> {
     let duration_seconds = pcm.len() as f64 / f64::from(SAMPLE_RATE);
     let regions = detect_speech(pcm);
-    let words: Vec<TimedWord> = if regions.is_empty() {
+    let mut words: Vec<TimedWord> = if regions.is_empty() {
         Vec::new()
     } else {
         recognize_chunks(pcm, &regions, transcriber, request, cancel, progress)?
@@ -183,6 +210,7 @@ pub fn transcribe_pcm(
     if cancel.is_cancelled() {
         return Err(EngineError::Cancelled);
     }
+    extend_to_speech_ends(&mut words, &regions);
     let windows = if words.is_empty() {
         Vec::new()
     } else {
@@ -266,10 +294,12 @@ pub fn transcribe_pcm(
 
 /// Whisper's word times are loose at turn boundaries and the clustering labels windows, not
 /// words, so the first or last words of a sentence can land in the other speaker's speech
-/// ("…for the back end" / "role. I will send…"). A sentence never changes speaker: every word of
-/// a sentence gets the speaker who said most of it (by word time; the earlier speaker on a tie).
-/// A sentence ends at `.`, `?` or `!`, or at a pause of [`SENTENCE_PAUSE_SECONDS`], so two
-/// people's unpunctuated turns with a pause between them stay apart.
+/// ("…for the back end" / "role. I will send…"), or a few words in the middle flip to another
+/// label. A sentence does not change speaker: inside a sentence (it ends at `.`, `?` or `!`, or
+/// at a pause of [`SENTENCE_PAUSE_SECONDS`]), a run of at most [`MAX_STRAY_WORDS`] words with
+/// another label joins the longer neighbouring run (shortest runs first). What remains are runs
+/// of several words each: two people's turns Whisper did not punctuate apart, which stay apart
+/// (the sentence really ended where the voice changed).
 fn one_speaker_per_sentence(clusters: &mut [usize], words: &[TimedWord]) {
     let n = clusters.len().min(words.len());
     let mut start = 0;
@@ -281,26 +311,59 @@ fn one_speaker_per_sentence(clusters: &mut [usize], words: &[TimedWord]) {
         {
             end += 1;
         }
-        let mut talk: Vec<(usize, f64)> = Vec::new();
-        for i in start..=end {
-            let seconds = (words[i].end - words[i].start).max(0.01);
-            match talk.iter_mut().find(|(c, _)| *c == clusters[i]) {
-                Some((_, total)) => *total += seconds,
-                None => talk.push((clusters[i], seconds)),
-            }
-        }
-        // First maximum wins: the earlier speaker on a tie.
-        let winner = talk
-            .iter()
-            .fold(None::<(usize, f64)>, |best, &(c, t)| match best {
-                Some((_, bt)) if bt >= t => best,
-                _ => Some((c, t)),
-            })
-            .map(|(c, _)| c);
-        if let Some(winner) = winner {
-            clusters[start..=end].fill(winner);
-        }
+        absorb_stray_runs(&mut clusters[start..=end], &words[start..=end]);
         start = end + 1;
+    }
+}
+
+/// The runs of one sentence: `(cluster, first word, words)`.
+fn runs_of(clusters: &[usize]) -> Vec<(usize, usize, usize)> {
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, &c) in clusters.iter().enumerate() {
+        match runs.last_mut() {
+            Some((cluster, _, len)) if *cluster == c => *len += 1,
+            _ => runs.push((c, i, 1)),
+        }
+    }
+    runs
+}
+
+fn absorb_stray_runs(clusters: &mut [usize], words: &[TimedWord]) {
+    let seconds = |first: usize, len: usize| -> f64 {
+        words[first..first + len]
+            .iter()
+            .map(|w| (w.end - w.start).max(0.01))
+            .sum()
+    };
+    loop {
+        let runs = runs_of(clusters);
+        if runs.len() < 2 {
+            return;
+        }
+        // The shortest stray run (earliest on a tie).
+        let Some((index, &(_, first, len))) = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, run)| run.2 <= MAX_STRAY_WORDS)
+            .min_by_key(|(i, run)| (run.2, *i))
+        else {
+            return;
+        };
+        let before = index.checked_sub(1).map(|i| runs[i]);
+        let after = runs.get(index + 1).copied();
+        let target = match (before, after) {
+            (Some(b), Some(a)) => {
+                if seconds(a.1, a.2) > seconds(b.1, b.2) {
+                    a.0
+                } else {
+                    b.0
+                }
+            }
+            (Some(b), None) => b.0,
+            (None, Some(a)) => a.0,
+            (None, None) => return,
+        };
+        clusters[first..first + len].fill(target);
     }
 }
 
@@ -372,7 +435,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sentence_split_anywhere_gets_its_majority_speaker_and_pauses_end_sentences() {
+    fn stray_words_join_their_sentence_and_pauses_or_long_runs_keep_speakers_apart() {
         // Split in the middle: the speaker of most of the sentence takes all of it.
         let words = timed(&["and", "then", "we", "start", "right", "away."]);
         let mut clusters = [0, 0, 1, 1, 1, 1];
@@ -383,11 +446,36 @@ mod tests {
         let mut clusters = [0, 0, 0, 1, 1, 1];
         one_speaker_per_sentence(&mut clusters, &words);
         assert_eq!(clusters, [0, 0, 0, 1, 1, 1]);
+        // No punctuation and no pause, but two long runs: two people, left apart.
+        let words = timed(&[
+            "so", "we", "ship", "it", "on", "monday", "that", "works", "for", "the", "whole",
+            "team",
+        ]);
+        let mut clusters = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
+        one_speaker_per_sentence(&mut clusters, &words);
+        assert_eq!(clusters, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+        // A one-word flip in the middle of a sentence is a slip.
+        let words = timed(&["we", "will", "ship", "the", "release", "on", "Monday."]);
+        let mut clusters = [0, 0, 0, 1, 0, 0, 0];
+        one_speaker_per_sentence(&mut clusters, &words);
+        assert_eq!(clusters, [0; 7]);
         // No punctuation, but a pause between two people's words: they stay apart.
         let words = timed(&["ok", "so", "we", "ship", "|sounds", "good"]);
         let mut clusters = [0, 0, 0, 0, 1, 1];
         one_speaker_per_sentence(&mut clusters, &words);
         assert_eq!(clusters, [0, 0, 0, 0, 1, 1]);
+    }
+
+    #[test]
+    fn the_last_word_of_a_speech_region_ends_with_it() {
+        let mut words = timed(&["we", "ship", "|today."]);
+        // Words at 0.0, 0.4 and 1.8 s; speech until 1.2 s and from 1.7 to 2.5 s.
+        extend_to_speech_ends(&mut words, &[r(0.0, 1.2), r(1.7, 2.5)]);
+        let ends: Vec<f64> = words
+            .iter()
+            .map(|w| (w.end * 10.0).round() / 10.0)
+            .collect();
+        assert_eq!(ends, vec![0.3, 1.2, 2.5]);
     }
 
     #[test]

@@ -8,7 +8,10 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio_util::sync::CancellationToken;
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters,
+};
 
 use crate::error::{EngineError, ModelError};
 use crate::model::ModelFile;
@@ -72,7 +75,14 @@ impl WhisperTranscriber {
             .path
             .to_str()
             .ok_or_else(|| ModelError::invalid("the model path is not UTF-8"))?;
-        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+        let mut params = WhisperContextParameters::default();
+        if let Some(model_preset) = dtw_preset(&model.name) {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..DtwParameters::default()
+            });
+        }
+        let ctx = WhisperContext::new_with_params(path, params)
             .map_err(|e| ModelError::Load(e.to_string()))?;
         Ok(Self {
             ctx: Arc::new(ctx),
@@ -80,6 +90,22 @@ impl WhisperTranscriber {
             model_name: model.name.clone(),
             threads: i32::try_from(threads.max(1)).unwrap_or(1),
         })
+    }
+}
+
+/// The alignment heads of the models we install, for word times by dynamic time warping of
+/// the decoder's cross-attention (whisper.cpp's DTW timestamps). Whisper's own token times are
+/// guesses between two timestamp tokens: in a window decoded as one segment they bunch the
+/// first words into a fraction of a second and stretch the last ones (seen on the evaluation
+/// set), which puts words in the wrong speaker's turn. A model of the user's own
+/// (`WHISPER_MODEL_PATH`) keeps Whisper's token times.
+fn dtw_preset(model_name: &str) -> Option<DtwModelPreset> {
+    if model_name == crate::model::BUNDLED_MODEL_NAME {
+        Some(DtwModelPreset::TinyEn)
+    } else if model_name == crate::model::BASE_MODEL_NAME {
+        Some(DtwModelPreset::Base)
+    } else {
+        None
     }
 }
 
@@ -91,6 +117,22 @@ fn opens_marker(word: &str) -> bool {
 fn closes_marker(word: &str) -> bool {
     let w = word.trim_end_matches(['.', ',', '!', '?']);
     w.ends_with(']') || w.ends_with(')') || (w.len() > 1 && w.ends_with('*'))
+}
+
+/// Longest a word is taken to last when its end is derived from the next word's start.
+const MAX_WORD_SECONDS: f64 = 1.0;
+
+/// DTW gives each token a point in time; a word then ends where the next one starts (at most
+/// [`MAX_WORD_SECONDS`] later, so a word before a pause does not swallow the pause). Words that
+/// already have a span keep it.
+fn spread_point_times(words: &mut [TimedWord]) {
+    for i in 0..words.len() {
+        if words[i].end > words[i].start {
+            continue;
+        }
+        let next = words.get(i + 1).map_or(words[i].start + 0.3, |w| w.start);
+        words[i].end = next.clamp(words[i].start, words[i].start + MAX_WORD_SECONDS);
+    }
 }
 
 /// Removes bracketed markers from a word sequence.
@@ -179,7 +221,13 @@ impl Transcriber for WhisperTranscriber {
                     continue;
                 };
                 let piece = piece.into_owned();
-                let (start, end) = (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0);
+                // DTW time (when the model has alignment heads): the moment the token is said.
+                let (start, end) = if data.t_dtw >= 0 {
+                    let at = data.t_dtw as f64 / 100.0;
+                    (at, at)
+                } else {
+                    (data.t0 as f64 / 100.0, data.t1 as f64 / 100.0)
+                };
                 let starts_word = piece.starts_with(' ') || words.is_empty();
                 if starts_word || t == 0 {
                     finish(&mut words, &mut probabilities);
@@ -201,6 +249,7 @@ impl Transcriber for WhisperTranscriber {
             }
         }
         finish(&mut words, &mut probabilities);
+        spread_point_times(&mut words);
         Ok(drop_markers(words))
     }
 }
@@ -216,6 +265,25 @@ mod tests {
             text: text.to_owned(),
             confidence: 0.9,
         }
+    }
+
+    #[test]
+    fn point_times_become_spans_up_to_the_next_word() {
+        let at = |text: &str, t: f64| TimedWord {
+            start: t,
+            end: t,
+            text: text.to_owned(),
+            confidence: 0.9,
+        };
+        let mut words = vec![at("we", 1.0), at("ship", 1.3), at("today.", 4.0)];
+        words.push(TimedWord {
+            end: 4.9,
+            ..at("Okay.", 4.6)
+        });
+        spread_point_times(&mut words);
+        let spans: Vec<(f64, f64)> = words.iter().map(|w| (w.start, w.end)).collect();
+        // Up to the next word, at most a second; a word with a span keeps it.
+        assert_eq!(spans, vec![(1.0, 1.3), (1.3, 2.3), (4.0, 4.6), (4.6, 4.9)]);
     }
 
     #[test]
