@@ -746,3 +746,41 @@ fn given_more_ways_to_decide_then_each_is_one_decision_and_no_action_item() {
         summary.action_items
     );
 }
+
+#[test]
+fn given_as_many_names_as_voices_then_one_greeting_names_a_speaker_and_openers_are_no_names() {
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 3.0, "Hi, Adam. I looked at the new screens."),
+        (
+            "spk_1",
+            3.5,
+            6.0,
+            "Thanks, Isabel. Anything that bothered you?",
+        ),
+        (
+            "spk_0",
+            6.5,
+            10.0,
+            "Honestly, it is fine. Adam, can you make the buttons bigger before the user test?",
+        ),
+        ("spk_1", 10.5, 12.0, "Sure."),
+        (
+            "spk_0",
+            12.5,
+            16.0,
+            "Remember, I'll update the color palette in the design system by Friday.",
+        ),
+    ]);
+    let names = summary::extractive::name_suggestions(&transcript);
+    assert_eq!(names.mentioned, vec!["Adam", "Isabel"]);
+    assert_eq!(
+        names.by_label,
+        vec![
+            ("Speaker 1".to_owned(), "Isabel".to_owned()),
+            ("Speaker 2".to_owned(), "Adam".to_owned())
+        ]
+    );
+    let summary = summarize(&transcript);
+    let palette = item_with(&summary, "color palette");
+    assert_eq!(palette.owner.as_deref(), Some("Isabel"), "{palette:?}");
+}

@@ -254,8 +254,9 @@ fn given_a_sprint_planning_when_summarized_then_the_summary_is_attributed_prose_
         text.contains("Priya will fix the login bug by Monday."),
         "{text}"
     );
+    // Three voices and three names used: one greeting or request each names them.
     assert!(
-        text.contains("Speaker 1 asked Tom to write the migration plan before the next sprint."),
+        text.contains("Maria asked Tom to write the migration plan before the next sprint."),
         "{text}"
     );
     assert!(

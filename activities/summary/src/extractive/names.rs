@@ -197,8 +197,13 @@ impl Names {
                 }
             }
         }
+        let mut labels: Vec<&str> = names.turns.iter().map(|t| t.label.as_str()).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        // As many names used as voices heard: each label is one person, so one vote names it.
+        let one_to_one = labels.len() >= 2 && labels.len() == mentioned.len();
         names.mentioned = mentioned;
-        names.of_label = agreed(&votes, &against);
+        names.of_label = agreed(&votes, &against, if one_to_one { 1 } else { MIN_VOTES });
         names
     }
 
@@ -396,15 +401,16 @@ fn vocatives(
     found
 }
 
-/// Label → name where the votes agree: at least [`MIN_VOTES`], nothing against it, and no other
+/// Label → name where the votes agree: at least `min_votes`, nothing against it, and no other
 /// name voted for that label or that name for another label.
 fn agreed(
     votes: &BTreeMap<(String, String), i32>,
     against: &BTreeSet<(String, String)>,
+    min_votes: i32,
 ) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for ((label, name), score) in votes {
-        if *score < MIN_VOTES || against.contains(&(label.clone(), name.clone())) {
+        if *score < min_votes || against.contains(&(label.clone(), name.clone())) {
             continue;
         }
         let rival_name = votes
