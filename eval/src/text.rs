@@ -187,16 +187,15 @@ pub fn normalise_words(text: &str) -> Vec<String> {
 }
 
 /// A light stem so "sends" matches "send" and "plans" matches "plan": a trailing `s` (not `ss`)
-/// of words longer than three letters is dropped; an ordinal is its number ("10th" = "10", as
-/// in "November 10" and "November 10th").
+/// of words longer than three letters is dropped; an ordinal is its number ("tenth" = "ten", so
+/// "November 10th" matches "November 10").
 fn stem(word: &str) -> String {
-    if word.starts_with(|c: char| c.is_ascii_digit())
-        && let Some(number) = ["st", "nd", "rd", "th"]
-            .iter()
-            .find_map(|suffix| word.strip_suffix(suffix))
-            .filter(|n| n.chars().all(|c| c.is_ascii_digit()))
-    {
-        return number.to_owned();
+    if let Some(cardinal) = (1..=99u64).find_map(|n| {
+        (ordinal_words(n).last().map(String::as_str) == Some(word))
+            .then(|| number_words(n).last().cloned())
+            .flatten()
+    }) {
+        return cardinal;
     }
     if word.len() > 3 && word.ends_with('s') && !word.ends_with("ss") {
         word[..word.len() - 1].to_owned()
@@ -308,6 +307,7 @@ mod tests {
             (token_overlap("launch on November 10th", "Launch on November 10") - 1.0).abs() < 1e-9
         );
         assert!(token_overlap("the 1st draft", "the 10th draft") < 0.9);
+        assert!((token_overlap("the twenty-first", "the 21") - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -122,6 +122,19 @@ fn service_with_vocabulary(
     )
 }
 
+/// Starts run 0 of the test recording with default options.
+async fn start_with_defaults(
+    service: &AwsTranscribeService,
+) -> Result<transcription::service::Started, transcription::error::EngineError> {
+    service
+        .start(
+            &job_name_of(0),
+            &start_input(ProcessingOptions::default()),
+            &CancellationToken::new(),
+        )
+        .await
+}
+
 fn vocabulary_in(state: VocabularyState, reason: Option<&str>) -> GetVocabularyOutput {
     GetVocabularyOutput::builder()
         .vocabulary_name(
@@ -172,12 +185,7 @@ async fn given_a_vocabulary_when_starting_then_it_is_created_from_our_table_wait
         store.clone(),
         std::time::Duration::from_secs(60),
     );
-    let started = service
-        .start(
-            &job_name_of(0),
-            &start_input(ProcessingOptions::default()),
-            &CancellationToken::new(),
-        )
+    let started = start_with_defaults(&service)
         .await
         .expect("the job starts with the vocabulary");
     assert_eq!(started, transcription::service::Started::Submitted);
@@ -214,12 +222,7 @@ async fn given_a_vocabulary_another_worker_created_when_starting_then_conflict_w
         store,
         std::time::Duration::from_secs(60),
     );
-    service
-        .start(
-            &job_name_of(0),
-            &start_input(ProcessingOptions::default()),
-            &CancellationToken::new(),
-        )
+    start_with_defaults(&service)
         .await
         .expect("the other worker's vocabulary is used");
     assert_eq!((ready.num_calls(), start.num_calls()), (1, 1));
@@ -240,12 +243,7 @@ async fn given_a_failed_vocabulary_then_the_start_fails_with_transcribes_reason_
         Arc::new(MemoryStore::default()),
         std::time::Duration::from_secs(60),
     );
-    let error = service
-        .start(
-            &job_name_of(0),
-            &start_input(ProcessingOptions::default()),
-            &CancellationToken::new(),
-        )
+    let error = start_with_defaults(&service)
         .await
         .expect_err("a failed vocabulary fails the start");
     assert_eq!(error.name(), TranscriptionError::JobFailed);
@@ -268,12 +266,7 @@ async fn given_a_vocabulary_still_pending_after_the_wait_then_the_start_is_retry
         Arc::new(MemoryStore::default()),
         std::time::Duration::from_millis(20),
     );
-    let error = service
-        .start(
-            &job_name_of(0),
-            &start_input(ProcessingOptions::default()),
-            &CancellationToken::new(),
-        )
+    let error = start_with_defaults(&service)
         .await
         .expect_err("still pending");
     assert_eq!(error.name(), TranscriptionError::ServiceUnavailable);
@@ -293,14 +286,7 @@ async fn given_the_accounts_vocabulary_limit_then_the_start_fails_saying_what_to
         Arc::new(MemoryStore::default()),
         std::time::Duration::from_secs(60),
     );
-    let error = service
-        .start(
-            &job_name_of(0),
-            &start_input(ProcessingOptions::default()),
-            &CancellationToken::new(),
-        )
-        .await
-        .expect_err("limit");
+    let error = start_with_defaults(&service).await.expect_err("limit");
     assert_eq!(error.name(), TranscriptionError::JobFailed);
     assert!(
         error
