@@ -1023,6 +1023,7 @@ mod tests {
             done_seconds: 156.0,
             elapsed_seconds: 40.0,
             eta_seconds: Some(65.2),
+            updated_at: "2026-03-10T10:05:00Z".into(),
         };
         assert_eq!(
             describe_progress(&progress),

@@ -170,8 +170,9 @@ pub fn render_status(view: &StatusView, location: &dyn Fn(&str) -> String) -> St
     if let Some(progress) = &view.transcription {
         let _ = writeln!(
             out,
-            "transcribing {}",
-            crate::operate::describe_progress(progress)
+            "transcribing {} (as of {})",
+            crate::operate::describe_progress(progress),
+            progress.updated_at
         );
     }
     if let Some(f) = &view.failure {

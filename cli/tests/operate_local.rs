@@ -491,6 +491,7 @@ async fn the_vocabulary_reaches_whisper_and_progress_is_recorded_per_run_and_sho
         done_seconds: 186.0,
         elapsed_seconds: 30.0,
         eta_seconds: Some(30.0),
+        updated_at: "2026-03-10T10:05:00Z".to_owned(),
     };
     operator
         .objects
@@ -515,7 +516,9 @@ async fn the_vocabulary_reaches_whisper_and_progress_is_recorded_per_run_and_sho
     // THEN the status says how far it is and how long is left
     let text = text_of(&operator, &processing);
     assert!(
-        text.contains("transcribing 50% of 6 min 12 s of speech, about 30 s left"),
+        text.contains(
+            "transcribing 50% of 6 min 12 s of speech, about 30 s left (as of 2026-03-10T10:05:00Z)"
+        ),
         "{text}"
     );
 }

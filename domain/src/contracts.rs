@@ -345,6 +345,9 @@ pub struct TranscriptionProgress {
     /// Seconds left at the pace so far; absent before the first window is done.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eta_seconds: Option<f64>,
+    /// When this was written (RFC 3339, UTC): a recorder interrupted mid-transcription leaves
+    /// its last progress behind, and `status` says how old it is.
+    pub updated_at: String,
 }
 
 /// Errors of [`StartTranscription`] and [`CheckTranscription`].

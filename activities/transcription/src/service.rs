@@ -147,6 +147,7 @@ async fn publish_progress(
             done_seconds: progress.done_seconds,
             elapsed_seconds: progress.elapsed_seconds,
             eta_seconds: progress.eta_seconds(),
+            updated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         };
         let bytes = match serde_json::to_vec(&body) {
             Ok(bytes) => bytes,
