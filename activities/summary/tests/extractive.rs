@@ -724,6 +724,12 @@ fn given_more_ways_to_decide_then_each_is_one_decision_and_no_action_item() {
             21.0,
             "Did we decide to move the offsite, Carlos?",
         ),
+        (
+            "spk_0",
+            21.5,
+            24.0,
+            "And did we agree on the travel policy last time, by the way.",
+        ),
     ]);
     let summary = summarize(&transcript);
     let decisions: Vec<&str> = summary

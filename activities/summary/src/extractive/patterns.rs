@@ -739,6 +739,9 @@ const DECISION_GUARDS: &[&str] = &[
     "if", "once", "whether", "unless", "when", "until", "before", "after", "not", "never",
     "haven't", "hasn't", "didn't", "don't", "can't", "won't", "maybe", "should", "could", "would",
     "might",
+    // A question whose mark speech recognition lost: "did we agree on the travel policy, by the
+    // way."
+    "did", "do", "does", "have", "has", "had",
 ];
 
 fn decision_at(words: &[W], at: usize, question_from: Option<usize>) -> Option<Trigger> {
