@@ -123,6 +123,11 @@ pub struct RecognizerArgs {
     /// vocabularies (the same file works there).
     #[arg(long, value_name = "FILE", value_parser = vocabulary_file)]
     pub vocabulary: Option<transcription::vocabulary::Vocabulary>,
+
+    /// At most this many speakers (1 to 8) when you know there were no more; without it the
+    /// number of speakers is estimated from the voices (up to 8).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=8))]
+    pub speakers: Option<u8>,
 }
 
 /// Options shared by the commands that run the pipeline.

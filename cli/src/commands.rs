@@ -51,6 +51,7 @@ fn config(
         definition: None,
         model: recognizer.model,
         vocabulary: recognizer.vocabulary.clone().unwrap_or_default(),
+        max_speakers: recognizer.speakers.map(usize::from),
     }
 }
 

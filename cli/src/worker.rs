@@ -65,6 +65,7 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
         whisper_threads: args.threads,
         model: args.recognizer.model,
         vocabulary: args.recognizer.vocabulary.clone().unwrap_or_default(),
+        max_speakers: args.recognizer.speakers.map(usize::from),
         heartbeat_interval: args.heartbeat_seconds.map(Duration::from_secs),
         drain: Duration::from_secs(args.drain_seconds),
         worker_name: args.name.clone(),

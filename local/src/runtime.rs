@@ -115,6 +115,8 @@ pub struct LocalConfig {
     pub model: Option<OfflineModel>,
     /// The user vocabulary for Whisper's prompt (`recorder --vocabulary`); empty for none.
     pub vocabulary: Vocabulary,
+    /// At most this many speakers (`recorder --speakers N`); `None`: estimated.
+    pub max_speakers: Option<usize>,
 }
 
 impl LocalConfig {
@@ -129,6 +131,7 @@ impl LocalConfig {
             definition: None,
             model: None,
             vocabulary: Vocabulary::default(),
+            max_speakers: None,
         }
     }
 }
@@ -349,6 +352,7 @@ impl LocalBackend {
         ];
         if let Workers::InProcess { .. } = config.workers {
             let config_vocabulary = config.vocabulary.clone();
+            let max_speakers = config.max_speakers;
             let transcriber = transcriber.ok_or_else(|| {
                 LocalError::Workers("in-process workers need a transcriber".into())
             })?;
@@ -372,6 +376,7 @@ impl LocalBackend {
                 &data_dir,
                 transcriber,
                 config_vocabulary,
+                max_speakers,
                 Arc::new(source),
                 config,
             )?;
@@ -511,6 +516,8 @@ pub struct RemoteWorkerConfig {
     pub model: Option<OfflineModel>,
     /// The user vocabulary for Whisper's prompt; empty for none.
     pub vocabulary: Vocabulary,
+    /// At most this many speakers; `None`: estimated.
+    pub max_speakers: Option<usize>,
     /// Heartbeat period; `None`: a third of each activity's `HeartbeatSeconds`.
     pub heartbeat_interval: Option<Duration>,
     /// How long running tasks may finish after SIGTERM/SIGINT before they are failed as
@@ -612,6 +619,7 @@ pub fn remote_worker(config: &RemoteWorkerConfig) -> Result<Worker, LocalError> 
         &config.data_dir,
         transcriber,
         config.vocabulary.clone(),
+        config.max_speakers,
         Arc::new(source),
         worker_config,
     )?
@@ -625,6 +633,7 @@ fn build_worker(
     data_dir: &Path,
     transcriber: Arc<dyn Transcriber>,
     vocabulary: Vocabulary,
+    max_speakers: Option<usize>,
     source: Arc<dyn ActivityTaskSource>,
     config: WorkerConfig,
 ) -> Result<Worker, LocalError> {
@@ -637,8 +646,12 @@ fn build_worker(
         work_dir: Some(work_dir),
         ..MediaConfig::from_env().map_err(|e| LocalError::Workers(e.to_string()))?
     };
-    let service =
-        Arc::new(OfflineService::new(Arc::clone(&store), transcriber).with_vocabulary(vocabulary));
+    let service = Arc::new(
+        OfflineService::new(Arc::clone(&store), transcriber)
+            .with_speaker_labeller(transcription::voice_speakers::default_speaker_labeller())
+            .with_vocabulary(vocabulary)
+            .with_max_speakers(max_speakers),
+    );
     let prefix = format!("arn:aws:states:{REGION}:{ACCOUNT}:activity:{DEFAULT_PREFIX}");
     let mut registry = Registry::new(prefix);
     let fail = |e: activity_runtime::RuntimeError| LocalError::Workers(e.to_string());

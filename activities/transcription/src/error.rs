@@ -21,7 +21,7 @@ pub enum ModelError {
     },
     /// The file exists but its SHA-256 is not the recorded one.
     #[error(
-        "the Whisper model at {path} has SHA-256 {actual}, expected {expected}; delete it and run `{setup}`"
+        "the model file {path} has SHA-256 {actual}, expected {expected}; delete it and run `{setup}`"
     )]
     ChecksumMismatch {
         /// The file.
@@ -32,6 +32,14 @@ pub enum ModelError {
         expected: String,
         /// Checksum of the file.
         actual: String,
+    },
+    /// No speaker model (voice encoder) file at the expected place.
+    #[error("the speaker model is missing at {path}; run `{setup}`")]
+    SpeakerModelMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+        /// The command that installs it.
+        setup: &'static str,
     },
     /// The source model or the ggml file does not have the expected layout.
     #[error("invalid model: {0}")]

@@ -4,7 +4,8 @@
 //! - [`service::TranscriptionService`]: the job port the activities drive, with the adapters
 //!   [`aws::AwsTranscribeService`] and [`service::OfflineService`];
 //! - [`recognizer::Transcriber`]: speech to timed words, adapter [`recognizer::WhisperTranscriber`];
-//! - [`vad`], [`speakers`], [`offline`]: the offline pipeline (voice activity, speaker clustering,
+//! - [`vad`], [`speakers`], [`voice_speakers`], [`voice_encoder`], [`offline`]: the offline
+//!   pipeline (voice activity, speaker labels from a neural voice encoder or from MFCCs,
 //!   assembly);
 //! - [`model`]: the model cache and our CTranslate2 → ggml converter;
 //! - [`exports`]: SRT, WebVTT, Markdown and text;
@@ -23,3 +24,5 @@ pub mod service;
 pub mod speakers;
 pub mod vad;
 pub mod vocabulary;
+pub mod voice_encoder;
+pub mod voice_speakers;

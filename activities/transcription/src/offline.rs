@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::audio::SAMPLE_RATE;
 use crate::error::EngineError;
 use crate::recognizer::{TimedWord, Transcriber};
-use crate::speakers::{label_speakers, speaker_of_span};
+use crate::speakers::{SpeakerLabeller, speaker_of_span};
 use crate::vad::{SpeechRegion, detect_speech};
 
 /// Engine name written into offline transcripts.
@@ -188,11 +188,12 @@ fn near_speech(regions: &[SpeechRegion], t: f64) -> bool {
         .any(|r| t >= r.start - SPEECH_TOLERANCE_SECONDS && t <= r.end + SPEECH_TOLERANCE_SECONDS)
 }
 
-/// Transcribes 16 kHz mono audio into a transcript with approximate speaker labels, calling
+/// Transcribes 16 kHz mono audio into a transcript with speaker labels from `labeller`, calling
 /// `progress` after each window. Blocking.
 pub fn transcribe_pcm(
     pcm: &[f32],
     transcriber: &dyn Transcriber,
+    labeller: &dyn SpeakerLabeller,
     request: &OfflineRequest,
     cancel: &CancellationToken,
     progress: &dyn Fn(Progress),
@@ -214,7 +215,7 @@ pub fn transcribe_pcm(
     let windows = if words.is_empty() {
         Vec::new()
     } else {
-        label_speakers(pcm, &regions, request.speakers)
+        labeller.label(pcm, &regions, request.speakers)
     };
 
     // Group words into turns; renumber speakers in order of first appearance among the words.

@@ -17,6 +17,7 @@ use crate::audio::decode_to_pcm;
 use crate::error::EngineError;
 use crate::offline::{OfflineRequest, Progress, transcribe_pcm};
 use crate::recognizer::Transcriber;
+use crate::speakers::{SpeakerLabeller, SpectralLabeller};
 use crate::vocabulary::Vocabulary;
 
 /// Default language when the recording's options name none.
@@ -97,25 +98,47 @@ pub fn progress_key(user: &UserId, recording: &RecordingId) -> String {
 pub struct OfflineService {
     store: Arc<dyn ObjectStore>,
     transcriber: Arc<dyn Transcriber>,
+    labeller: Arc<dyn SpeakerLabeller>,
     vocabulary: Vocabulary,
+    max_speakers: Option<usize>,
 }
 
 impl std::fmt::Debug for OfflineService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OfflineService")
             .field("transcriber", &self.transcriber)
+            .field("labeller", &self.labeller.name())
             .finish_non_exhaustive()
     }
 }
 
 impl OfflineService {
-    /// An offline engine reading audio from `store`.
+    /// An offline engine reading audio from `store`, labelling speakers with the model-free
+    /// [`SpectralLabeller`] until [`Self::with_speaker_labeller`] gives it another.
     pub fn new(store: Arc<dyn ObjectStore>, transcriber: Arc<dyn Transcriber>) -> Self {
         Self {
             store,
             transcriber,
+            labeller: Arc::new(SpectralLabeller),
             vocabulary: Vocabulary::default(),
+            max_speakers: None,
         }
+    }
+
+    /// The same engine, finding at most `max_speakers` speakers in recordings whose options do
+    /// not say (`recorder --speakers N`); `None` estimates the number freely.
+    #[must_use]
+    pub fn with_max_speakers(mut self, max_speakers: Option<usize>) -> Self {
+        self.max_speakers = max_speakers;
+        self
+    }
+
+    /// The same engine, labelling speakers with `labeller` (in production
+    /// [`crate::voice_speakers::default_speaker_labeller`]).
+    #[must_use]
+    pub fn with_speaker_labeller(mut self, labeller: Arc<dyn SpeakerLabeller>) -> Self {
+        self.labeller = labeller;
+        self
     }
 
     /// The same engine, prompting Whisper with `vocabulary` in every window.
@@ -195,7 +218,11 @@ impl TranscriptionService for OfflineService {
                 .language_code
                 .clone()
                 .unwrap_or_else(|| DEFAULT_LANGUAGE.to_owned()),
-            speakers: input.options.max_speakers.map(usize::from),
+            speakers: input
+                .options
+                .max_speakers
+                .map(usize::from)
+                .or(self.max_speakers),
             glossary: self.vocabulary.whisper_prompt(),
         };
         let (report, reports) = tokio::sync::watch::channel(None);
@@ -207,11 +234,19 @@ impl TranscriptionService for OfflineService {
             reports,
         ));
         let transcriber = Arc::clone(&self.transcriber);
+        let labeller = Arc::clone(&self.labeller);
         let cancel = cancel.clone();
         let transcribed = tokio::task::spawn_blocking(move || {
-            transcribe_pcm(&pcm, transcriber.as_ref(), &request, &cancel, &|p| {
-                report.send_replace(Some(p));
-            })
+            transcribe_pcm(
+                &pcm,
+                transcriber.as_ref(),
+                labeller.as_ref(),
+                &request,
+                &cancel,
+                &|p| {
+                    report.send_replace(Some(p));
+                },
+            )
         })
         .await;
         // The sender is gone with the blocking closure: the publisher writes the last report

@@ -11,6 +11,41 @@ use rustfft::{Fft, FftPlanner};
 use crate::audio::SAMPLE_RATE;
 use crate::vad::SpeechRegion;
 
+/// Who spoke when: the port the offline pipeline labels its speech with. Adapters: the learned
+/// voice embeddings of [`crate::voice_speakers::VoiceLabeller`] (the default) and the
+/// model-free [`SpectralLabeller`] (MFCC and pitch), used when the speaker model is not
+/// installed.
+pub trait SpeakerLabeller: Send + Sync + std::fmt::Debug {
+    /// Name written into logs and the benchmark.
+    fn name(&self) -> &'static str;
+    /// Labels `regions` of `pcm` (16 kHz mono); `max_speakers` is the user's hint.
+    fn label(
+        &self,
+        pcm: &[f32],
+        regions: &[SpeechRegion],
+        max_speakers: Option<usize>,
+    ) -> Vec<LabelledWindow>;
+}
+
+/// The model-free labeller: [`label_speakers`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SpectralLabeller;
+
+impl SpeakerLabeller for SpectralLabeller {
+    fn name(&self) -> &'static str {
+        "mfcc-pitch-kmeans"
+    }
+
+    fn label(
+        &self,
+        pcm: &[f32],
+        regions: &[SpeechRegion],
+        max_speakers: Option<usize>,
+    ) -> Vec<LabelledWindow> {
+        label_speakers(pcm, regions, max_speakers)
+    }
+}
+
 /// The most speakers the silhouette estimate proposes; more needs the user's `maxSpeakers`.
 pub const MAX_ESTIMATED_SPEAKERS: usize = 4;
 /// A second k is only accepted over one speaker when clusters are this well separated.
@@ -107,7 +142,7 @@ impl Mfcc {
 }
 
 /// Median fundamental frequency of voiced frames in `samples` (autocorrelation), if any.
-fn median_f0(samples: &[f32]) -> Option<f64> {
+pub(crate) fn median_f0(samples: &[f32]) -> Option<f64> {
     let sr = f64::from(SAMPLE_RATE);
     let (min_lag, max_lag) = ((sr / MAX_F0) as usize, (sr / MIN_F0) as usize);
     let frame = 640; // 40 ms: two periods of the lowest pitch searched

@@ -8,6 +8,8 @@ use meeting_domain::ids::RecordingId;
 use tokio_util::sync::CancellationToken;
 use transcription::offline::{OfflineRequest, transcribe_pcm};
 use transcription::recognizer::WhisperTranscriber;
+use transcription::voice_encoder::load_default_voice_encoder;
+use transcription::voice_speakers::VoiceLabeller;
 
 fn request(speakers: Option<usize>) -> OfflineRequest {
     OfflineRequest {
@@ -21,6 +23,14 @@ fn request(speakers: Option<usize>) -> OfflineRequest {
 fn transcriber() -> &'static WhisperTranscriber {
     static T: std::sync::OnceLock<WhisperTranscriber> = std::sync::OnceLock::new();
     T.get_or_init(|| WhisperTranscriber::load(&common::model(), 2).expect("model loads"))
+}
+
+/// The neural labeller the engine uses in production (the test needs the installed model).
+fn labeller() -> &'static VoiceLabeller {
+    static L: std::sync::OnceLock<VoiceLabeller> = std::sync::OnceLock::new();
+    L.get_or_init(|| {
+        VoiceLabeller::new(load_default_voice_encoder().expect("speaker model installed"))
+    })
 }
 
 fn full_text(t: &Transcript) -> String {
@@ -67,6 +77,7 @@ async fn given_the_scripted_two_voice_meeting_when_transcribed_then_wer_keywords
         transcribe_pcm(
             &meeting.pcm,
             t,
+            labeller(),
             &request(None),
             &CancellationToken::new(),
             &|_| {},
@@ -133,6 +144,7 @@ async fn given_ten_seconds_of_silence_when_transcribed_then_the_transcript_is_em
         transcribe_pcm(
             &silence,
             t,
+            labeller(),
             &request(None),
             &CancellationToken::new(),
             &|_| {},
@@ -156,6 +168,7 @@ async fn given_a_known_speaker_count_when_transcribed_then_exactly_that_many_spe
         transcribe_pcm(
             &pcm,
             t,
+            labeller(),
             &request(Some(2)),
             &CancellationToken::new(),
             &|_| {},
@@ -175,7 +188,7 @@ async fn given_a_cancelled_task_when_transcribing_then_it_stops_with_cancelled()
     cancel.cancel();
     let pcm = meeting.pcm.clone();
     let result = tokio::task::spawn_blocking(move || {
-        transcribe_pcm(&pcm, t, &request(None), &cancel, &|_| {})
+        transcribe_pcm(&pcm, t, labeller(), &request(None), &cancel, &|_| {})
     })
     .await
     .unwrap();

@@ -23,6 +23,9 @@ pub enum TranscriberChoice {
     Whisper {
         /// CPU threads per transcription.
         threads: usize,
+        /// At most this many speakers when a recording does not set it (`MAX_SPEAKERS`; the
+        /// offline labeller finds at most 8); `None`: estimated.
+        max_speakers: Option<u8>,
     },
 }
 
@@ -112,7 +115,18 @@ impl Engines {
                             )
                         })?,
                 };
-                TranscriberChoice::Whisper { threads }
+                let max_speakers = var(env::MAX_SPEAKERS)
+                    .map(|v| {
+                        v.parse::<u8>()
+                            .ok()
+                            .filter(|n| SPEAKER_LABELS.contains(n))
+                            .ok_or_else(|| invalid(env::MAX_SPEAKERS, v, "expected 2 to 30"))
+                    })
+                    .transpose()?;
+                TranscriberChoice::Whisper {
+                    threads,
+                    max_speakers,
+                }
             }
             other => {
                 return Err(invalid(
@@ -244,8 +258,28 @@ mod tests {
         .unwrap();
         assert_eq!(
             engines.transcriber,
-            TranscriberChoice::Whisper { threads: 1 }
+            TranscriberChoice::Whisper {
+                threads: 1,
+                max_speakers: None
+            }
         );
+        let engines = read(&[
+            (env::TRANSCRIBER, "whisper"),
+            (env::MAX_SPEAKERS, "3"),
+            (env::SUMMARIZER, "extractive"),
+        ])
+        .unwrap();
+        assert_eq!(
+            engines.transcriber,
+            TranscriberChoice::Whisper {
+                threads: 2,
+                max_speakers: Some(3)
+            }
+        );
+        assert!(matches!(
+            read(&[(env::TRANSCRIBER, "whisper"), (env::MAX_SPEAKERS, "1")]),
+            Err(StartupError::InvalidVar { var, .. }) if var == env::MAX_SPEAKERS
+        ));
         assert_eq!(engines.summarizer, SummarizerChoice::Extractive);
     }
 

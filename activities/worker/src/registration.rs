@@ -58,12 +58,19 @@ pub fn register_activities(
                     ..TranscribeConfig::default()
                 },
             )),
-            TranscriberChoice::Whisper { threads } => {
+            TranscriberChoice::Whisper {
+                threads,
+                max_speakers,
+            } => {
                 let model = transcription::model::locate_model_from_env().map_err(engine_error)?;
                 let whisper = WhisperTranscriber::load(&model, *threads).map_err(engine_error)?;
                 Arc::new(
                     OfflineService::new(Arc::clone(&store), Arc::new(whisper))
-                        .with_vocabulary(engines.vocabulary.clone()),
+                        .with_speaker_labeller(
+                            transcription::voice_speakers::default_speaker_labeller(),
+                        )
+                        .with_vocabulary(engines.vocabulary.clone())
+                        .with_max_speakers(max_speakers.map(usize::from)),
                 )
             }
         };

@@ -10,6 +10,7 @@ use transcription::audio::{SAMPLE_RATE, decode_to_pcm};
 use transcription::model::locate_model_from_env;
 use transcription::offline::{OfflineRequest, transcribe_pcm};
 use transcription::recognizer::WhisperTranscriber;
+use transcription::voice_speakers::default_speaker_labeller;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
@@ -32,9 +33,11 @@ async fn main() -> anyhow::Result<()> {
         speakers: None,
         glossary: String::new(),
     };
+    let labeller = default_speaker_labeller();
     let transcript = transcribe_pcm(
         &pcm,
         &transcriber,
+        labeller.as_ref(),
         &request,
         &CancellationToken::new(),
         &|_| {},
@@ -51,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             })
         })
         .unwrap_or(0);
+    println!("speaker labels: {}", labeller.name());
     println!(
         "audio {seconds:.1} s, threads {threads}, decode {:.2} s, total {:.2} s, real-time factor {:.3}, peak RSS {} MiB, {} segments, {} speakers",
         decoded.as_secs_f64(),
