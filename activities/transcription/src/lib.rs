@@ -22,6 +22,7 @@ pub mod offline;
 pub mod recognizer;
 pub mod service;
 pub mod speakers;
+pub mod turns;
 pub mod vad;
 pub mod vocabulary;
 pub mod voice_encoder;

@@ -1,7 +1,7 @@
 //! The offline pipeline: voice-activity detection, Whisper, speaker clustering, and assembly of
 //! our [`Transcript`] (speaker turns with word timings, labels marked approximate).
 
-use meeting_domain::contracts::{EngineInfo, Segment, Speaker, Transcript, Word};
+use meeting_domain::contracts::{EngineInfo, Speaker, Transcript, Word};
 use meeting_domain::ids::RecordingId;
 use tokio_util::sync::CancellationToken;
 
@@ -9,6 +9,7 @@ use crate::audio::SAMPLE_RATE;
 use crate::error::EngineError;
 use crate::recognizer::{TimedWord, Transcriber};
 use crate::speakers::{SpeakerLabeller, speaker_of_span};
+use crate::turns::{group_turns, in_order_of_appearance, one_speaker_per_sentence};
 use crate::vad::{SpeechRegion, detect_speech};
 
 /// Engine name written into offline transcripts.
@@ -16,19 +17,11 @@ pub const WHISPER_ENGINE: &str = "whisper.cpp";
 /// Words whose middle lies further than this from any speech region are hallucinations on
 /// silence or noise, and dropped. Whisper's token times are accurate to a few hundred ms.
 const SPEECH_TOLERANCE_SECONDS: f64 = 0.5;
-/// A pause this long ends a turn even when the same speaker goes on.
-const TURN_BREAK_SECONDS: f64 = 2.0;
-/// A pause this long between two words ends a sentence even without punctuation (for the rule
-/// that a sentence has one speaker).
-const SENTENCE_PAUSE_SECONDS: f64 = 0.8;
 /// Whisper gets the audio in windows of at most this length, cut in pauses between speech
 /// regions: one Whisper window (30 s, padding included) each, so every window is decoded with
 /// its own prompt (the vocabulary and the previous window's words); cancellation is checked and
 /// progress reported between windows; long silences never reach Whisper.
 const MAX_CHUNK_SECONDS: f64 = 29.0;
-/// Longest run of words inside a sentence that is taken for a labelling slip and given to the
-/// speaker of the words around it.
-const MAX_STRAY_WORDS: usize = 3;
 /// Audio kept around each chunk so word edges are not clipped.
 const CHUNK_PAD_SECONDS: f64 = 0.2;
 /// Words of the previous window carried into the next window's prompt (about 60 tokens, well
@@ -218,61 +211,22 @@ pub fn transcribe_pcm(
         labeller.label(pcm, &regions, request.speakers)
     };
 
-    // Group words into turns; renumber speakers in order of first appearance among the words.
-    let mut order: Vec<usize> = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut current: Option<(usize, Vec<TimedWord>)> = None;
-    let flush = |turn: Option<(usize, Vec<TimedWord>)>, segments: &mut Vec<Segment>| {
-        if let Some((speaker, words)) = turn
-            && let (Some(first), Some(last)) = (words.first(), words.last())
-        {
-            segments.push(Segment {
-                speaker: format!("spk_{speaker}"),
-                start: first.start,
-                end: last.end,
-                text: words
-                    .iter()
-                    .map(|w| w.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                words: words
-                    .iter()
-                    .map(|w| Word {
-                        start: w.start,
-                        end: w.end,
-                        text: w.text.clone(),
-                        confidence: w.confidence,
-                    })
-                    .collect(),
-            });
-        }
-    };
     let mut clusters: Vec<usize> = words
         .iter()
         .map(|w| speaker_of_span(&windows, w.start, w.end).unwrap_or(0))
         .collect();
+    let words: Vec<Word> = words
+        .into_iter()
+        .map(|w| Word {
+            start: w.start,
+            end: w.end,
+            text: w.text,
+            confidence: w.confidence,
+        })
+        .collect();
     one_speaker_per_sentence(&mut clusters, &words);
-    for (word, cluster) in words.into_iter().zip(clusters) {
-        let speaker = order.iter().position(|c| *c == cluster).unwrap_or_else(|| {
-            order.push(cluster);
-            order.len() - 1
-        });
-        match &mut current {
-            Some((s, turn))
-                if *s == speaker
-                    && turn
-                        .last()
-                        .is_some_and(|l| word.start - l.end < TURN_BREAK_SECONDS) =>
-            {
-                turn.push(word);
-            }
-            _ => {
-                flush(current.take(), &mut segments);
-                current = Some((speaker, vec![word]));
-            }
-        }
-    }
-    flush(current, &mut segments);
+    let (speakers, order) = in_order_of_appearance(&clusters);
+    let segments = group_turns(words, &speakers, |i| format!("spk_{i}"));
 
     Ok(Transcript {
         recording_id: request.recording_id.clone(),
@@ -291,81 +245,6 @@ pub fn transcribe_pcm(
             .collect(),
         segments,
     })
-}
-
-/// Whisper's word times are loose at turn boundaries and the clustering labels windows, not
-/// words, so the first or last words of a sentence can land in the other speaker's speech
-/// ("…for the back end" / "role. I will send…"), or a few words in the middle flip to another
-/// label. A sentence does not change speaker: inside a sentence (it ends at `.`, `?` or `!`, or
-/// at a pause of [`SENTENCE_PAUSE_SECONDS`]), a run of at most [`MAX_STRAY_WORDS`] words with
-/// another label joins the longer neighbouring run (shortest runs first). What remains are runs
-/// of several words each: two people's turns Whisper did not punctuate apart, which stay apart
-/// (the sentence really ended where the voice changed).
-fn one_speaker_per_sentence(clusters: &mut [usize], words: &[TimedWord]) {
-    let n = clusters.len().min(words.len());
-    let mut start = 0;
-    while start < n {
-        let mut end = start;
-        while end + 1 < n
-            && !words[end].text.trim_end().ends_with(['.', '?', '!'])
-            && words[end + 1].start - words[end].end < SENTENCE_PAUSE_SECONDS
-        {
-            end += 1;
-        }
-        absorb_stray_runs(&mut clusters[start..=end], &words[start..=end]);
-        start = end + 1;
-    }
-}
-
-/// The runs of one sentence: `(cluster, first word, words)`.
-fn runs_of(clusters: &[usize]) -> Vec<(usize, usize, usize)> {
-    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
-    for (i, &c) in clusters.iter().enumerate() {
-        match runs.last_mut() {
-            Some((cluster, _, len)) if *cluster == c => *len += 1,
-            _ => runs.push((c, i, 1)),
-        }
-    }
-    runs
-}
-
-fn absorb_stray_runs(clusters: &mut [usize], words: &[TimedWord]) {
-    let seconds = |first: usize, len: usize| -> f64 {
-        words[first..first + len]
-            .iter()
-            .map(|w| (w.end - w.start).max(0.01))
-            .sum()
-    };
-    loop {
-        let runs = runs_of(clusters);
-        if runs.len() < 2 {
-            return;
-        }
-        // The shortest stray run (earliest on a tie).
-        let Some((index, &(_, first, len))) = runs
-            .iter()
-            .enumerate()
-            .filter(|(_, run)| run.2 <= MAX_STRAY_WORDS)
-            .min_by_key(|(i, run)| (run.2, *i))
-        else {
-            return;
-        };
-        let before = index.checked_sub(1).map(|i| runs[i]);
-        let after = runs.get(index + 1).copied();
-        let target = match (before, after) {
-            (Some(b), Some(a)) => {
-                if seconds(a.1, a.2) > seconds(b.1, b.2) {
-                    a.0
-                } else {
-                    b.0
-                }
-            }
-            (Some(b), None) => b.0,
-            (None, Some(a)) => a.0,
-            (None, None) => return,
-        };
-        clusters[first..first + len].fill(target);
-    }
 }
 
 #[cfg(test)]
@@ -404,67 +283,6 @@ mod tests {
             t += 0.4;
         }
         words
-    }
-
-    #[test]
-    fn a_sentence_tail_stamped_in_the_next_turn_goes_back_to_its_speaker() {
-        let words = timed(&[
-            "for",
-            "the",
-            "back",
-            "end",
-            "role.",
-            "I",
-            "will",
-            "send",
-            "it",
-            "tomorrow.",
-        ]);
-        let mut clusters = [0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
-    }
-
-    #[test]
-    fn a_sentence_head_stamped_in_the_previous_turn_goes_to_its_speaker() {
-        let words = timed(&[
-            "the", "budget", "by", "Friday.", "We", "decided", "to", "ship.",
-        ]);
-        let mut clusters = [0, 0, 0, 0, 0, 1, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0, 0, 0, 0, 1, 1, 1, 1]);
-    }
-
-    #[test]
-    fn stray_words_join_their_sentence_and_pauses_or_long_runs_keep_speakers_apart() {
-        // Split in the middle: the speaker of most of the sentence takes all of it.
-        let words = timed(&["and", "then", "we", "start", "right", "away."]);
-        let mut clusters = [0, 0, 1, 1, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [1, 1, 1, 1, 1, 1]);
-        // A finished sentence and a reply: nothing moves.
-        let words = timed(&["We", "ship", "Monday.", "Sounds", "good.", "Thanks"]);
-        let mut clusters = [0, 0, 0, 1, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0, 0, 0, 1, 1, 1]);
-        // No punctuation and no pause, but two long runs: two people, left apart.
-        let words = timed(&[
-            "so", "we", "ship", "it", "on", "monday", "that", "works", "for", "the", "whole",
-            "team",
-        ]);
-        let mut clusters = [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
-        // A one-word flip in the middle of a sentence is a slip.
-        let words = timed(&["we", "will", "ship", "the", "release", "on", "Monday."]);
-        let mut clusters = [0, 0, 0, 1, 0, 0, 0];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0; 7]);
-        // No punctuation, but a pause between two people's words: they stay apart.
-        let words = timed(&["ok", "so", "we", "ship", "|sounds", "good"]);
-        let mut clusters = [0, 0, 0, 0, 1, 1];
-        one_speaker_per_sentence(&mut clusters, &words);
-        assert_eq!(clusters, [0, 0, 0, 0, 1, 1]);
     }
 
     #[test]

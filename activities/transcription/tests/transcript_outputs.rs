@@ -197,3 +197,87 @@ fn given_transcribe_output_of_a_silent_recording_when_converted_then_the_transcr
     assert!(transcript.segments.is_empty() && transcript.speakers.is_empty());
     assert_schema_valid(&transcript);
 }
+
+/// Transcribe output items: each `(speaker, start, end, text)` a word, a trailing `.`/`,` on a
+/// text becomes a punctuation item.
+fn transcribe_items(words: &[(&str, f64, f64, &str)]) -> Vec<serde_json::Value> {
+    let mut items = Vec::new();
+    for (speaker, start, end, text) in words {
+        let (word, mark) = match text.strip_suffix(['.', ',', '?']) {
+            Some(word) => (word, Some(&text[word.len()..])),
+            None => (*text, None),
+        };
+        items.push(serde_json::json!({
+            "type": "pronunciation",
+            "start_time": format!("{start:.2}"),
+            "end_time": format!("{end:.2}"),
+            "speaker_label": speaker,
+            "alternatives": [{"content": word, "confidence": "0.99"}],
+        }));
+        if let Some(mark) = mark {
+            items.push(serde_json::json!({
+                "type": "punctuation",
+                "speaker_label": speaker,
+                "alternatives": [{"content": mark, "confidence": "0.0"}],
+            }));
+        }
+    }
+    items
+}
+
+#[test]
+fn transcribe_output_gets_the_same_sentence_and_turn_rules_as_the_offline_engine() {
+    // Transcribe stamps the reply's first word with the previous speaker ("Good,"), and the
+    // second speaker goes on after a 3 s pause.
+    let words = [
+        ("spk_1", 0.0, 0.3, "We"),
+        ("spk_1", 0.4, 0.7, "ship"),
+        ("spk_1", 0.8, 1.1, "Monday."),
+        ("spk_1", 1.5, 1.8, "Good,"),
+        ("spk_0", 1.9, 2.2, "I"),
+        ("spk_0", 2.3, 2.6, "will"),
+        ("spk_0", 2.7, 3.0, "tell"),
+        ("spk_0", 3.1, 3.4, "them."),
+        ("spk_0", 6.5, 6.8, "Next"),
+        ("spk_0", 6.9, 7.2, "topic."),
+    ];
+    let output = serde_json::json!({
+        "jobName": "job",
+        "accountId": "123456789012",
+        "status": "COMPLETED",
+        "results": {
+            "transcripts": [{"transcript": ""}],
+            "items": transcribe_items(&words),
+        }
+    });
+    let transcript = convert(
+        &serde_json::to_vec(&output).unwrap(),
+        &RecordingId::new("rec_rules").unwrap(),
+        "en-US",
+    )
+    .unwrap();
+    let turns: Vec<(&str, &str)> = transcript
+        .segments
+        .iter()
+        .map(|s| (s.speaker.as_str(), s.text.as_str()))
+        .collect();
+    assert_eq!(
+        turns,
+        vec![
+            ("spk_1", "We ship Monday."),
+            ("spk_0", "Good, I will tell them."),
+            ("spk_0", "Next topic."),
+        ]
+    );
+    // Transcribe's own ids stay; labels follow the order of appearance.
+    let speakers: Vec<(&str, &str)> = transcript
+        .speakers
+        .iter()
+        .map(|s| (s.id.as_str(), s.label.as_str()))
+        .collect();
+    assert_eq!(
+        speakers,
+        vec![("spk_1", "Speaker 1"), ("spk_0", "Speaker 2")]
+    );
+    assert_schema_valid(&transcript);
+}

@@ -4,13 +4,16 @@
 //! Items are words (`pronunciation`) and punctuation (`punctuation`, no times, attached to the
 //! previous word). Each word's speaker is its own `speaker_label` when present (current output),
 //! else the speaker segment whose items list the same start time, else the segment covering it
-//! (older output). Consecutive words of one speaker form a turn. Times arrive as decimal strings.
+//! (older output). Then [`crate::turns`], as for the offline engine: a sentence keeps one
+//! speaker, consecutive words of one speaker form a turn until a long pause. Times arrive as
+//! decimal strings.
 
-use meeting_domain::contracts::{EngineInfo, Segment, Speaker, Transcript, Word};
+use meeting_domain::contracts::{EngineInfo, Speaker, Transcript, Word};
 use meeting_domain::ids::RecordingId;
 use serde::Deserialize;
 
 use crate::error::EngineError;
+use crate::turns::{group_turns, in_order_of_appearance, one_speaker_per_sentence};
 
 /// Engine name written into transcripts from Transcribe.
 pub const TRANSCRIBE_ENGINE: &str = "aws-transcribe";
@@ -155,31 +158,30 @@ pub fn convert(
         }
     }
 
-    let mut speakers: Vec<Speaker> = Vec::new();
-    let mut segments: Vec<Segment> = Vec::new();
-    for (speaker, word) in words {
-        if !speakers.iter().any(|s| s.id == speaker) {
-            speakers.push(Speaker {
-                id: speaker.clone(),
-                label: format!("Speaker {}", speakers.len() + 1),
-            });
-        }
-        match segments.last_mut() {
-            Some(seg) if seg.speaker == speaker => {
-                seg.end = word.end;
-                seg.text.push(' ');
-                seg.text.push_str(&word.text);
-                seg.words.push(word);
-            }
-            _ => segments.push(Segment {
-                speaker,
-                start: word.start,
-                end: word.end,
-                text: word.text.clone(),
-                words: vec![word],
-            }),
-        }
+    // Transcribe's labels in order of first appearance, then the post-processing the offline
+    // engine applies too (one speaker per sentence, turns broken at long pauses).
+    let mut labels: Vec<String> = Vec::new();
+    let mut clusters: Vec<usize> = Vec::with_capacity(words.len());
+    let mut plain: Vec<Word> = Vec::with_capacity(words.len());
+    for (label, word) in words {
+        let index = labels.iter().position(|l| *l == label).unwrap_or_else(|| {
+            labels.push(label);
+            labels.len() - 1
+        });
+        clusters.push(index);
+        plain.push(word);
     }
+    one_speaker_per_sentence(&mut clusters, &plain);
+    let (speakers_of_words, order) = in_order_of_appearance(&clusters);
+    let segments = group_turns(plain, &speakers_of_words, |i| labels[order[i]].clone());
+    let speakers: Vec<Speaker> = order
+        .iter()
+        .enumerate()
+        .map(|(n, label)| Speaker {
+            id: labels[*label].clone(),
+            label: format!("Speaker {}", n + 1),
+        })
+        .collect();
     let duration_seconds = segments
         .iter()
         .map(|s| s.end)
