@@ -237,8 +237,8 @@ impl Meeting {
                 self.id
             ));
         }
-        if !(2..=4).contains(&self.voices.len()) {
-            problems.push(format!("{} voices; 2 to 4 are wanted", self.voices.len()));
+        if !(2..=6).contains(&self.voices.len()) {
+            problems.push(format!("{} voices; 2 to 6 are wanted", self.voices.len()));
         }
         let names: BTreeSet<&str> = self.voices.iter().map(|v| v.name.as_str()).collect();
         if names.len() != self.voices.len() {

@@ -790,3 +790,62 @@ fn given_as_many_names_as_voices_then_one_greeting_names_a_speaker_and_openers_a
     let palette = item_with(&summary, "color palette");
     assert_eq!(palette.owner.as_deref(), Some("Isabel"), "{palette:?}");
 }
+
+#[test]
+fn given_a_common_word_opening_a_sentence_when_summarized_then_it_owns_nothing_but_a_name_still_does()
+ {
+    let transcript = transcript_of(&[
+        (
+            "spk_0",
+            0.0,
+            4.0,
+            "Customers will notice if the move happens during business hours.",
+        ),
+        (
+            "spk_1",
+            4.5,
+            8.0,
+            "Then please tell the largest customers about the weekend plan.",
+        ),
+        ("spk_0", 8.5, 12.0, "Alice will send the budget by Friday."),
+    ]);
+    let summary = summarize(&transcript);
+    assert!(
+        summary
+            .action_items
+            .iter()
+            .all(|item| item.owner.as_deref() != Some("Customers")),
+        "{:#?}",
+        summary.action_items
+    );
+    let budget = item_with(&summary, "send the budget");
+    assert_eq!(budget.owner.as_deref(), Some("Alice"), "{budget:?}");
+}
+
+#[test]
+fn given_one_stray_vote_against_three_when_summarized_then_the_label_still_gets_its_name() {
+    // Speaker 2 is greeted as David three times; a misheard "David" once points at Speaker 3,
+    // whom two turns call Carlos.
+    let transcript = transcript_of(&[
+        ("spk_0", 0.0, 3.0, "Fine, next topic is the budget, David."),
+        ("spk_1", 3.5, 6.0, "Revenue grew by eight percent."),
+        ("spk_0", 6.5, 9.0, "Good point, David."),
+        ("spk_2", 9.5, 12.0, "The servers are old."),
+        ("spk_0", 12.5, 15.0, "Thanks, Carlos."),
+        ("spk_1", 15.5, 18.0, "We need new ones soon."),
+        ("spk_0", 18.5, 21.0, "That is good to hear, David."),
+        (
+            "spk_2",
+            21.5,
+            24.0,
+            "I will collect three quotes from audit firms by Friday.",
+        ),
+        ("spk_0", 24.5, 27.0, "Great work, Carlos."),
+        ("spk_1", 27.5, 30.0, "Sounds right."),
+        ("spk_2", 30.5, 33.0, "Noted."),
+        ("spk_0", 33.5, 36.0, "Right, David."),
+    ]);
+    let summary = summarize(&transcript);
+    let quotes = item_with(&summary, "collect three quotes");
+    assert_eq!(quotes.owner.as_deref(), Some("Carlos"), "{quotes:?}");
+}

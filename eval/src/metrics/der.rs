@@ -6,7 +6,7 @@
 //! Time is scored in frames of [`FRAME_SECONDS`]. Frames within [`COLLAR_SECONDS`] of a
 //! reference turn's start or end are not scored (the usual forgiveness for boundaries nobody
 //! can place exactly). Hypothesis labels map one-to-one onto reference speakers, choosing the
-//! mapping with the most agreeing time by trying them all (the evaluation set has at most four
+//! mapping with the most agreeing time by trying them all (the evaluation set has at most six
 //! speakers, so this is cheap). Per scored frame with `R` reference and `H` hypothesis speakers
 //! active and `C` of them agreeing under the mapping: missed speech `max(0, R − H)`, false alarm
 //! `max(0, H − R)`, confusion `min(R, H) − C`; DER is their sum over the reference speech time

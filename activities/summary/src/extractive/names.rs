@@ -87,6 +87,10 @@ const ACCEPTANCES: &[&str] = &[
     "certainly",
 ];
 
+/// Words before a closing name that still make a short reply to the previous speaker ("That is
+/// good to hear, David.").
+const MAX_REPLY_WORDS: usize = 5;
+
 /// Votes a label needs to be given a name for the whole meeting: two turns that agree, or a
 /// self-introduction. One answer to "Tom, please …" names only that answer.
 const MIN_VOTES: i32 = 2;
@@ -204,6 +208,7 @@ impl Names {
         let one_to_one = labels.len() >= 2 && labels.len() == mentioned.len();
         names.mentioned = mentioned;
         names.of_label = agreed(&votes, &against, if one_to_one { 1 } else { MIN_VOTES });
+
         names
     }
 
@@ -388,10 +393,19 @@ fn vocatives(
         let addressed = if request_follows(k + 1) || asked_before {
             Addressed::Next
         } else if k + 1 == words.len() && closes_turn {
-            if thanks {
+            // "…, Bob?" asks the next speaker; "Thanks, Alice.", "Good point, David.", "Of
+            // course, Oscar." answer the previous one; a longer statement ending in a name
+            // ("Next topic is the budget, David.") could hand over or reply: no vote.
+            let short_reply = k <= MAX_REPLY_WORDS
+                && !words[..k]
+                    .iter()
+                    .any(|w| matches!(w.norm.as_str(), "you" | "please"));
+            if thanks || (short_reply && !is_question) {
                 Addressed::Previous
-            } else {
+            } else if is_question {
                 Addressed::Next
+            } else {
+                Addressed::Unclear
             }
         } else {
             Addressed::Unclear
@@ -401,25 +415,37 @@ fn vocatives(
     found
 }
 
-/// Label → name where the votes agree: at least `min_votes`, nothing against it, and no other
-/// name voted for that label or that name for another label.
+/// Label → name where the votes agree, one name per label and one label per name: the pairs
+/// are taken strongest first, and a pair is taken when it has at least `min_votes`, the label
+/// never used the name for somebody else, and it has more votes than every pair still open that
+/// shares its label or its name (a rival already settled elsewhere no longer counts: once three
+/// turns have named Speaker 2 David, a stray "David" heard for Speaker 3 does not stop Speaker 3
+/// being the Carlos two turns named). A tie abstains.
 fn agreed(
     votes: &BTreeMap<(String, String), i32>,
     against: &BTreeSet<(String, String)>,
     min_votes: i32,
 ) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for ((label, name), score) in votes {
-        if *score < min_votes || against.contains(&(label.clone(), name.clone())) {
+    let mut pairs: Vec<(&String, &String, i32)> = votes
+        .iter()
+        .filter(|((l, n), s)| **s > 0 && !against.contains(&((*l).clone(), (*n).clone())))
+        .map(|((l, n), s)| (l, n, *s))
+        .collect();
+    pairs.sort_by(|a, b| b.2.cmp(&a.2));
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for (i, &(label, name, score)) in pairs.iter().enumerate() {
+        let settled = |l: &String, n: &String| out.contains_key(l) || out.values().any(|v| v == n);
+        if score < min_votes || settled(label, name) {
             continue;
         }
-        let rival_name = votes
+        let rival = pairs
             .iter()
-            .any(|((l, n), s)| l == label && n != name && *s > 0);
-        let rival_label = votes
-            .iter()
-            .any(|((l, n), s)| l != label && n == name && *s > 0);
-        if !rival_name && !rival_label {
+            .enumerate()
+            .filter(|(j, (l, n, _))| *j != i && (*l == label || *n == name) && !settled(l, n))
+            .map(|(_, (_, _, s))| *s)
+            .max()
+            .unwrap_or(0);
+        if score > rival {
             out.insert(label.clone(), name.clone());
         }
     }
@@ -442,4 +468,52 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn votes(entries: &[(&str, &str, i32)]) -> BTreeMap<(String, String), i32> {
+        entries
+            .iter()
+            .map(|(l, n, s)| (((*l).to_owned(), (*n).to_owned()), *s))
+            .collect()
+    }
+
+    #[test]
+    fn the_strongest_pairs_are_settled_first_and_a_tie_abstains() {
+        let none = BTreeSet::new();
+        // Three turns say spk_1 is David; spk_2 has a stray "David" and two "Carlos".
+        let got = agreed(
+            &votes(&[
+                ("spk_1", "David", 3),
+                ("spk_2", "David", 2),
+                ("spk_2", "Carlos", 2),
+                ("spk_3", "Carlos", 1),
+            ]),
+            &none,
+            MIN_VOTES,
+        );
+        assert_eq!(got.get("spk_1").map(String::as_str), Some("David"));
+        assert_eq!(got.get("spk_2").map(String::as_str), Some("Carlos"));
+        assert!(!got.contains_key("spk_3"));
+        // Two against two: nobody is named.
+        let got = agreed(
+            &votes(&[("spk_0", "Carlos", 2), ("spk_0", "Anita", 2)]),
+            &none,
+            MIN_VOTES,
+        );
+        assert!(got.is_empty(), "{got:?}");
+        // One vote is not enough (unless every label is one of as many names).
+        assert!(agreed(&votes(&[("spk_0", "Carlos", 1)]), &none, MIN_VOTES).is_empty());
+        assert_eq!(agreed(&votes(&[("spk_0", "Carlos", 1)]), &none, 1).len(), 1);
+    }
+
+    #[test]
+    fn a_label_never_gets_a_name_it_used_for_somebody_else() {
+        let against: BTreeSet<(String, String)> =
+            [("spk_0".to_owned(), "Carlos".to_owned())].into();
+        assert!(agreed(&votes(&[("spk_0", "Carlos", 5)]), &against, MIN_VOTES).is_empty());
+    }
 }

@@ -1204,6 +1204,22 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
     out
 }
 
+/// Whether `norm` occurs somewhere in the meeting written in lower case (a common word, not a
+/// name: speech recognition capitalises names wherever they fall).
+fn said_in_lower_case(sentences: &[Sentence], norm: &str) -> bool {
+    sentences.iter().any(|sentence| {
+        sentence.tokens.iter().any(|token| {
+            let word = token
+                .text
+                .trim()
+                .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+            !word.is_empty()
+                && word.chars().next().is_some_and(char::is_lowercase)
+                && word.to_lowercase() == norm
+        })
+    })
+}
+
 /// Where an item was said: its sentence among the meeting's, and who is who.
 #[derive(Clone, Copy)]
 struct Said<'a> {
@@ -1226,7 +1242,22 @@ fn action_item(
     let mut owner = match subject {
         Subject::Speaker => said.names.speaker(said.index),
         Subject::Team => Some(TEAM_OWNER.to_owned()),
-        Subject::Named(name) => Some(said.names.canonical(name)),
+        Subject::Named(name) => {
+            let owner = said.names.canonical(name);
+            // At the start of a sentence every word is capitalised, so there the case says
+            // nothing: "Customers will notice…" names no one when the meeting also says
+            // "customers" in lower case elsewhere. A name people use for each other, or a
+            // speaker's label, still owns the item.
+            let label = said.sentences.iter().any(|s| s.speaker == owner);
+            if trigger.start == 0
+                && !said.names.is_known(&owner)
+                && !label
+                && said_in_lower_case(said.sentences, &words[trigger.start].norm)
+            {
+                return None;
+            }
+            Some(owner)
+        }
         Subject::You | Subject::Unclear => None,
     };
     // "… could you review it, Bob?" / "Bob, you need to …": a vocative names the owner; else
