@@ -431,7 +431,7 @@ fn agreed(
         .filter(|((l, n), s)| **s > 0 && !against.contains(&((*l).clone(), (*n).clone())))
         .map(|((l, n), s)| (l, n, *s))
         .collect();
-    pairs.sort_by(|a, b| b.2.cmp(&a.2));
+    pairs.sort_by_key(|p| std::cmp::Reverse(p.2));
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for (i, &(label, name, score)) in pairs.iter().enumerate() {
         let settled = |l: &String, n: &String| out.contains_key(l) || out.values().any(|v| v == n);
