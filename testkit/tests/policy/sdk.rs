@@ -23,6 +23,21 @@ pub struct Package {
     pub workspace_deps: Vec<String>,
 }
 
+/// The host's target triple, from `rustc -vV`.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_owned());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .trim()
+        .to_owned()
+}
+
 /// What `cargo metadata` says about the workspace and the SDK crates.
 #[derive(Debug)]
 pub struct Metadata {
@@ -33,13 +48,16 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Runs `cargo metadata` (offline: the lock file pins every crate, all of them are in the
-    /// local registry already since the workspace builds).
+    /// Runs `cargo metadata` offline for the host platform: the lock file pins every crate and
+    /// the workspace's build has already fetched those the host needs. (Without the platform
+    /// filter cargo wants every platform's crates, e.g. `android_system_properties`, which a
+    /// fresh machine that only built for Linux does not have.)
     pub fn read() -> Self {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let output = Command::new(cargo)
             .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+            .args(["--filter-platform", &host_triple()])
             .current_dir(&workspace)
             .output()
             .expect("run cargo metadata");
