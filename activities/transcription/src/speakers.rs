@@ -379,21 +379,20 @@ pub fn label_speakers(
             best.0
         }
     };
-    // Renumber in order of first appearance.
-    let mut order: Vec<usize> = Vec::new();
+    labelled_windows(&spans, &labels)
+}
+
+/// Windows `(start, end)` with one cluster id each, speakers renumbered in order of first
+/// appearance.
+pub fn labelled_windows(spans: &[(f64, f64)], clusters: &[usize]) -> Vec<LabelledWindow> {
+    let (speakers, _) = crate::turns::in_order_of_appearance(clusters);
     spans
         .iter()
-        .zip(labels)
-        .map(|((start, end), label)| {
-            let speaker = order.iter().position(|l| *l == label).unwrap_or_else(|| {
-                order.push(label);
-                order.len() - 1
-            });
-            LabelledWindow {
-                start: *start,
-                end: *end,
-                speaker,
-            }
+        .zip(speakers)
+        .map(|(&(start, end), speaker)| LabelledWindow {
+            start,
+            end,
+            speaker,
         })
         .collect()
 }

@@ -24,7 +24,9 @@
 use std::sync::Arc;
 
 use crate::audio::SAMPLE_RATE;
-use crate::speakers::{LabelledWindow, SpeakerLabeller, SpectralLabeller, median_f0};
+use crate::speakers::{
+    LabelledWindow, SpeakerLabeller, SpectralLabeller, labelled_windows, median_f0,
+};
 use crate::vad::SpeechRegion;
 use crate::voice_encoder::{
     EMBEDDING_DIM, FRAMES_PER_SECOND, VoiceEncoder, WINDOW_FRAMES, load_default_voice_encoder,
@@ -366,13 +368,18 @@ pub fn cluster_voices_into(
     speakers: usize,
     params: ClusterParams,
 ) -> Vec<usize> {
-    let n = samples.len();
-    if n == 0 {
+    if samples.is_empty() {
         return Vec::new();
     }
-    let sim = similarities(samples, params.pitch_penalty);
-    let merges = average_linkage(sim.clone(), n);
+    let (sim, merges) = dendrogram(samples, params);
     partition(samples, &sim, &merges, speakers)
+}
+
+/// The similarity matrix of `samples` and its average-linkage merges.
+fn dendrogram(samples: &[VoiceSample<'_>], params: ClusterParams) -> (Vec<f32>, Vec<Merge>) {
+    let sim = similarities(samples, params.pitch_penalty);
+    let merges = average_linkage(sim.clone(), samples.len());
+    (sim, merges)
 }
 
 fn partition(
@@ -399,12 +406,10 @@ pub fn cluster_voices(
     max_speakers: Option<usize>,
     params: ClusterParams,
 ) -> Vec<usize> {
-    let n = samples.len();
-    if n == 0 {
+    if samples.is_empty() {
         return Vec::new();
     }
-    let sim = similarities(samples, params.pitch_penalty);
-    let merges = average_linkage(sim.clone(), n);
+    let (sim, merges) = dendrogram(samples, params);
     let limit = max_speakers.unwrap_or(MAX_SPEAKERS).clamp(1, MAX_SPEAKERS);
     let cuts = cuts_by_speakers(samples, &merges);
     let speakers = speaker_count(&cuts, &merges, params.same_voice, limit);
@@ -441,22 +446,7 @@ impl EmbeddedSpeech {
     /// Labelled windows from one cluster id per span, speakers renumbered in order of first
     /// appearance.
     pub fn labelled(&self, clusters: &[usize]) -> Vec<LabelledWindow> {
-        let mut order: Vec<usize> = Vec::new();
-        self.spans
-            .iter()
-            .zip(clusters)
-            .map(|((start, end), label)| {
-                let speaker = order.iter().position(|l| l == label).unwrap_or_else(|| {
-                    order.push(*label);
-                    order.len() - 1
-                });
-                LabelledWindow {
-                    start: *start,
-                    end: *end,
-                    speaker,
-                }
-            })
-            .collect()
+        labelled_windows(&self.spans, clusters)
     }
 }
 
