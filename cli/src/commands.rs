@@ -387,6 +387,9 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
         ));
     }
 
+    if let Some(note) = speaker_model_note() {
+        progress.show(&note);
+    }
     let backend = LocalBackend::start(pipeline_config(global, &args.pipeline)).await?;
     match (&chunks, status) {
         (Some(chunks), _) => {
@@ -461,6 +464,20 @@ pub async fn process(global: &Global, args: ProcessArgs) -> Result<ExitCode, Cli
 }
 
 /// `recorder serve`.
+/// What to tell the user when the speaker model is missing or does not verify: speaker labels
+/// then come from the weaker MFCC clustering (the pipeline logs it too, but only with `-v`).
+pub(crate) fn speaker_model_note() -> Option<String> {
+    let cache = transcription::model::default_cache_dir();
+    transcription::voice_encoder::locate_voice_encoder(&cache)
+        .err()
+        .map(|e| {
+            format!(
+                "note: {e}; speaker labels fall back to MFCC clustering, which tells fewer \
+                 voices apart"
+            )
+        })
+}
+
 pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliError> {
     let api_options = crate::api_access::server_options(&args)?;
     let signals = Signals::install();
@@ -481,6 +498,11 @@ pub async fn serve(global: &Global, args: ServeArgs) -> Result<ExitCode, CliErro
         );
     }
     let mut session = Session::start(global, signals, command_line())?;
+    if !args.no_workers
+        && let Some(note) = speaker_model_note()
+    {
+        eprintln!("{note}");
+    }
     let backend = LocalBackend::start(local).await?;
     let secret_required = api_options.shared_secret.is_some();
     let started =

@@ -193,9 +193,10 @@ pub fn render(report: &RecordingReport) -> String {
         };
         let _ = writeln!(
             out,
-            "\nTranscript ({:.0} s, {} speakers{}, {}):",
+            "\nTranscript ({:.0} s, {} speaker{}{}, {}):",
             t.duration_seconds,
             t.speakers.len(),
+            if t.speakers.len() == 1 { "" } else { "s" },
             if t.speakers_approximate {
                 ", labels approximate"
             } else {

@@ -59,6 +59,9 @@ pub async fn run(global: &Global, args: WorkerArgs) -> Result<ExitCode, CliError
         .clone()
         .map(crate::api_access::ApiSecret::into_inner);
     refuse_if_denied(&args.endpoint, api_secret.as_deref()).await?;
+    if let Some(note) = crate::commands::speaker_model_note() {
+        eprintln!("{note}");
+    }
     let config = RemoteWorkerConfig {
         data_dir: global.data_dir.clone(),
         endpoint: args.endpoint.clone(),
