@@ -306,9 +306,8 @@ fn speakers_of_cut(
     for (l, s) in labels.iter().zip(samples) {
         seconds[*l] += s.seconds;
     }
-    let mut speakers: Vec<usize> = (0..clusters)
-        .filter(|c| seconds[*c] >= min_speaker_seconds(samples.iter().map(|s| s.seconds).sum()))
-        .collect();
+    let least = min_speaker_seconds(seconds.iter().sum());
+    let mut speakers: Vec<usize> = (0..clusters).filter(|c| seconds[*c] >= least).collect();
     if speakers.is_empty() {
         // Nobody spoke long enough to tell: the largest cluster is the one speaker.
         speakers = (0..clusters)
@@ -372,7 +371,8 @@ pub fn cluster_voices_into(
         return Vec::new();
     }
     let (sim, merges) = dendrogram(samples, params);
-    partition(samples, &sim, &merges, speakers)
+    let cuts = cuts_by_speakers(samples, &merges);
+    partition(samples, &sim, &merges, &cuts, speakers)
 }
 
 /// The similarity matrix of `samples` and its average-linkage merges.
@@ -386,10 +386,10 @@ fn partition(
     samples: &[VoiceSample<'_>],
     sim: &[f32],
     merges: &[Merge],
+    cuts: &[Option<usize>],
     speakers: usize,
 ) -> Vec<usize> {
     let n = samples.len();
-    let cuts = cuts_by_speakers(samples, merges);
     // The coarsest cut with `speakers` speakers, else with the most speakers below that.
     let applied = (1..=speakers.max(1))
         .rev()
@@ -413,7 +413,7 @@ pub fn cluster_voices(
     let limit = max_speakers.unwrap_or(MAX_SPEAKERS).clamp(1, MAX_SPEAKERS);
     let cuts = cuts_by_speakers(samples, &merges);
     let speakers = speaker_count(&cuts, &merges, params.same_voice, limit);
-    partition(samples, &sim, &merges, speakers)
+    partition(samples, &sim, &merges, &cuts, speakers)
 }
 
 /// The embedded windows of a recording: what each labels (start and end, seconds), its
