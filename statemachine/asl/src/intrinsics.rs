@@ -3,7 +3,9 @@
 //!
 //! Intrinsics appear as the value of a `.$` payload-template field in JSONPath mode, e.g.
 //! `"id.$": "States.Format('order-{}', $.id)"`. Arguments are string literals in single
-//! quotes (the characters `'`, `{`, `}` and `\` are escaped with `\`), numbers, `true`,
+//! quotes (the characters `'`, `{`, `}` and `\` are escaped with `\`, and no other escape
+//! exists: AWS refuses `\"` in a literal with "The value for the field 'parsed.$' must be a
+//! valid JSONPath or a valid intrinsic function call"), numbers, `true`,
 //! `false`, `null`, paths (`$.x`, `$$.x`, `$var.x`) and nested calls. The AWS Step Functions
 //! developer guide ("Intrinsic functions") lists the 18 functions and allows up to 10
 //! intrinsic functions in one field ([`MAX_FUNCTIONS_PER_FIELD`]).
@@ -210,11 +212,23 @@ impl IntrinsicCall {
     }
 }
 
+/// One piece of a `States.Format` template written as a literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplatePiece {
+    /// Literal text (escapes resolved: `\{\}` is the text `{}`, not a placeholder).
+    Text(String),
+    /// An unescaped `{}`, filled with the next argument.
+    Placeholder,
+}
+
 /// One argument of an intrinsic call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Argument {
     /// `'text'` with escapes already resolved.
     String(String),
+    /// The literal first argument of `States.Format`, split at its unescaped `{}`
+    /// placeholders (an escaped `\{\}` stays literal text).
+    FormatTemplate(Vec<TemplatePiece>),
     /// A number literal.
     Number(Number),
     /// `true` / `false`.
@@ -324,7 +338,8 @@ fn call(p: &mut Parser<'_>) -> Result<IntrinsicCall, IntrinsicError> {
     if !p.eat(")") {
         loop {
             p.skip_ws();
-            args.push(argument(p)?);
+            let template = function == IntrinsicFunction::Format && args.is_empty();
+            args.push(argument(p, template)?);
             p.skip_ws();
             if p.eat(")") {
                 break;
@@ -345,9 +360,66 @@ fn call(p: &mut Parser<'_>) -> Result<IntrinsicCall, IntrinsicError> {
     Ok(IntrinsicCall { function, args })
 }
 
-fn argument(p: &mut Parser<'_>) -> Result<Argument, IntrinsicError> {
+/// A character of a string literal, and whether it was escaped.
+type LiteralChar = (char, bool);
+
+/// A single-quoted string literal: `\'`, `\{`, `\}` and `\\` are the only escapes (AWS
+/// developer guide, "Intrinsic functions": "reserved characters ... ' { } \").
+fn string_literal(p: &mut Parser<'_>) -> Result<Vec<LiteralChar>, IntrinsicError> {
+    if !p.eat("'") {
+        return Err(p.error("expected a string in single quotes").into());
+    }
+    let mut out = Vec::new();
+    loop {
+        match p.bump() {
+            None => return Err(p.error("unterminated string").into()),
+            Some('\\') => match p.bump() {
+                Some(c @ ('\'' | '{' | '}' | '\\')) => out.push((c, true)),
+                Some(_) => {
+                    return Err(p
+                        .error("only \\', \\{, \\} and \\\\ are escapes in an intrinsic string")
+                        .into());
+                }
+                None => return Err(p.error("unterminated escape").into()),
+            },
+            Some('\'') => return Ok(out),
+            Some(c) => out.push((c, false)),
+        }
+    }
+}
+
+fn template_pieces(chars: &[LiteralChar]) -> Vec<TemplatePiece> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == ('{', false) && chars.get(i + 1) == Some(&('}', false)) {
+            if !text.is_empty() {
+                pieces.push(TemplatePiece::Text(std::mem::take(&mut text)));
+            }
+            pieces.push(TemplatePiece::Placeholder);
+            i += 2;
+        } else {
+            text.push(chars[i].0);
+            i += 1;
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(TemplatePiece::Text(text));
+    }
+    pieces
+}
+
+fn argument(p: &mut Parser<'_>, format_template: bool) -> Result<Argument, IntrinsicError> {
     match p.peek() {
-        Some('\'') => Ok(Argument::String(p.quoted()?)),
+        Some('\'') => {
+            let chars = string_literal(p)?;
+            Ok(if format_template {
+                Argument::FormatTemplate(template_pieces(&chars))
+            } else {
+                Argument::String(chars.into_iter().map(|(c, _)| c).collect())
+            })
+        }
         Some('$') => Ok(Argument::Path(p.path(false)?)),
         Some(c) if c == '-' || c.is_ascii_digit() => Ok(Argument::Number(p.number()?)),
         Some('S') if p.rest().starts_with("States.") => Ok(Argument::Call(call(p)?)),
@@ -381,16 +453,31 @@ impl fmt::Display for IntrinsicCall {
     }
 }
 
+fn write_literal_text(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if matches!(c, '\'' | '\\' | '{' | '}') {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    Ok(())
+}
+
 impl fmt::Display for Argument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::String(s) => {
                 f.write_str("'")?;
-                for c in s.chars() {
-                    if matches!(c, '\'' | '\\') {
-                        f.write_str("\\")?;
+                write_literal_text(f, s)?;
+                f.write_str("'")
+            }
+            Self::FormatTemplate(pieces) => {
+                f.write_str("'")?;
+                for piece in pieces {
+                    match piece {
+                        TemplatePiece::Text(text) => write_literal_text(f, text)?,
+                        TemplatePiece::Placeholder => f.write_str("{}")?,
                     }
-                    write!(f, "{c}")?;
                 }
                 f.write_str("'")
             }
@@ -426,7 +513,16 @@ mod tests {
             .expect("valid");
         assert_eq!(call.function, IntrinsicFunction::Format);
         assert_eq!(call.args.len(), 3);
-        assert_eq!(call.args[0], Argument::String("Hello, {} ({})".to_owned()));
+        assert_eq!(
+            call.args[0],
+            Argument::FormatTemplate(vec![
+                TemplatePiece::Text("Hello, ".to_owned()),
+                TemplatePiece::Placeholder,
+                TemplatePiece::Text(" (".to_owned()),
+                TemplatePiece::Placeholder,
+                TemplatePiece::Text(")".to_owned()),
+            ])
+        );
         let Argument::Path(ctx) = &call.args[2] else {
             panic!("expected a path");
         };
@@ -435,12 +531,42 @@ mod tests {
 
     #[test]
     fn given_escaped_characters_when_parsed_then_escapes_are_resolved() {
-        let call = parse_intrinsic(r"States.Format('it\'s \{not\} a placeholder \\ {}', $.x)")
-            .expect("valid");
+        let call =
+            parse_intrinsic(r"States.Array('it\'s \{not\} a brace \\ {}', $.x)").expect("valid");
         assert_eq!(
             call.args[0],
-            Argument::String(r"it's {not} a placeholder \ {}".to_owned())
+            Argument::String(r"it's {not} a brace \ {}".to_owned())
         );
+    }
+
+    #[test]
+    fn given_a_format_literal_when_parsed_then_only_unescaped_braces_are_placeholders() {
+        let call = parse_intrinsic(r"States.Format('a \{\} b {} c', $.x)").expect("valid");
+        assert_eq!(
+            call.args[0],
+            Argument::FormatTemplate(vec![
+                TemplatePiece::Text("a {} b ".to_owned()),
+                TemplatePiece::Placeholder,
+                TemplatePiece::Text(" c".to_owned()),
+            ])
+        );
+        let again = parse_intrinsic(&call.to_string()).expect("display parses");
+        assert_eq!(again, call);
+    }
+
+    #[test]
+    fn given_an_escape_aws_does_not_define_when_parsed_then_the_call_is_invalid() {
+        // AWS: "The value for the field 'parsed.$' must be a valid JSONPath or a valid
+        // intrinsic function call" for `\"` inside an intrinsic string (recorded by LocalStack,
+        // test_illegal_escapes).
+        for text in [
+            r#"States.StringToJson('{"text":"An \"escaped\" quote"}')"#,
+            r#"States.Format('He said, \"Hello, {}!\"', 'x')"#,
+            r"States.Array('\n')",
+        ] {
+            assert!(parse_intrinsic(text).is_err(), "`{text}` must be rejected");
+        }
+        assert!(parse_intrinsic("States.StringSplit('Hello\nWorld', '\n')").is_ok());
     }
 
     #[test]

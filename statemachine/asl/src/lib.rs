@@ -8,6 +8,7 @@
 pub mod intrinsics;
 pub mod model;
 pub mod path;
+pub mod timestamp;
 pub mod validate;
 
 pub use model::{ParseError, State, StateMachine};

@@ -680,7 +680,10 @@ impl<'a> Parser<'a> {
             .map_err(|_| self.error("integer out of range"))
     }
 
-    /// A single- or double-quoted string with backslash escapes.
+    /// A single- or double-quoted name or filter literal. A backslash escapes the enclosing
+    /// quote and a backslash; before any other character it is kept as written. AWS resolves
+    /// `$['Test\\""Name"']` to the member `Test\""Name"` (LocalStack parity snapshot
+    /// `test_escape_sequence_parsing[ESCAPE_SEQUENCES_JSONPATH]`, recorded against AWS).
     pub(crate) fn quoted(&mut self) -> Result<String, PathSyntaxError> {
         let Some(quote) = self.bump() else {
             return Err(self.error("expected a quoted string"));
@@ -691,7 +694,11 @@ impl<'a> Parser<'a> {
                 None => return Err(self.error("unterminated string")),
                 Some('\\') => match self.bump() {
                     None => return Err(self.error("unterminated escape")),
-                    Some(c) => out.push(c),
+                    Some(c) if c == quote || c == '\\' => out.push(c),
+                    Some(c) => {
+                        out.push('\\');
+                        out.push(c);
+                    }
                 },
                 Some(c) if c == quote => return Ok(out),
                 Some(c) => out.push(c),

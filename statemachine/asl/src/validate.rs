@@ -20,6 +20,7 @@
 mod checks;
 mod duplicates;
 mod graph;
+mod jsonata;
 
 use std::fmt;
 use std::path::Path;
@@ -310,6 +311,7 @@ pub fn validate_value(definition: &Value) -> Vec<Diagnostic> {
     let mut checker = checks::Checker::default();
     checker.machine(definition);
     let mut diagnostics = checker.into_diagnostics();
+    diagnostics.extend(jsonata::check(definition));
     diagnostics.sort_by(|a, b| (&a.pointer, a.code).cmp(&(&b.pointer, b.code)));
     diagnostics.dedup();
     diagnostics

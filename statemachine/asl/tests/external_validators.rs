@@ -81,6 +81,10 @@ const STATELINT_FALSE_POSITIVES: &[(&str, &str)] = &[
         "does not know ReaderConfig InputType / CSVHeaderLocation",
     ),
     (
+        "map-legacy-iterator-processor-config.json",
+        "rejects ProcessorConfig in a legacy Iterator, which AWS runs inline and distributed (LocalStack's AWS-recorded test_map_state_legacy_config_* snapshots)",
+    ),
+    (
         "map-distributed-s3.json",
         "does not know Map Label and wants an integer ToleratedFailurePercentage",
     ),

@@ -230,7 +230,12 @@ fn state(depth: u32) -> BoxedStrategy<State> {
                     ..MapState::default()
                 };
                 if legacy {
-                    map.iterator = Some(Branch { comment: None, start_at, states });
+                    map.iterator = Some(ItemProcessor {
+                        comment: None,
+                        processor_config: None,
+                        start_at,
+                        states,
+                    });
                 } else {
                     map.item_processor = Some(ItemProcessor {
                         comment: None,

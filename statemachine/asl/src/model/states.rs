@@ -643,13 +643,15 @@ pub struct MapState {
         deserialize_with = "super::not_null::deserialize"
     )]
     pub item_processor: Option<ItemProcessor>,
-    /// Legacy name of the processor (no `ProcessorConfig`).
+    /// Legacy name of the processor. AWS still accepts it with a `ProcessorConfig` (INLINE or
+    /// DISTRIBUTED) and together with `Parameters` or `ItemSelector` (LocalStack parity
+    /// snapshots `test_map_state_legacy_config_*`, recorded against AWS).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "super::not_null::deserialize"
     )]
-    pub iterator: Option<Branch>,
+    pub iterator: Option<ItemProcessor>,
     /// Next state.
     #[serde(
         default,

@@ -79,8 +79,13 @@ static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// An ARN (`arn:partition:service:region:account:resource`), as Task `Resource` requires.
+/// Only the shape is checked, as AWS and asl-validator do: the service and region are any
+/// text without `:` (placeholders such as `REGION` or `us_east_1` included) and the account
+/// is any run of digits, possibly empty (`111111111111`, `000`, or none for
+/// `arn:aws:states:::lambda:invoke`). asl-validator 4 `formats.ts`:
+/// `^arn:(aws|aws-cn|aws-us-gov):[^:\n]+:[^:\n]*:\d*:…$`.
 static ARN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:\S+$")
+    Regex::new(r"^arn:aws[a-z-]*:[^:\s]+:[^:\s]*:\d*:\S+$")
         .unwrap_or_else(|e| panic!("static regex: {e}"))
 });
 
@@ -1313,17 +1318,18 @@ impl Checker {
         }
         self.retry(obj, ptr);
         self.catch(obj, ptr, ql);
-        if let Some(config) = obj
-            .get("ItemProcessor")
-            .and_then(|p| p.get("ProcessorConfig"))
-            && config.get("Mode").and_then(Value::as_str) == Some("DISTRIBUTED")
-            && config.get("ExecutionType").is_none()
-        {
-            self.push(
-                DiagnosticCode::Structure,
-                pointer_push(&pointer_push(ptr, "ItemProcessor"), "ProcessorConfig"),
-                "a DISTRIBUTED processor needs ExecutionType (STANDARD or EXPRESS)",
-            );
+        // The legacy `Iterator` takes a ProcessorConfig too (AWS runs it INLINE or DISTRIBUTED).
+        for field in ["ItemProcessor", "Iterator"] {
+            if let Some(config) = obj.get(field).and_then(|p| p.get("ProcessorConfig"))
+                && config.get("Mode").and_then(Value::as_str) == Some("DISTRIBUTED")
+                && config.get("ExecutionType").is_none()
+            {
+                self.push(
+                    DiagnosticCode::Structure,
+                    pointer_push(&pointer_push(ptr, field), "ProcessorConfig"),
+                    "a DISTRIBUTED processor needs ExecutionType (STANDARD or EXPRESS)",
+                );
+            }
         }
         match obj.get("Label") {
             None => {}
