@@ -284,6 +284,10 @@ impl LocalBackend {
             resources: Resources {
                 tables,
                 handlers: std::collections::HashMap::new(),
+                // A Map's ItemReader reads the local object store's bytes (objects/{bucket}/{key}).
+                objects: Some(Arc::new(asl_engine::DirectoryObjects::new(
+                    data_dir.join("objects"),
+                ))),
             },
         });
         let machine = engine

@@ -56,8 +56,34 @@ pub fn validate(file: &Path) -> ExitCode {
     }
 }
 
-/// Runs a definition on the local engine; prints one JSON object with the outcome.
-pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
+/// `statemachine run --mocks FILE --test-case NAME [--state-machine NAME]`.
+#[derive(Clone, Debug)]
+pub struct MockArgs {
+    /// The mock configuration file (AWS Step Functions Local format).
+    pub file: PathBuf,
+    /// The test case to run.
+    pub test_case: String,
+    /// The state machine of the file (default: its only one).
+    pub state_machine: Option<String>,
+}
+
+fn load_mocks(args: &MockArgs) -> Result<asl_engine::TestCaseMocks, String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+    asl_engine::MockConfig::parse(&text)
+        .and_then(|config| config.test_case(args.state_machine.as_deref(), &args.test_case))
+        .map_err(|e| format!("{}: {e}", args.file.display()))
+}
+
+/// Runs a definition on the local engine (with the mocked task results of `mocks`, if any);
+/// prints one JSON object with the outcome.
+pub fn run(
+    definition: &Path,
+    input: &Path,
+    virtual_time: bool,
+    mocks: Option<&MockArgs>,
+    objects: Option<&Path>,
+) -> ExitCode {
     let invalid = |error: &str, cause: String| {
         say(&serde_json::json!({"status": "INVALID", "output": null, "error": error, "cause": cause}).to_string());
         ExitCode::from(2)
@@ -78,6 +104,10 @@ pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
         Ok(value) => value,
         Err(e) => return invalid("InvalidInput", format!("{}: {e}", input.display())),
     };
+    let mocks = match mocks.map(load_mocks).transpose() {
+        Ok(mocks) => mocks,
+        Err(e) => return invalid("InvalidMockConfiguration", e),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,10 +115,25 @@ pub fn run(definition: &Path, input: &Path, virtual_time: bool) -> ExitCode {
         Ok(runtime) => runtime,
         Err(e) => return invalid("Runtime", e.to_string()),
     };
-    let options = asl_engine::RunOptions {
+    let mut options = asl_engine::RunOptions {
         virtual_time,
+        mocks,
         ..asl_engine::RunOptions::default()
     };
+    if let Some(folder) = objects {
+        if !folder.is_dir() {
+            return invalid(
+                "InvalidObjects",
+                format!(
+                    "{} is not a folder of {{bucket}}/{{key}} objects",
+                    folder.display()
+                ),
+            );
+        }
+        options.resources.objects = Some(std::sync::Arc::new(asl_engine::DirectoryObjects::new(
+            folder,
+        )));
+    }
     match runtime.block_on(asl_engine::run_to_completion(
         &definition_text,
         input_value,

@@ -40,6 +40,22 @@ enum Command {
         /// Run on virtual time: Waits, retry intervals and timeouts take no real time.
         #[arg(long)]
         virtual_time: bool,
+        /// A mock configuration file in the format of AWS Step Functions Local
+        /// (`StateMachines` → `TestCases`, `MockedResponses`): the states of the test case
+        /// return or throw their mocked responses instead of running (activities too).
+        #[arg(long, requires = "test_case")]
+        mocks: Option<std::path::PathBuf>,
+        /// The test case of the mock configuration to run.
+        #[arg(long, requires = "mocks")]
+        test_case: Option<String>,
+        /// The state machine of the mock configuration whose test case is run (default: the
+        /// only one the file defines).
+        #[arg(long, requires = "mocks")]
+        state_machine: Option<String>,
+        /// A folder of objects as `DIR/{bucket}/{key}`, read by Map ItemReaders
+        /// (`s3:getObject`, `s3:listObjectsV2`).
+        #[arg(long)]
+        objects: Option<std::path::PathBuf>,
     },
 }
 
@@ -51,7 +67,26 @@ fn main() -> ExitCode {
             definition,
             input,
             virtual_time,
-        }) => statemachine::cli::run(&definition, &input, virtual_time),
+            mocks,
+            test_case,
+            state_machine,
+            objects,
+        }) => {
+            let mocks = mocks
+                .zip(test_case)
+                .map(|(file, test_case)| statemachine::cli::MockArgs {
+                    file,
+                    test_case,
+                    state_machine,
+                });
+            statemachine::cli::run(
+                &definition,
+                &input,
+                virtual_time,
+                mocks.as_ref(),
+                objects.as_deref(),
+            )
+        }
         None => statemachine::cli::generate(cli.out, cli.check),
     }
 }

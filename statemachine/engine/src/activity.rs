@@ -241,6 +241,27 @@ impl ActivityQueue {
         })
     }
 
+    /// Opens a token for a callback integration (`.waitForTaskToken`) of `owner`: no activity
+    /// queue, only the SendTask* calls of whoever the integration handed the token to.
+    pub fn open_callback(self: &Arc<Self>, owner: &str) -> ScheduledTask {
+        let token = new_token();
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.lock().tasks.insert(
+            token.clone(),
+            TaskSlot {
+                activity_arn: String::new(),
+                owner: owner.to_owned(),
+                input: String::new(),
+                signals: tx,
+            },
+        );
+        ScheduledTask {
+            token,
+            signals: rx,
+            queue: Arc::clone(self),
+        }
+    }
+
     /// Makes every open token of `owner` `TaskDoesNotExist` (StopExecution).
     pub fn close_owner(&self, owner: &str) {
         let tokens: Vec<String> = self

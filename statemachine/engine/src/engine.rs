@@ -16,6 +16,7 @@ use crate::error::{ApiError, DefinitionError, names};
 use crate::execution::{Execution, ExecutionOutcome, ExecutionStatus};
 use crate::history::{EventType, HistoryEvent, not_truncated};
 use crate::interpreter::{Runner, check_supported, template::new_uuid};
+use crate::mocks::TestCaseMocks;
 use crate::resources::Resources;
 
 /// Names of state machines, executions and activities: 1 to 80 characters (AWS limit).
@@ -85,6 +86,7 @@ struct Inner {
     activities: Arc<ActivityQueue>,
     registry: Mutex<Registry>,
     status_changes: broadcast::Sender<ExecutionStatusChange>,
+    mocks: Option<Arc<TestCaseMocks>>,
 }
 
 /// Closes `execution` if it is still running and, when this call closed it, publishes its
@@ -142,6 +144,17 @@ pub fn load_definition(definition: &str) -> Result<StateMachine, DefinitionError
 impl Engine {
     /// A new engine with `config`; its clock starts now (must run inside a tokio runtime).
     pub fn new(config: EngineConfig) -> Self {
+        Self::build(config, None)
+    }
+
+    /// A new engine whose executions take the mocked task results of `mocks` (one test case
+    /// of a mock configuration file, see [`crate::mocks`]) instead of running those tasks; each
+    /// execution counts its own invocations.
+    pub fn with_mocks(config: EngineConfig, mocks: TestCaseMocks) -> Self {
+        Self::build(config, Some(Arc::new(mocks)))
+    }
+
+    fn build(config: EngineConfig, mocks: Option<Arc<TestCaseMocks>>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -149,8 +162,14 @@ impl Engine {
                 activities: ActivityQueue::new(),
                 registry: Mutex::new(Registry::default()),
                 status_changes: broadcast::channel(STATUS_CHANGE_BUFFER).0,
+                mocks,
             }),
         }
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.inner.config
     }
 
     fn registry(&self) -> MutexGuard<'_, Registry> {
@@ -399,6 +418,7 @@ impl Engine {
             resources: self.inner.config.resources.clone(),
             clock: self.inner.clock,
             region: self.inner.config.region.clone(),
+            mocks: self.inner.mocks.as_ref().map(|m| Arc::new(m.session())),
         };
         let clock = self.inner.clock;
         let changes = self.inner.status_changes.clone();
@@ -409,7 +429,8 @@ impl Engine {
                 .and_then(|n| n.as_f64())
                 .map(saturating_secs_f64);
             let mut closed = execution.done_receiver();
-            let run = runner.run_machine(&machine, input, 1);
+            // AWS chains the first state's entered event to 0, not to ExecutionStarted (id 1).
+            let run = runner.run_machine(&machine, input, 0);
             let limit = async {
                 match timeout {
                     Some(t) => tokio::time::sleep(t).await,

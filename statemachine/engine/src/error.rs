@@ -86,6 +86,8 @@ pub mod names {
     pub const ITEM_READER_FAILED: &str = "States.ItemReaderFailed";
     /// A branch of a Parallel or an iteration of a Map failed with a non-catchable runtime error.
     pub const BRANCH_FAILED: &str = "States.BranchFailed";
+    /// A JSONata expression failed, returned nothing, or returned a value of the wrong type.
+    pub const QUERY_EVALUATION: &str = "States.QueryEvaluationError";
     /// An execution-level runtime error (bad path, bad input type...): never retried nor caught.
     pub const RUNTIME: &str = "States.Runtime";
 }

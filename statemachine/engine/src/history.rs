@@ -53,6 +53,8 @@ pub enum EventType {
     TaskSucceeded,
     TaskFailed,
     TaskTimedOut,
+    EvaluationFailed,
+    TaskSubmitted,
 }
 
 impl EventType {
@@ -103,6 +105,8 @@ impl EventType {
             TaskSucceeded => "TaskSucceeded",
             TaskFailed => "TaskFailed",
             TaskTimedOut => "TaskTimedOut",
+            EvaluationFailed => "EvaluationFailed",
+            TaskSubmitted => "TaskSubmitted",
         }
     }
 

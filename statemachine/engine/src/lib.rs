@@ -6,6 +6,7 @@
 //! - [`run_to_completion`]: run one definition on one input (the CLI).
 //! - [`Engine::activity_source`]: an in-process `ActivityTaskSource` for workers.
 //! - [`LocalWorkflowStarter`]: the `WorkflowStarter` port on the engine.
+//! - [`mocks`]: mocked task results (AWS Step Functions Local's mock configuration format).
 
 pub mod activity;
 pub mod api;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod execution;
 pub mod history;
 pub mod interpreter;
+pub mod mocks;
 pub mod resources;
 pub mod run;
 pub mod starter;
@@ -24,6 +26,10 @@ pub use api::{ServerHandle, ServerOptions, start_server, start_server_with};
 pub use engine::{Engine, EngineConfig};
 pub use error::{ApiError, DefinitionError, StatesError};
 pub use execution::{ExecutionOutcome, ExecutionStatus};
-pub use resources::{MemoryTables, Resources, TableAdapter, TaskHandler};
+pub use mocks::{MockConfig, MockConfigError, TestCaseMocks};
+pub use resources::{
+    DirectoryObjects, MemoryTables, ObjectReader, ObjectSummary, Resources, TableAdapter,
+    TaskHandler,
+};
 pub use run::{RunError, RunOptions, run_to_completion};
 pub use starter::LocalWorkflowStarter;

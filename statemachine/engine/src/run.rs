@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::engine::{Engine, EngineConfig, load_definition};
 use crate::error::DefinitionError;
 use crate::execution::ExecutionOutcome;
+use crate::mocks::TestCaseMocks;
 use crate::resources::Resources;
 
 /// Options of [`run_to_completion`].
@@ -16,6 +17,9 @@ pub struct RunOptions {
     /// Task resources (tables, custom handlers). Activities have no worker here: an activity
     /// task waits until its TimeoutSeconds.
     pub resources: Resources,
+    /// Mocked task results (one test case of a mock configuration file): the mocked states
+    /// return or throw what it says instead of running their resource.
+    pub mocks: Option<TestCaseMocks>,
 }
 
 /// Why a run could not start.
@@ -39,12 +43,17 @@ async fn run_here(
     definition: &str,
     input: Value,
     resources: Resources,
+    mocks: Option<TestCaseMocks>,
 ) -> Result<ExecutionOutcome, RunError> {
     load_definition(definition)?;
-    let engine = Engine::new(EngineConfig {
+    let config = EngineConfig {
         resources,
         ..EngineConfig::default()
-    });
+    };
+    let engine = match mocks {
+        Some(mocks) => Engine::with_mocks(config, mocks),
+        None => Engine::new(config),
+    };
     let machine = engine
         .create_state_machine(MACHINE_NAME, definition, ROLE_ARN, None)
         .map_err(|e| RunError::Definition(DefinitionError::Parse(e.message)))?;
@@ -65,7 +74,7 @@ pub async fn run_to_completion(
     options: RunOptions,
 ) -> Result<ExecutionOutcome, RunError> {
     if !options.virtual_time {
-        return run_here(definition, input, options.resources).await;
+        return run_here(definition, input, options.resources, options.mocks).await;
     }
     let definition = definition.to_owned();
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -77,7 +86,14 @@ pub async fn run_to_completion(
                 .start_paused(true)
                 .build()
                 .map_err(|e| RunError::Runtime(e.to_string()))
-                .and_then(|rt| rt.block_on(run_here(&definition, input, options.resources)));
+                .and_then(|rt| {
+                    rt.block_on(run_here(
+                        &definition,
+                        input,
+                        options.resources,
+                        options.mocks,
+                    ))
+                });
             let _ = tx.send(result);
         })
         .map_err(|e| RunError::Runtime(e.to_string()))?;

@@ -10,6 +10,30 @@ use aws_sdk_sfn::types::{ExecutionStatus as SdkStatus, HistoryEventType};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/local";
 
+/// Sends TestState to the configured endpoint itself: the SDK prefixes its host with `sync-`
+/// (the operation's endpoint host prefix, as for StartSyncExecution), which names no local
+/// host. Other SDKs have a switch for this (boto3 `inject_host_prefix=False`, the Go SDK's
+/// `DisableHTTPS`-style endpoint options); the Rust SDK needs an interceptor.
+#[derive(Debug)]
+struct NoHostPrefix;
+
+impl aws_sdk_sfn::config::Intercept for NoHostPrefix {
+    fn name(&self) -> &'static str {
+        "NoHostPrefix"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_sdk_sfn::config::interceptors::BeforeTransmitInterceptorContextMut<'_>,
+        _components: &aws_sdk_sfn::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sfn::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sfn::error::BoxError> {
+        let uri = context.request().uri().replace("://sync-", "://");
+        context.request_mut().set_uri(uri)?;
+        Ok(())
+    }
+}
+
 async fn setup() -> (Engine, Client, asl_engine::ServerHandle) {
     let engine = Engine::new(EngineConfig::default());
     let (addr, handle) = start_server(engine.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -20,6 +44,7 @@ async fn setup() -> (Engine, Client, asl_engine::ServerHandle) {
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "static"))
         .endpoint_url(format!("http://{addr}"))
+        .interceptor(NoHostPrefix)
         .build();
     (engine, Client::from_conf(config), handle)
 }
@@ -392,13 +417,173 @@ async fn an_invalid_definition_is_refused_with_invalid_definition() {
     let err = client
         .create_state_machine()
         .name("jsonata")
-        .definition(r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)
+        .definition(r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $states.input.( %}","End":true}}}"#)
         .role_arn(ROLE)
         .send()
         .await
-        .expect_err("jsonata");
+        .expect_err("a JSONata expression that does not parse");
     let err = err.into_service_error();
     assert!(err.is_invalid_definition());
-    assert!(err.to_string().contains("JSONata"), "{err}");
+    assert!(err.to_string().contains("JSONata expression"), "{err}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn given_definitions_when_validated_through_the_sdk_then_ok_and_fail_results_parse() {
+    use aws_sdk_sfn::types::{
+        StateMachineType, ValidateStateMachineDefinitionResultCode as ResultCode,
+        ValidateStateMachineDefinitionSeverity as Severity,
+    };
+    let (_engine, client, server) = setup().await;
+
+    let valid = client
+        .validate_state_machine_definition()
+        .definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#)
+        .r#type(StateMachineType::Standard)
+        .send()
+        .await
+        .expect("validated");
+    let invalid = client
+        .validate_state_machine_definition()
+        .definition(r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"Ghost"}}}"#)
+        .severity(Severity::Warning)
+        .max_results(10)
+        .send()
+        .await
+        .expect("validated");
+    let not_json = client
+        .validate_state_machine_definition()
+        .definition("not a definition")
+        .send()
+        .await
+        .expect("validated");
+
+    assert_eq!(valid.result(), &ResultCode::Ok);
+    assert!(valid.diagnostics().is_empty());
+    assert_eq!(valid.truncated(), Some(false));
+    assert_eq!(invalid.result(), &ResultCode::Fail);
+    let missing = invalid
+        .diagnostics()
+        .iter()
+        .find(|d| d.code() == "MISSING_TRANSITION_TARGET")
+        .expect("the missing target is reported");
+    assert_eq!(missing.severity(), &Severity::Error);
+    assert_eq!(missing.location(), Some("/States/P/Next"));
+    assert!(!missing.message().is_empty());
+    assert_eq!(not_json.diagnostics()[0].code(), "INVALID_JSON_DESCRIPTION");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn given_a_pass_state_when_tested_through_the_sdk_then_output_next_state_and_inspection_parse()
+ {
+    use aws_sdk_sfn::types::{InspectionLevel, TestExecutionStatus};
+    let (_engine, client, server) = setup().await;
+
+    let tested = client
+        .test_state()
+        .definition(
+            r#"{"Type":"Pass","InputPath":"$.in","Parameters":{"v.$":"$.x"},"ResultPath":"$.out","Next":"After"}"#,
+        )
+        .input(r#"{"in":{"x":1}}"#)
+        .inspection_level(InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("tested");
+
+    assert_eq!(tested.status(), Some(&TestExecutionStatus::Succeeded));
+    assert_eq!(tested.next_state(), Some("After"));
+    assert_eq!(tested.output(), Some(r#"{"in":{"x":1},"out":{"v":1}}"#));
+    let inspection = tested.inspection_data().expect("inspection data at DEBUG");
+    assert_eq!(inspection.input(), Some(r#"{"in":{"x":1}}"#));
+    assert_eq!(inspection.after_input_path(), Some(r#"{"x":1}"#));
+    assert_eq!(inspection.after_parameters(), Some(r#"{"v":1}"#));
+    assert_eq!(
+        inspection.after_result_path(),
+        Some(r#"{"in":{"x":1},"out":{"v":1}}"#)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn given_a_mocked_task_error_when_tested_through_the_sdk_then_caught_and_retriable_parse() {
+    use aws_sdk_sfn::types::{MockErrorOutput, MockInput, TestExecutionStatus};
+    let (_engine, client, server) = setup().await;
+    let task = |retry: &str| {
+        format!(
+            r#"{{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{{"FunctionName":"f"}},
+               "Retry":[{retry}],
+               "Catch":[{{"ErrorEquals":["Other"],"Next":"Other"}},{{"ErrorEquals":["States.ALL"],"ResultPath":"$.error","Next":"Handle"}}],
+               "End":true}}"#
+        )
+    };
+    let mock = MockInput::builder()
+        .error_output(
+            MockErrorOutput::builder()
+                .error("Lambda.Throttled")
+                .cause("slow down")
+                .build(),
+        )
+        .build();
+
+    let caught = client
+        .test_state()
+        .definition(task(r#"{"ErrorEquals":["Nope"]}"#))
+        .role_arn(ROLE)
+        .input(r#"{"id":1}"#)
+        .mock(mock.clone())
+        .send()
+        .await
+        .expect("tested");
+    let retriable = client
+        .test_state()
+        .definition(task(
+            r#"{"ErrorEquals":["Lambda.Throttled"],"IntervalSeconds":3600}"#,
+        ))
+        .role_arn(ROLE)
+        .mock(mock)
+        .inspection_level(aws_sdk_sfn::types::InspectionLevel::Debug)
+        .send()
+        .await
+        .expect("tested");
+
+    assert_eq!(caught.status(), Some(&TestExecutionStatus::CaughtError));
+    assert_eq!(caught.next_state(), Some("Handle"));
+    assert_eq!(caught.error(), Some("Lambda.Throttled"));
+    assert_eq!(
+        caught.output(),
+        Some(r#"{"id":1,"error":{"Error":"Lambda.Throttled","Cause":"slow down"}}"#)
+    );
+    assert_eq!(retriable.status(), Some(&TestExecutionStatus::Retriable));
+    assert_eq!(retriable.cause(), Some("slow down"));
+    assert_eq!(retriable.output(), None);
+    let details = retriable
+        .inspection_data()
+        .and_then(|i| i.error_details())
+        .expect("error details");
+    assert_eq!(details.retry_index(), Some(0));
+    assert_eq!(details.retry_backoff_interval_seconds(), Some(3600));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn given_an_unmocked_service_task_when_tested_then_it_is_a_validation_error() {
+    let (_engine, client, server) = setup().await;
+
+    let error = client
+        .test_state()
+        .definition(r#"{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}"#)
+        .role_arn(ROLE)
+        .send()
+        .await
+        .expect_err("refused");
+
+    let service = error.into_service_error();
+    assert!(service.is_validation_exception(), "{service:?}");
+    assert!(
+        service.to_string().contains("give a mock")
+            || format!("{service:?}").contains("give a mock"),
+        "{service:?}"
+    );
     server.shutdown().await;
 }

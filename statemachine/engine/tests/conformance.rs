@@ -39,6 +39,30 @@ async fn reply(source: &asl_engine::InProcessActivities, token: &str, script: &V
     }
 }
 
+/// A case's `objects` (`{"bucket": {"key": "text"}}`) written under a fresh folder, for
+/// ItemReaders.
+fn objects_of(case: &Value) -> Result<Option<Arc<dyn asl_engine::ObjectReader>>, String> {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let Some(Value::Object(buckets)) = case.get("objects") else {
+        return Ok(None);
+    };
+    let root = std::env::temp_dir().join(format!(
+        "conformance-objects-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    for (bucket, keys) in buckets {
+        for (key, body) in keys.as_object().into_iter().flatten() {
+            let path = root.join(bucket).join(key);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&path, body.as_str().unwrap_or_default()).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(Some(Arc::new(asl_engine::DirectoryObjects::new(root))))
+}
+
 async fn run_case(case: &Value) -> Result<(), String> {
     let tables = Arc::new(MemoryTables::new());
     if let Some(Value::Object(specs)) = case.get("tables") {
@@ -64,6 +88,7 @@ async fn run_case(case: &Value) -> Result<(), String> {
     let engine = Engine::new(EngineConfig {
         resources: Resources {
             tables: tables.clone(),
+            objects: objects_of(case)?,
             ..Resources::default()
         },
         ..EngineConfig::default()
@@ -156,6 +181,26 @@ async fn run_case(case: &Value) -> Result<(), String> {
             }
         }
     }
+    if let Some(wanted) = expected.get("history_events").and_then(Value::as_array) {
+        let events = engine.history(&execution.arn).map_err(|e| e.to_string())?;
+        let got: Vec<Value> = events
+            .iter()
+            .map(|e| {
+                json!({"type": e.event_type.as_str(), "id": e.id,
+                       "previousEventId": e.previous_event_id, "details": e.details})
+            })
+            .collect();
+        // Each wanted event (a subset of an event's fields) must appear, in this order.
+        let mut rest = got.iter();
+        for want in wanted {
+            if !rest.any(|event| contains(event, want)) {
+                return Err(format!(
+                    "history: no event like {want} (in order) in {}",
+                    Value::Array(got.clone())
+                ));
+            }
+        }
+    }
     if let Some(types) = expected.get("history_types").and_then(Value::as_array) {
         let got: Vec<Value> = engine
             .history(&execution.arn)
@@ -168,6 +213,16 @@ async fn run_case(case: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether `value` has every member of `subset` (objects recursively, other values equal).
+fn contains(value: &Value, subset: &Value) -> bool {
+    match (value, subset) {
+        (Value::Object(have), Value::Object(want)) => want
+            .iter()
+            .all(|(key, w)| have.get(key).is_some_and(|h| contains(h, w))),
+        (have, want) => have == want,
+    }
 }
 
 fn run_in_virtual_time(case: Value) -> Result<(), String> {

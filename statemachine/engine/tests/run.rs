@@ -42,14 +42,27 @@ async fn a_failing_execution_reports_its_error_and_cause() {
 }
 
 #[tokio::test]
-async fn a_jsonata_definition_is_rejected_before_running() {
+async fn a_jsonata_definition_runs() {
+    let outcome = run_to_completion(
+        r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":{"n":"{% $states.input.n + 1 %}"},"End":true}}}"#,
+        json!({"n": 1}),
+        RunOptions::default(),
+    )
+    .await
+    .expect("a valid JSONata definition");
+    assert_eq!(outcome.status, ExecutionStatus::Succeeded);
+    assert_eq!(outcome.output, Some(json!({"n": 2})));
+}
+
+#[tokio::test]
+async fn a_jsonata_expression_that_does_not_parse_is_rejected_before_running() {
     let err = run_to_completion(
-        r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}"#,
+        r#"{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $states.input.( %}","End":true}}}"#,
         json!({}),
         RunOptions::default(),
     )
     .await
-    .expect_err("JSONata is not supported");
+    .expect_err("the expression does not parse");
     assert!(matches!(err, RunError::Definition(_)), "{err:?}");
-    assert!(err.to_string().contains("JSONata"), "{err}");
+    assert!(err.to_string().contains("/States/P/Output"), "{err}");
 }

@@ -16,18 +16,18 @@ const MAX_PAGE: u64 = 1000;
 const MAX_TOKEN_LEN: usize = 1024;
 
 /// A member of the wrong JSON type: AWS's JSON protocol refuses it before validation.
-fn wrong_type(field: &str, expected: &str) -> ApiError {
+pub(super) fn wrong_type(field: &str, expected: &str) -> ApiError {
     ApiError::new(
         "SerializationException",
         format!("the value of '{field}' must be {expected}"),
     )
 }
 
-fn required<'a>(request: &'a Value, field: &str) -> Result<&'a str, ApiError> {
+pub(super) fn required<'a>(request: &'a Value, field: &str) -> Result<&'a str, ApiError> {
     optional(request, field)?.ok_or_else(|| ApiError::validation(format!("1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null")))
 }
 
-fn optional<'a>(request: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn optional<'a>(request: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
     match request.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
@@ -35,7 +35,7 @@ fn optional<'a>(request: &'a Value, field: &str) -> Result<Option<&'a str>, ApiE
     }
 }
 
-fn optional_bool(request: &Value, field: &str) -> Result<Option<bool>, ApiError> {
+pub(super) fn optional_bool(request: &Value, field: &str) -> Result<Option<bool>, ApiError> {
     match request.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(flag)) => Ok(Some(*flag)),
@@ -306,6 +306,10 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
                 .send_heartbeat(required(request, "taskToken")?)?;
             Ok(json!({}))
         }
+        "ValidateStateMachineDefinition" => {
+            super::validate::validate_state_machine_definition(request)
+        }
+        "TestState" => super::test_state::test_state(engine, request).await,
         other => Err(ApiError::new(
             "UnknownOperationException",
             format!("the local engine does not implement AWSStepFunctions.{other}"),

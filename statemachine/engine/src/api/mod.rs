@@ -8,6 +8,8 @@ mod actions;
 mod body;
 mod connection;
 mod server;
+mod test_state;
+mod validate;
 
 pub use access::SECRET_HEADER;
 pub use actions::dispatch;

@@ -101,8 +101,17 @@ pub fn string_matches(text: &str, pattern: &str) -> bool {
     p == toks.len()
 }
 
+/// A timestamp as the service reads one: an ISO-8601 extended offset date-time
+/// ([`asl::timestamp::is_offset_date_time`]: `T` between date and time, an offset), then a
+/// valid calendar date and time. RFC 3339's space separator is not accepted.
+fn timestamp(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    asl::timestamp::is_offset_date_time(text)
+        .then(|| parse_timestamp(text))
+        .flatten()
+}
+
 fn is_timestamp(value: &Value) -> bool {
-    value.as_str().and_then(parse_timestamp).is_some()
+    value.as_str().and_then(timestamp).is_some()
 }
 
 fn compare(
@@ -158,8 +167,8 @@ fn compare(
                 _ => None,
             },
             "Timestamp" => match (
-                value.as_str().and_then(parse_timestamp),
-                operand.as_str().and_then(parse_timestamp),
+                value.as_str().and_then(timestamp),
+                operand.as_str().and_then(timestamp),
             ) {
                 (Some(a), Some(b)) => Some(a.cmp(&b)),
                 _ => None,

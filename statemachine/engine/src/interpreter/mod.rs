@@ -6,10 +6,14 @@
 //! OutputPath meaning `{}` and a `null` ResultPath discarding the result. Retry and Catch use
 //! the predefined error semantics in [`error_matches`].
 
+pub mod jsonata;
 pub mod paths;
 pub mod template;
 
+mod callback;
 mod choice;
+mod item_reader;
+mod jsonata_states;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,13 +29,14 @@ use indexmap::IndexMap;
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-use crate::activity::{ActivityQueue, MAX_PAYLOAD_BYTES, TaskSignal};
+use crate::activity::{ActivityQueue, MAX_PAYLOAD_BYTES};
 use crate::clock::{EngineClock, deadline_after, saturating_secs_f64};
 use crate::error::{DefinitionError, StatesError, names};
 use crate::execution::Execution;
 use crate::history::{EventType, not_truncated};
 use crate::resources::{ResourceKind, Resources, unsupported};
-use paths::{ContextObject, Roots, select, set_at};
+use callback::SignalEvents;
+use paths::{ContextObject, Roots, no_result_reason, select, set_at};
 use template::{apply_template, path_failure};
 
 /// AWS default task timeout for activities when `TimeoutSeconds` is absent (99999999 s).
@@ -41,17 +46,29 @@ const DEFAULT_INTERVAL_SECS: f64 = 1.0;
 const DEFAULT_MAX_ATTEMPTS: u64 = 3;
 const DEFAULT_BACKOFF_RATE: f64 = 2.0;
 
+/// A `stateExitedEventDetails` object: AWS adds the variables the state assigned, each as JSON
+/// text, when there are any.
+fn exited_details(name: &str, output: String, assigned: &Map<String, Value>) -> Value {
+    let mut details = json!({"name": name, "output": output, "outputDetails": not_truncated()});
+    if !assigned.is_empty()
+        && let Value::Object(fields) = &mut details
+    {
+        let variables: Map<String, Value> = assigned
+            .iter()
+            .map(|(key, value)| (key.clone(), Value::String(compact(value))))
+            .collect();
+        fields.insert("assignedVariables".into(), Value::Object(variables));
+        fields.insert("assignedVariablesDetails".into(), not_truncated());
+    }
+    details
+}
+
 fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Rejects what the interpreter does not run, before any execution starts.
 pub fn check_supported(machine: &StateMachine) -> Result<(), DefinitionError> {
-    if machine.query_language == Some(QueryLanguage::JsonAta) {
-        return Err(DefinitionError::Unsupported(
-            "JSONata is not supported by the local engine; use QueryLanguage JSONPath".into(),
-        ));
-    }
     check_scope(&machine.states, &machine.start_at, "States")
 }
 
@@ -67,11 +84,6 @@ fn check_scope(
     }
     for (name, state) in states {
         let here = format!("{at}.{name}");
-        if state.query_language() == Some(QueryLanguage::JsonAta) {
-            return Err(DefinitionError::Unsupported(format!(
-                "{here}: JSONata is not supported by the local engine; use QueryLanguage JSONPath"
-            )));
-        }
         for target in state.transitions() {
             if !states.contains_key(target) {
                 return Err(DefinitionError::Parse(format!(
@@ -85,12 +97,10 @@ fn check_scope(
             )));
         }
         if let State::Map(map) = state
-            && (map.item_reader.is_some()
-                || map.result_writer.is_some()
-                || map.item_batcher.is_some())
+            && (map.result_writer.is_some() || map.item_batcher.is_some())
         {
             return Err(DefinitionError::Unsupported(format!(
-                "{here}: distributed Map ItemReader / ItemBatcher / ResultWriter are not supported by the local engine"
+                "{here}: distributed Map ItemBatcher / ResultWriter are not supported by the local engine"
             )));
         }
         if let State::Map(map) = state
@@ -179,10 +189,30 @@ enum Step {
     End(Value),
 }
 
-/// What a scope passes to its states: the workflow variables visible in it.
+/// What a scope passes to its states: the workflow variables visible in it, and the machine's
+/// query language (a state's own `QueryLanguage` overrides it).
 #[derive(Clone, Debug, Default)]
 struct Frame {
     variables: Arc<Map<String, Value>>,
+    jsonata: bool,
+}
+
+impl Frame {
+    fn is_jsonata(&self, state: &State) -> bool {
+        match state.query_language() {
+            Some(language) => language == QueryLanguage::JsonAta,
+            None => self.jsonata,
+        }
+    }
+}
+
+/// Where a state's run began: its name, the id of its entered event and that event's
+/// predecessor (both appear in AWS's causes and `EvaluationFailed` events).
+#[derive(Clone, Copy, Debug)]
+struct StateEntry<'a> {
+    name: &'a str,
+    entered_id: u64,
+    entered_prev: u64,
 }
 
 /// The outcome of one state: where to go, and the variables its `Assign` set.
@@ -195,6 +225,8 @@ pub(crate) struct Runner {
     pub resources: Resources,
     pub clock: EngineClock,
     pub region: String,
+    /// The mocked task results of this execution (`statemachine run --mocks`, TestState).
+    pub mocks: Option<Arc<crate::mocks::MockSession>>,
 }
 
 fn entered_type(state: &State) -> EventType {
@@ -238,14 +270,52 @@ fn positive_seconds(value: &Value, field: &str) -> Result<u64, StatesError> {
         })
 }
 
+/// A Wait's `SecondsPath` value as AWS checks it.
+fn wait_seconds(value: Option<&Value>, path: &str) -> Result<u64, StatesError> {
+    let Some(value) = value else {
+        return Err(StatesError::runtime(format!(
+            "The SecondsPath parameter does not reference an input value: {path}"
+        )));
+    };
+    let shown = match value {
+        Value::String(text) => text.clone(),
+        other => compact(other),
+    };
+    let number = match value {
+        // AWS parses a Java long: larger numbers, fractions and other types are refused.
+        Value::Number(n) => n.as_i64(),
+        Value::String(text) => text.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    let Some(number) = number else {
+        return Err(StatesError::runtime(format!(
+            "The SecondsPath parameter cannot be parsed as a long value: {path} == {shown}"
+        )));
+    };
+    if number < 0 {
+        return Err(StatesError::runtime(format!(
+            "The SecondsPath parameter references a negative value: {path} == {shown}"
+        )));
+    }
+    if number > asl::timestamp::MAX_WAIT_DELAY_SECONDS {
+        return Err(StatesError::runtime("Wait state delay is too long."));
+    }
+    Ok(u64::try_from(number).unwrap_or(0))
+}
+
 fn literal_seconds(value: Option<&NumberOrExpr>) -> Option<u64> {
     value
         .and_then(NumberOrExpr::as_number)
         .and_then(|n| n.as_u64().or_else(|| n.as_f64().map(|f| f as u64)))
 }
 
-/// Parses an RFC 3339 timestamp as Step Functions accepts it.
+/// Parses a timestamp as Step Functions accepts it: an ISO-8601 extended offset date-time
+/// (`2016-03-14T01:59:00Z`, `…T01:59:00.123+01:00`). RFC 3339 also allows a space or a lower-case
+/// `t`/`z`, which AWS rejects.
 pub(crate) fn parse_timestamp(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if !asl::timestamp::is_offset_date_time(text) {
+        return None;
+    }
     chrono::DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&chrono::Utc))
@@ -262,17 +332,17 @@ impl Runner {
         &self,
         name: &str,
         entered: &str,
-        retry_count: u64,
+        retry_count: Option<u64>,
         frame: &Frame,
-        token: Option<&str>,
     ) -> ContextObject {
-        ContextObject::new(
-            self.exec.base_context(),
-            Some(json!({"EnteredTime": entered, "Name": name, "RetryCount": retry_count})),
-            None,
-            token.map(|token| json!({"Token": token})),
-        )
-        .with_variables(Arc::clone(&frame.variables))
+        // AWS: `$$.State` is {Name, EnteredTime}, plus RetryCount in states that retry (Task,
+        // Parallel, Map).
+        let mut state = json!({"Name": name, "EnteredTime": entered});
+        if let (Some(count), Value::Object(fields)) = (retry_count, &mut state) {
+            fields.insert("RetryCount".into(), json!(count));
+        }
+        ContextObject::new(self.exec.base_context(), Some(state), None, None)
+            .with_variables(Arc::clone(&frame.variables))
     }
 
     /// Runs the whole machine.
@@ -287,7 +357,10 @@ impl Runner {
             &machine.states,
             &machine.start_at,
             input,
-            Frame::default(),
+            Frame {
+                variables: Arc::default(),
+                jsonata: machine.query_language == Some(QueryLanguage::JsonAta),
+            },
             &mut prev,
         )
         .await
@@ -351,19 +424,18 @@ impl Runner {
             Some(Some(text)) => {
                 let parsed = parse_path(text)
                     .map_err(|e| StatesError::runtime(format!("invalid {field} '{text}': {e}")))?;
-                select(
-                    &parsed,
-                    Roots {
-                        input: value,
-                        context: ctx,
-                    },
-                )
-                .map_err(path_failure)?
-                .ok_or_else(|| {
-                    StatesError::runtime(format!(
-                        "Invalid path '{text}' : No results for path: {text}"
-                    ))
-                })
+                let roots = Roots {
+                    input: value,
+                    context: ctx,
+                };
+                select(&parsed, roots)
+                    .map_err(path_failure)?
+                    .ok_or_else(|| {
+                        StatesError::runtime(format!(
+                            "Invalid path '{text}' : {}",
+                            no_result_reason(&parsed, roots)
+                        ))
+                    })
             }
         }
     }
@@ -433,6 +505,30 @@ impl Runner {
     ) -> Result<Value, StatesError> {
         let parsed = parse_reference_path(text)
             .map_err(|e| StatesError::runtime(format!("invalid {field} '{text}': {e}")))?;
+        let roots = Roots {
+            input,
+            context: ctx,
+        };
+        select(&parsed, roots)
+            .map_err(path_failure)?
+            .ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "Invalid path '{text}' : {}",
+                    no_result_reason(&parsed, roots)
+                ))
+            })
+    }
+
+    /// A reference path's value, `None` when it selects nothing.
+    fn reference_value(
+        &self,
+        field: &str,
+        text: &str,
+        input: &Value,
+        ctx: &ContextObject,
+    ) -> Result<Option<Value>, StatesError> {
+        let parsed = parse_reference_path(text)
+            .map_err(|e| StatesError::runtime(format!("invalid {field} '{text}': {e}")))?;
         select(
             &parsed,
             Roots {
@@ -440,12 +536,7 @@ impl Runner {
                 context: ctx,
             },
         )
-        .map_err(path_failure)?
-        .ok_or_else(|| {
-            StatesError::runtime(format!(
-                "Invalid path '{text}' : No results for path: {text}"
-            ))
-        })
+        .map_err(path_failure)
     }
 
     fn exit(
@@ -453,6 +544,7 @@ impl Runner {
         state: &State,
         name: &str,
         output: Value,
+        assigned: &Map<String, Value>,
         prev: &mut u64,
     ) -> Result<Step, StatesError> {
         let text = compact(&output);
@@ -467,7 +559,7 @@ impl Runner {
         self.record(
             exited_type(state),
             prev,
-            Some(json!({"name": name, "output": text, "outputDetails": not_truncated()})),
+            Some(exited_details(name, text, assigned)),
         );
         let next = state.next().map(str::to_owned);
         Ok(match next {
@@ -484,6 +576,7 @@ impl Runner {
         frame: &Frame,
         prev: &mut u64,
     ) -> Result<StateOutcome, StatesError> {
+        let entered_prev = *prev;
         self.record(
             entered_type(state),
             prev,
@@ -494,7 +587,17 @@ impl Runner {
             .clock
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let ctx = self.context(name, &entered, 0, frame, None);
+        let ctx = self.context(name, &entered, None, frame);
+        if frame.is_jsonata(state) {
+            let entry = StateEntry {
+                name,
+                entered_id,
+                entered_prev,
+            };
+            return self
+                .run_state_jsonata(entry, state, raw, frame, &ctx, prev)
+                .await;
+        }
         let wrap = |e: StatesError| {
             if e.error == names::RUNTIME && !e.cause.starts_with("An error occurred") {
                 StatesError::runtime(format!(
@@ -528,7 +631,7 @@ impl Runner {
                 let output = self
                     .filter_path("OutputPath", &pass.output_path, &output, &ctx)
                     .map_err(wrap)?;
-                Ok((self.exit(state, name, output, prev)?, assigned))
+                Ok((self.exit(state, name, output, &assigned, prev)?, assigned))
             }
             State::Choice(choice_state) => {
                 let effective = self
@@ -560,7 +663,7 @@ impl Runner {
                 self.record(
                     EventType::ChoiceStateExited,
                     prev,
-                    Some(json!({"name": name, "output": compact(&output), "outputDetails": not_truncated()})),
+                    Some(exited_details(name, compact(&output), &assigned)),
                 );
                 Ok((Step::Next(target, output), assigned))
             }
@@ -575,23 +678,28 @@ impl Runner {
                     deadline_after(Duration::from_secs(secs))
                 } else if let Some(path) = &wait.seconds_path {
                     let value = self
-                        .reference("SecondsPath", path, &effective, &ctx)
+                        .reference_value("SecondsPath", path, &effective, &ctx)
                         .map_err(wrap)?;
-                    deadline_after(Duration::from_secs(
-                        positive_seconds(&value, "SecondsPath").map_err(wrap)?,
-                    ))
+                    let secs = wait_seconds(value.as_ref(), path).map_err(wrap)?;
+                    deadline_after(Duration::from_secs(secs))
                 } else {
                     let text = match (&wait.timestamp, &wait.timestamp_path) {
                         (Some(ts), _) => ts.clone(),
                         (None, Some(path)) => {
                             let value = self
-                                .reference("TimestampPath", path, &effective, &ctx)
+                                .reference_value("TimestampPath", path, &effective, &ctx)
                                 .map_err(wrap)?;
-                            value.as_str().map(str::to_owned).ok_or_else(|| {
-                                wrap(StatesError::runtime(format!(
-                                    "the TimestampPath '{path}' value is not a string"
-                                )))
-                            })?
+                            let text = match &value {
+                                Some(Value::String(text)) => text.clone(),
+                                Some(other) => compact(other),
+                                None => String::new(),
+                            };
+                            if value.is_none() || parse_timestamp(&text).is_none() {
+                                return Err(wrap(StatesError::runtime(format!(
+                                    "The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {path} == {text}"
+                                ))));
+                            }
+                            text
                         }
                         (None, None) => {
                             return Err(StatesError::runtime(
@@ -601,9 +709,14 @@ impl Runner {
                     };
                     let when = parse_timestamp(&text).ok_or_else(|| {
                         wrap(StatesError::runtime(format!(
-                            "'{text}' is not an RFC 3339 timestamp"
+                            "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"
                         )))
                     })?;
+                    if (when - self.clock.now()).num_seconds()
+                        > asl::timestamp::MAX_WAIT_DELAY_SECONDS
+                    {
+                        return Err(wrap(StatesError::runtime("Wait state delay is too long.")));
+                    }
                     self.clock.instant_at(when)
                 };
                 tokio::time::sleep_until(until).await;
@@ -611,7 +724,7 @@ impl Runner {
                 let output = self
                     .filter_path("OutputPath", &wait.output_path, &effective, &ctx)
                     .map_err(wrap)?;
-                Ok((self.exit(state, name, output, prev)?, assigned))
+                Ok((self.exit(state, name, output, &assigned, prev)?, assigned))
             }
             State::Succeed(succeed) => {
                 let effective = self
@@ -620,7 +733,10 @@ impl Runner {
                 let output = self
                     .filter_path("OutputPath", &succeed.output_path, &effective, &ctx)
                     .map_err(wrap)?;
-                Ok((self.exit(state, name, output, prev)?, Map::new()))
+                Ok((
+                    self.exit(state, name, output, &Map::new(), prev)?,
+                    Map::new(),
+                ))
             }
             State::Fail(fail) => {
                 let field = |value: &Option<String>,
@@ -652,21 +768,30 @@ impl Runner {
                 let cause = field(&fail.cause, &fail.cause_path, "CausePath").map_err(wrap)?;
                 Err(StatesError::new(error, cause))
             }
-            State::Task(_) | State::Parallel(_) | State::Map(_) => self
-                .run_with_retry(name, state, &raw, frame, prev)
-                .await
-                .map_err(wrap),
+            State::Task(_) | State::Parallel(_) | State::Map(_) => {
+                let entry = StateEntry {
+                    name,
+                    entered_id,
+                    entered_prev,
+                };
+                self.run_with_retry(entry, state, &raw, frame, prev)
+                    .await
+                    .map_err(wrap)
+            }
         }
     }
 
+    /// Runs a Task, Parallel or Map with its Retry and Catch, in either query language.
     async fn run_with_retry(
         &self,
-        name: &str,
+        entry: StateEntry<'_>,
         state: &State,
         raw: &Value,
         frame: &Frame,
         prev: &mut u64,
     ) -> Result<StateOutcome, StatesError> {
+        let name = entry.name;
+        let jsonata = frame.is_jsonata(state);
         let retriers = state.retry().unwrap_or(&[]);
         let catchers: &[Catcher] = state.catch().unwrap_or(&[]);
         let mut counts = vec![0u64; retriers.len()];
@@ -676,16 +801,27 @@ impl Runner {
             .now()
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         loop {
-            let ctx = self.context(name, &entered, retry_count, frame, None);
+            let ctx = self.context(name, &entered, Some(retry_count), frame);
             let result = match state {
+                _ if jsonata => self
+                    .attempt_jsonata(entry, state, raw, &ctx, frame.jsonata, prev)
+                    .await
+                    .map(|result| (result, Value::Null)),
                 State::Task(task) => self.attempt_task(name, task, raw, &ctx, prev).await,
                 State::Parallel(parallel) => {
-                    self.attempt_parallel(name, parallel, raw, &ctx, prev).await
+                    self.attempt_parallel(name, parallel, raw, &ctx, frame.jsonata, prev)
+                        .await
                 }
-                State::Map(map) => self.attempt_map(name, map, raw, &ctx, prev).await,
+                State::Map(map) => {
+                    self.attempt_map(name, map, raw, &ctx, frame.jsonata, prev)
+                        .await
+                }
                 _ => Err(StatesError::runtime("not a task-like state")),
             };
             let error = match result {
+                Ok((result, _)) if jsonata => {
+                    return self.finish_jsonata(entry, state, raw, &ctx, &result, prev);
+                }
                 Ok((selected, output)) => {
                     let state_assign = match state {
                         State::Task(s) => s.assign.as_ref(),
@@ -694,7 +830,7 @@ impl Runner {
                         _ => None,
                     };
                     let assigned = assign(state_assign, &selected, &ctx)?;
-                    return Ok((self.exit(state, name, output, prev)?, assigned));
+                    return Ok((self.exit(state, name, output, &assigned, prev)?, assigned));
                 }
                 Err(e) => e,
             };
@@ -722,12 +858,15 @@ impl Runner {
                 .iter()
                 .find(|c| error_matches(&c.error_equals, &error.error))
             {
+                if jsonata {
+                    return self.catch_jsonata(entry, state, catcher, raw, &ctx, &error, prev);
+                }
                 let assigned = assign(catcher.assign.as_ref(), &error.to_value(), &ctx)?;
                 let output = Self::apply_result_path(&catcher.result_path, raw, error.to_value())?;
                 self.record(
                     exited_type(state),
                     prev,
-                    Some(json!({"name": name, "output": compact(&output), "outputDetails": not_truncated()})),
+                    Some(exited_details(name, compact(&output), &assigned)),
                 );
                 return Ok((Step::Next(catcher.next.clone(), output), assigned));
             }
@@ -760,33 +899,28 @@ impl Runner {
             )?),
             (None, None) => None,
         };
+        // A callback integration's parameters read the token as `$$.Task.Token`.
+        let callback = callback::callback_base(&task.resource).map(|_| self.open_callback());
+        let token_ctx = callback
+            .as_ref()
+            .map(|c| callback::with_task_token(ctx, &c.token));
         let input = match &task.parameters {
             Some(t) => apply_template(
                 t,
                 Roots {
                     input: &effective,
-                    context: ctx,
+                    context: token_ctx.as_ref().unwrap_or(ctx),
                 },
             )?,
             None => effective,
         };
-        let resource = task.resource.as_str();
-        let result = match self.resources.classify(resource) {
-            ResourceKind::Activity => {
-                self.run_activity(resource, &input, timeout, heartbeat, prev)
+        let result = match callback {
+            Some(token) => {
+                self.run_callback(&task.resource, input, token, timeout, heartbeat, prev)
                     .await?
             }
-            ResourceKind::Unsupported => {
-                let error = unsupported(resource);
-                self.record(
-                    EventType::TaskFailed,
-                    prev,
-                    Some(json!({"resourceType": "unknown", "resource": resource, "error": error.error, "cause": error.cause})),
-                );
-                return Err(error);
-            }
-            kind => {
-                self.run_service_task(name, kind, resource, input, timeout, prev)
+            None => {
+                self.run_resource(name, &task.resource, input, timeout, heartbeat, prev)
                     .await?
             }
         };
@@ -811,6 +945,53 @@ impl Runner {
         Ok((selected, output))
     }
 
+    /// Runs a Task's resource (activity or service integration) with its input; returns the raw
+    /// result.
+    async fn run_resource(
+        &self,
+        name: &str,
+        resource: &str,
+        input: Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+        prev: &mut u64,
+    ) -> Result<Value, StatesError> {
+        if let Some(outcome) = self.mocks.as_ref().and_then(|m| m.next(name)) {
+            let kind = self.resources.classify(resource);
+            let task = crate::mocks::MockedTask {
+                kind: &kind,
+                resource,
+                region: &self.region,
+                input: &input,
+                timeout,
+                heartbeat,
+            };
+            for (event_type, details) in crate::mocks::mocked_events(task, &outcome) {
+                self.record(event_type, prev, Some(details));
+            }
+            return outcome.into_result();
+        }
+        match self.resources.classify(resource) {
+            ResourceKind::Activity => {
+                self.run_activity(resource, &input, timeout, heartbeat, prev)
+                    .await
+            }
+            ResourceKind::Unsupported => {
+                let error = unsupported(resource);
+                self.record(
+                    EventType::TaskFailed,
+                    prev,
+                    Some(json!({"resourceType": "unknown", "resource": resource, "error": error.error, "cause": error.cause})),
+                );
+                Err(error)
+            }
+            kind => {
+                self.run_service_task(name, kind, resource, input, timeout, prev)
+                    .await
+            }
+        }
+    }
+
     async fn run_activity(
         &self,
         resource: &str,
@@ -820,14 +1001,11 @@ impl Runner {
         prev: &mut u64,
     ) -> Result<Value, StatesError> {
         let text = compact(input);
-        let Some(mut task) = self
+        let Some(task) = self
             .activities
             .schedule(resource, text.clone(), &self.exec.arn)
         else {
-            let error = StatesError::new(
-                "States.Runtime",
-                format!("Activity Does Not Exist: '{resource}'"),
-            );
+            let error = StatesError::runtime(format!("The activity {resource} does not exist."));
             self.record(
                 EventType::ActivityScheduleFailed,
                 prev,
@@ -841,47 +1019,15 @@ impl Runner {
             map.insert("heartbeatInSeconds".into(), json!(h));
         }
         self.record(EventType::ActivityScheduled, prev, Some(details));
-        let hard = deadline_after(Duration::from_secs(timeout));
-        let mut heartbeat_deadline: Option<tokio::time::Instant> = None;
-        loop {
-            let beat = heartbeat_deadline;
-            let heartbeat_expired = async move {
-                match beat {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                signal = task.signals.recv() => match signal {
-                    Some(TaskSignal::Started { worker_name }) => {
-                        self.record(EventType::ActivityStarted, prev, Some(json!({"workerName": worker_name})));
-                        heartbeat_deadline = heartbeat.map(|h| deadline_after(Duration::from_secs(h)));
-                    }
-                    Some(TaskSignal::Heartbeat) => {
-                        heartbeat_deadline = heartbeat.map(|h| deadline_after(Duration::from_secs(h)));
-                    }
-                    Some(TaskSignal::Succeeded { output }) => {
-                        self.record(EventType::ActivitySucceeded, prev, Some(json!({"output": output, "outputDetails": not_truncated()})));
-                        return serde_json::from_str(&output).map_err(|e| StatesError::runtime(format!("the activity output is not JSON: {e}")));
-                    }
-                    Some(TaskSignal::Failed { error, cause }) => {
-                        self.record(EventType::ActivityFailed, prev, Some(json!({"error": error, "cause": cause})));
-                        return Err(StatesError::new(error, cause));
-                    }
-                    None => return Err(StatesError::runtime("the activity task was lost")),
-                },
-                () = tokio::time::sleep_until(hard) => {
-                    task.close();
-                    self.record(EventType::ActivityTimedOut, prev, Some(json!({"error": names::TIMEOUT, "cause": ""})));
-                    return Err(StatesError::new(names::TIMEOUT, ""));
-                }
-                () = heartbeat_expired => {
-                    task.close();
-                    self.record(EventType::ActivityTimedOut, prev, Some(json!({"error": names::HEARTBEAT_TIMEOUT, "cause": ""})));
-                    return Err(StatesError::new(names::HEARTBEAT_TIMEOUT, ""));
-                }
-            }
-        }
+        self.wait_for_signals(
+            task,
+            timeout,
+            heartbeat,
+            &SignalEvents::ACTIVITY,
+            None,
+            prev,
+        )
+        .await
     }
 
     async fn run_service_task(
@@ -954,6 +1100,7 @@ impl Runner {
         parallel: &ParallelState,
         raw: &Value,
         ctx: &ContextObject,
+        default_jsonata: bool,
         prev: &mut u64,
     ) -> Result<(Value, Value), StatesError> {
         let effective = self.apply_input_path(&parallel.input_path, raw, ctx)?;
@@ -967,6 +1114,31 @@ impl Runner {
             )?,
             None => effective,
         };
+        let result = self
+            .run_branches(parallel, input, &ctx.variables, default_jsonata, prev)
+            .await?;
+        self.finish_result(
+            ResultFields {
+                result_selector: parallel.result_selector.as_ref(),
+                has_assign: parallel.assign.is_some(),
+                result_path: &parallel.result_path,
+                output_path: &parallel.output_path,
+            },
+            raw,
+            result,
+            ctx,
+        )
+    }
+
+    /// Runs every branch of a Parallel on `input`; the array of their outputs.
+    async fn run_branches(
+        &self,
+        parallel: &ParallelState,
+        input: Value,
+        variables: &Arc<Map<String, Value>>,
+        default_jsonata: bool,
+        prev: &mut u64,
+    ) -> Result<Value, StatesError> {
         self.record(EventType::ParallelStateStarted, prev, None);
         let start = *prev;
         let branches = parallel.branches.iter().map(|branch: &Branch| {
@@ -978,7 +1150,8 @@ impl Runner {
                     &branch.start_at,
                     input,
                     Frame {
-                        variables: Arc::clone(&ctx.variables),
+                        variables: Arc::clone(variables),
+                        jsonata: default_jsonata,
                     },
                     &mut branch_prev,
                 )
@@ -988,18 +1161,7 @@ impl Runner {
         match futures::future::try_join_all(branches).await {
             Ok(results) => {
                 self.record(EventType::ParallelStateSucceeded, prev, None);
-                let result = Value::Array(results);
-                self.finish_result(
-                    ResultFields {
-                        result_selector: parallel.result_selector.as_ref(),
-                        has_assign: parallel.assign.is_some(),
-                        result_path: &parallel.result_path,
-                        output_path: &parallel.output_path,
-                    },
-                    raw,
-                    result,
-                    ctx,
-                )
+                Ok(Value::Array(results))
             }
             Err(e) => {
                 self.record(
@@ -1018,12 +1180,45 @@ impl Runner {
         map: &MapState,
         raw: &Value,
         ctx: &ContextObject,
+        default_jsonata: bool,
         prev: &mut u64,
     ) -> Result<(Value, Value), StatesError> {
         let effective = self.apply_input_path(&map.input_path, raw, ctx)?;
-        let items = match &map.items_path {
-            Some(path) => self.reference("ItemsPath", path, &effective, ctx)?,
-            None => effective.clone(),
+        let items = match (&map.item_reader, &map.items_path) {
+            (Some(reader), _) => {
+                let parameters = match &reader.parameters {
+                    Some(t) => apply_template(
+                        t,
+                        Roots {
+                            input: &effective,
+                            context: ctx,
+                        },
+                    )?,
+                    None => json!({}),
+                };
+                let config = reader.reader_config.as_ref();
+                let max_items = match config
+                    .and_then(|c| c.get("MaxItemsPath"))
+                    .and_then(Value::as_str)
+                {
+                    Some(path) => {
+                        let value = self.reference("MaxItemsPath", path, &effective, ctx)?;
+                        let n = path_number(&value, PathNumber::Integer).ok_or_else(|| {
+                            not_a_valid("MaxItemsPath", &value, path, PathNumber::Integer)
+                        })?;
+                        Some(n as i64)
+                    }
+                    None => config
+                        .and_then(|c| c.get("MaxItems"))
+                        .and_then(Value::as_i64),
+                };
+                Value::Array(
+                    self.read_items(&reader.resource, config, &parameters, max_items)
+                        .await?,
+                )
+            }
+            (None, Some(path)) => self.reference("ItemsPath", path, &effective, ctx)?,
+            (None, None) => effective.clone(),
         };
         let Value::Array(items) = items else {
             return Err(StatesError::runtime(format!(
@@ -1031,44 +1226,44 @@ impl Runner {
                 compact(&items)
             )));
         };
-        let (states, start_at) = match (&map.item_processor, &map.iterator) {
-            (Some(p), _) => (&p.states, p.start_at.as_str()),
-            (None, Some(it)) => (&it.states, it.start_at.as_str()),
-            (None, None) => return Err(StatesError::runtime("a Map needs an ItemProcessor")),
-        };
+        // AWS reads a number or a numeric string from a *Path (an Assign'ed "1" works).
         let number = |value: &Option<NumberOrExpr>,
                       path: &Option<String>,
-                      field: &str|
+                      field: &str,
+                      kind: PathNumber|
          -> Result<Option<f64>, StatesError> {
             if let Some(v) = value {
                 return Ok(v.as_number().map(number_f64));
             }
-            match path {
-                Some(p) => {
-                    let v = self.reference(field, p, &effective, ctx)?;
-                    v.as_f64()
-                        .map(Some)
-                        .ok_or_else(|| StatesError::runtime(format!("{field} must be a number")))
-                }
-                None => Ok(None),
-            }
+            let Some(p) = path else {
+                return Ok(None);
+            };
+            let v = self.reference(field, p, &effective, ctx)?;
+            path_number(&v, kind)
+                .map(Some)
+                .ok_or_else(|| not_a_valid(field, &v, p, kind))
         };
         let concurrency = number(
             &map.max_concurrency,
             &map.max_concurrency_path,
             "MaxConcurrencyPath",
+            PathNumber::Integer,
         )?
-        .map_or(0, |n| n as usize);
+        .map_or(Ok(0), max_concurrency)
+        .map_err(StatesError::runtime)?;
         let tolerated_count = number(
             &map.tolerated_failure_count,
             &map.tolerated_failure_count_path,
             "ToleratedFailureCountPath",
+            PathNumber::Integer,
         )?;
         let tolerated_percentage = number(
             &map.tolerated_failure_percentage,
             &map.tolerated_failure_percentage_path,
             "ToleratedFailurePercentagePath",
+            PathNumber::Float,
         )?;
+        check_tolerance(tolerated_count, tolerated_percentage).map_err(StatesError::runtime)?;
         let selector = map.item_selector.as_ref().or(map.parameters.as_ref());
         let total = items.len();
         let mut inputs = Vec::with_capacity(total);
@@ -1088,6 +1283,58 @@ impl Runner {
             };
             inputs.push(input);
         }
+        let (states, start_at) = match (&map.item_processor, &map.iterator) {
+            (Some(p), _) => (&p.states, p.start_at.as_str()),
+            (None, Some(it)) => (&it.states, it.start_at.as_str()),
+            (None, None) => return Err(StatesError::runtime("a Map needs an ItemProcessor")),
+        };
+        let result = self
+            .run_iterations(
+                name,
+                (states, start_at),
+                inputs,
+                MapLimits {
+                    concurrency,
+                    tolerated_count,
+                    tolerated_percentage,
+                },
+                &ctx.variables,
+                default_jsonata,
+                prev,
+            )
+            .await?;
+        self.finish_result(
+            ResultFields {
+                result_selector: map.result_selector.as_ref(),
+                has_assign: map.assign.is_some(),
+                result_path: &map.result_path,
+                output_path: &map.output_path,
+            },
+            raw,
+            result,
+            ctx,
+        )
+    }
+
+    /// Runs a Map's iterations over `inputs` (at most `limits.concurrency` at once, 0 = all);
+    /// the array of their outputs, or the failure that ends the Map.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_iterations(
+        &self,
+        name: &str,
+        (states, start_at): (&IndexMap<String, State>, &str),
+        inputs: Vec<Value>,
+        limits: MapLimits,
+        variables: &Arc<Map<String, Value>>,
+        default_jsonata: bool,
+        prev: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let MapLimits {
+            concurrency,
+            tolerated_count,
+            tolerated_percentage,
+        } = limits;
+        let total = inputs.len();
         self.record(
             EventType::MapStateStarted,
             prev,
@@ -1113,7 +1360,8 @@ impl Runner {
                         start_at,
                         input,
                         Frame {
-                            variables: Arc::clone(&ctx.variables),
+                            variables: Arc::clone(variables),
+                            jsonata: default_jsonata,
                         },
                         &mut iteration_prev,
                     )
@@ -1175,19 +1423,82 @@ impl Runner {
             }
         }
         self.record(EventType::MapStateSucceeded, prev, None);
-        let result = Value::Array(results);
-        self.finish_result(
-            ResultFields {
-                result_selector: map.result_selector.as_ref(),
-                has_assign: map.assign.is_some(),
-                result_path: &map.result_path,
-                output_path: &map.output_path,
-            },
-            raw,
-            result,
-            ctx,
-        )
+        Ok(Value::Array(results))
     }
+}
+
+/// How many iterations of a Map run at once (0: all) and how many may fail.
+#[derive(Clone, Copy, Debug)]
+struct MapLimits {
+    concurrency: usize,
+    tolerated_count: Option<f64>,
+    tolerated_percentage: Option<f64>,
+}
+
+/// The kind of number a Map `*Path` must reference.
+#[derive(Clone, Copy, Debug)]
+enum PathNumber {
+    Integer,
+    Float,
+}
+
+impl PathNumber {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Integer => "integer",
+            Self::Float => "float",
+        }
+    }
+}
+
+/// A number, or a string holding one (AWS parses strings), of the kind required.
+fn path_number(value: &Value, kind: PathNumber) -> Option<f64> {
+    let number = match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(text) => match kind {
+            PathNumber::Integer => text.trim().parse::<i64>().ok().map(|n| n as f64),
+            PathNumber::Float => text.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        },
+        _ => None,
+    }?;
+    match kind {
+        PathNumber::Integer => (number.fract() == 0.0).then_some(number),
+        PathNumber::Float => Some(number),
+    }
+}
+
+/// AWS's cause for a `*Path` that references something other than the number it needs.
+fn not_a_valid(field: &str, value: &Value, path: &str, kind: PathNumber) -> StatesError {
+    let shown = match value {
+        Value::String(text) => text.clone(),
+        other => compact(other),
+    };
+    StatesError::runtime(format!(
+        "The {field} field refers to value \"{shown}\" which is not a valid {}: {path}",
+        kind.name()
+    ))
+}
+
+/// AWS's range checks of a Map's failure tolerance.
+fn check_tolerance(count: Option<f64>, percentage: Option<f64>) -> Result<(), String> {
+    if count.is_some_and(|c| c < 0.0) {
+        return Err("ToleratedFailureCount cannot be negative.".into());
+    }
+    if percentage.is_some_and(|p| !(0.0..=100.0).contains(&p)) {
+        return Err("ToleratedFailurePercentage must be between 0 and 100.".into());
+    }
+    Ok(())
+}
+
+/// A Map's MaxConcurrency as a count (0: no limit). AWS lets a negative value stall the Map
+/// forever; here it fails the state with a reason instead.
+fn max_concurrency(value: f64) -> Result<usize, String> {
+    if value < 0.0 || value.fract() != 0.0 {
+        return Err(format!(
+            "MaxConcurrency must be a non-negative integer, but was {value}."
+        ));
+    }
+    Ok(usize::try_from(value as u64).unwrap_or(usize::MAX))
 }
 
 /// The result-handling fields shared by Parallel and Map states.

@@ -390,6 +390,50 @@ pub fn select(path: &JsonPath, roots: Roots<'_>) -> Result<Option<Value>, PathFa
     }
 }
 
+/// AWS's wording (Jayway JsonPath's) for a definite path that selects nothing, the text after
+/// `Invalid path '<path>' : `: `No results for path: $['a']['b']` when only the last step is
+/// missing, `Missing property in path $['a']` when an earlier member is (LocalStack parity
+/// snapshots `test_invalid_jsonpath[ST.INVALID_JSONPATH_IN_INPUTPATH]` and
+/// `test_catch_states_runtime`, recorded against AWS).
+pub fn no_result_reason(path: &JsonPath, roots: Roots<'_>) -> String {
+    let mut shown = match &path.root {
+        Root::Context => "$$".to_owned(),
+        Root::Variable(name) => format!("${name}"),
+        Root::Input | Root::Current => "$".to_owned(),
+    };
+    let mut node = match &path.root {
+        Root::Input | Root::Current => Some(roots.input),
+        Root::Context => Some(roots.context.whole()),
+        Root::Variable(name) => roots.context.variables.get(name),
+    };
+    let last = path.segments.len().saturating_sub(1);
+    for (i, segment) in path.segments.iter().enumerate() {
+        let next = match &segment.selector {
+            Selector::Name(name) => {
+                shown.push_str(&format!("['{name}']"));
+                node.and_then(|n| n.get(name.as_str()))
+            }
+            Selector::Index(index) => {
+                shown.push_str(&format!("[{index}]"));
+                node.and_then(|n| match n {
+                    Value::Array(items) => index_of(items.len(), *index).map(|i| &items[i]),
+                    _ => None,
+                })
+            }
+            _ => return format!("No results for path: {path}"),
+        };
+        if next.is_none() {
+            return if i == last {
+                format!("No results for path: {shown}")
+            } else {
+                format!("Missing property in path {shown}")
+            };
+        }
+        node = next;
+    }
+    format!("No results for path: {shown}")
+}
+
 /// Why a result cannot be written at a ResultPath.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultPathMismatch(pub String);
@@ -502,6 +546,26 @@ mod tests {
         assert_eq!(
             sel("$.items[?(@.l anyof [2, 9])].t", &input),
             Some(json!(["a"]))
+        );
+    }
+
+    #[test]
+    fn given_a_missing_member_when_explained_then_the_wording_is_jayways() {
+        let input = json!({"a": {"b": 1}});
+        let ctx = ContextObject::from_value(json!({}));
+        let roots = Roots {
+            input: &input,
+            context: &ctx,
+        };
+        let reason = |p: &str| no_result_reason(&parse_path(p).expect("path"), roots);
+        assert_eq!(
+            reason("$.NoSuchInputPath"),
+            "No results for path: $['NoSuchInputPath']"
+        );
+        assert_eq!(reason("$.a.c"), "No results for path: $['a']['c']");
+        assert_eq!(
+            reason("$.no.such.result.path"),
+            "Missing property in path $['no']"
         );
     }
 

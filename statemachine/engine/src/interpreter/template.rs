@@ -3,7 +3,7 @@
 //! Also the evaluation of the 18 intrinsic functions over the `asl` crate's call AST.
 
 use asl::intrinsics::{
-    Argument, IntrinsicCall, IntrinsicFunction, PayloadValue, parse_payload_value,
+    Argument, IntrinsicCall, IntrinsicFunction, PayloadValue, TemplatePiece, parse_payload_value,
 };
 use base64::Engine as _;
 use rand::{Rng, SeedableRng};
@@ -30,6 +30,45 @@ pub(crate) fn path_failure(failure: PathFailure) -> StatesError {
 
 fn compact(value: &Value) -> String {
     serde_json::to_string(value).unwrap_or_default()
+}
+
+/// How `States.Format` prints an argument: AWS (a Java service) prints a string as is and an
+/// object or array the way Java's `Map` / `List` `toString` do, keys and strings unquoted:
+/// `{"Arg1": 1, "Arg2": []}` becomes `{Arg1=1, Arg2=[]}` (LocalStack parity snapshot
+/// `test_format_2`, recorded against AWS).
+fn format_text(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                format_text(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(key);
+                out.push('=');
+                format_text(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&compact(other)),
+    }
+}
+
+/// Java's `Math.round`: the nearest integer, halves rounded up (towards positive infinity),
+/// so `-0.5` is `0` and `2.5` is `3`.
+fn java_round(f: f64) -> f64 {
+    (f + 0.5).floor()
 }
 
 /// Applies a payload template to the roots.
@@ -70,10 +109,12 @@ pub fn evaluate_expression(
         StatesError::runtime(format!("the value of the field '{field}' is invalid: {e}"))
     })?;
     match parsed {
+        // AWS prints the state's input here even for a context path (LocalStack parity snapshot
+        // test_invalid_jsonpath[INVALID_JSONPATH_IN_STRING_EXPR_CONTEXTPATH]).
         PayloadValue::Path(path) => select(&path, roots).map_err(path_failure)?.ok_or_else(|| {
             StatesError::runtime(format!(
                 "The JSONPath '{expr}' specified for the field '{field}' could not be found in the input '{}'",
-                compact(if path.is_context() { roots.context.whole() } else { roots.input })
+                compact(roots.input)
             ))
         }),
         PayloadValue::Intrinsic(call) => evaluate_call(&call, roots),
@@ -84,6 +125,25 @@ pub fn evaluate_expression(
 /// `States.IntrinsicFailure` as reserved for future use), so they are neither retried nor caught.
 fn failure(function: IntrinsicFunction, message: impl std::fmt::Display) -> StatesError {
     StatesError::runtime(format!("Invalid arguments in {function}: {message}"))
+}
+
+/// A `States.MathAdd` operand: "If you specify a non-integer value for one or both the
+/// arguments, Step Functions will round it off to the nearest integer" (AWS developer guide),
+/// with Java's half-up rounding (`1.5` → 2, `-1.5` → -1, `-0.5` → 0; LocalStack parity snapshot
+/// `test_math_add`, recorded against AWS).
+fn rounded_integer(function: IntrinsicFunction, value: &Value) -> Result<i64, StatesError> {
+    match value {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .map(java_round)
+                    .filter(|f| f.is_finite() && (i64::MIN as f64..=i64::MAX as f64).contains(f))
+                    .map(|f| f as i64)
+            })
+            .ok_or_else(|| failure(function, format!("{n} is out of range"))),
+        other => Err(failure(function, format!("{other} is not a number"))),
+    }
 }
 
 fn integer(function: IntrinsicFunction, value: &Value) -> Result<i64, StatesError> {
@@ -146,6 +206,8 @@ pub fn evaluate_call(call: &IntrinsicCall, roots: Roots<'_>) -> Result<Value, St
             Argument::Number(n) => Value::Number(n.clone()),
             Argument::Boolean(b) => Value::Bool(*b),
             Argument::Null => Value::Null,
+            // Only the first argument of States.Format is a template; it is read below.
+            Argument::FormatTemplate(_) => Value::Null,
             Argument::Path(path) => select(path, roots).map_err(path_failure)?.ok_or_else(|| {
                 StatesError::runtime(format!(
                     "The JSONPath '{path}' specified as an argument of {f} could not be found in the input '{}'",
@@ -158,24 +220,37 @@ pub fn evaluate_call(call: &IntrinsicCall, roots: Roots<'_>) -> Result<Value, St
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
     Ok(match f {
         F::Format => {
-            let template = string(f, &arg(0))?;
+            // A literal template was split at its unescaped `{}` by the parser (`\{\}` stays
+            // text); a template read from a path is split at every `{}`.
+            let pieces = match call.args.first() {
+                Some(Argument::FormatTemplate(pieces)) => pieces.clone(),
+                _ => {
+                    let template = string(f, &arg(0))?;
+                    let mut pieces = Vec::new();
+                    for (i, text) in template.split("{}").enumerate() {
+                        if i > 0 {
+                            pieces.push(TemplatePiece::Placeholder);
+                        }
+                        pieces.push(TemplatePiece::Text(text.to_owned()));
+                    }
+                    pieces
+                }
+            };
             let values = &args[1.min(args.len())..];
             let mut out = String::new();
-            let mut rest = template.as_str();
             let mut used = 0;
-            while let Some(pos) = rest.find("{}") {
-                out.push_str(&rest[..pos]);
-                let value = values.get(used).ok_or_else(|| {
-                    failure(f, "the template has more placeholders than arguments")
-                })?;
-                match value {
-                    Value::String(s) => out.push_str(s),
-                    other => out.push_str(&compact(other)),
+            for piece in &pieces {
+                match piece {
+                    TemplatePiece::Text(text) => out.push_str(text),
+                    TemplatePiece::Placeholder => {
+                        let value = values.get(used).ok_or_else(|| {
+                            failure(f, "the template has more placeholders than arguments")
+                        })?;
+                        format_text(value, &mut out);
+                        used += 1;
+                    }
                 }
-                used += 1;
-                rest = &rest[pos + 2..];
             }
-            out.push_str(rest);
             if used != values.len() {
                 return Err(failure(
                     f,
@@ -186,8 +261,18 @@ pub fn evaluate_call(call: &IntrinsicCall, roots: Roots<'_>) -> Result<Value, St
         }
         F::StringToJson => {
             let text = string(f, &arg(0))?;
-            serde_json::from_str(&text)
-                .map_err(|e| failure(f, format!("the string is not JSON: {e}")))?
+            // AWS returns null for an empty or blank string (LocalStack parity snapshot
+            // test_string_to_json, recorded against AWS: "" and " " give null).
+            if text.trim().is_empty() {
+                Value::Null
+            } else if text.trim() == "-0" {
+                // JSON's integer `-0` is the integer 0 for AWS (test_string_to_json: "-0" → 0),
+                // not the float -0.0 serde_json reads.
+                number_value(0)
+            } else {
+                serde_json::from_str(&text)
+                    .map_err(|e| failure(f, format!("the string is not JSON: {e}")))?
+            }
         }
         F::JsonToString => Value::String(compact(&arg(0))),
         F::Array => Value::Array(args),
@@ -338,7 +423,7 @@ pub fn evaluate_call(call: &IntrinsicCall, roots: Roots<'_>) -> Result<Value, St
             number_value(n)
         }
         F::MathAdd => {
-            let (a, b) = (integer(f, &arg(0))?, integer(f, &arg(1))?);
+            let (a, b) = (rounded_integer(f, &arg(0))?, rounded_integer(f, &arg(1))?);
             number_value(a.checked_add(b).ok_or_else(|| failure(f, "overflow"))?)
         }
         F::StringSplit => {

@@ -6,6 +6,7 @@
 //! - anything else fails the execution with `States.Runtime` naming the resource.
 
 pub mod dynamodb;
+pub mod objects;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub use dynamodb::{MemoryTables, TableAdapter};
+pub use objects::{DirectoryObjects, ObjectReader, ObjectSummary};
 
 use crate::error::StatesError;
 
@@ -66,6 +68,8 @@ pub struct Resources {
     pub tables: Arc<dyn TableAdapter>,
     /// Custom handlers by exact resource ARN.
     pub handlers: HashMap<String, Arc<dyn TaskHandler>>,
+    /// Where a Map's ItemReader reads objects (`None`: an ItemReader fails, saying so).
+    pub objects: Option<Arc<dyn ObjectReader>>,
 }
 
 impl std::fmt::Debug for Resources {
@@ -81,6 +85,7 @@ impl Default for Resources {
         Self {
             tables: Arc::new(MemoryTables::new()),
             handlers: HashMap::new(),
+            objects: None,
         }
     }
 }
