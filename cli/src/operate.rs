@@ -911,18 +911,19 @@ pub fn chunk_steps(
         return steps;
     }
     let expected = record.expected_chunk_count.unwrap_or_default();
+    let last = expected.saturating_sub(1);
     steps.push(match folder {
         Some(folder) => format!(
             "then run the same command again (`recorder process {} --recording {id}`): only new \
-             or changed chunks are uploaded, and processing starts once chunks 0..{expected} are \
-             all recorded",
+             or changed chunks are uploaded, and processing starts once all {expected} chunks \
+             (0 to {last}) are recorded",
             folder.display()
         ),
         None => format!(
             "then run `recorder process FOLDER --recording {id}` again with the chunks in FOLDER \
              (only new or changed chunks are uploaded), or copy them to users/{}/chunks/{id}/ in \
-             the folder `recorder serve` watches; processing starts once chunks 0..{expected} \
-             are all recorded",
+             the folder `recorder serve` watches; processing starts once all {expected} chunks \
+             (0 to {last}) are recorded",
             record.user_id
         ),
     });

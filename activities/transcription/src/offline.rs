@@ -106,6 +106,13 @@ fn recognize_chunks(
     let total_seconds: f64 = windows.iter().map(SpeechRegion::duration).sum();
     let started = std::time::Instant::now();
     let mut done_seconds = 0.0;
+    // A first report at 0 %: a resumed run would otherwise show the interrupted run's last
+    // report (its percent and time left) until its own first window is done.
+    progress(Progress {
+        done_seconds,
+        total_seconds,
+        elapsed_seconds: 0.0,
+    });
     let mut words: Vec<TimedWord> = Vec::new();
     for chunk in windows {
         if cancel.is_cancelled() {
@@ -329,6 +336,57 @@ mod tests {
             ..p
         };
         assert_eq!(start.eta_seconds(), None);
+    }
+
+    /// A recogniser that hears nothing (only the progress reports matter here).
+    #[derive(Debug)]
+    struct HearsNothing;
+
+    impl Transcriber for HearsNothing {
+        fn model_name(&self) -> String {
+            "none".into()
+        }
+
+        fn transcribe(
+            &self,
+            _pcm: &[f32],
+            _language: &str,
+            _prompt: &str,
+            _cancel: &CancellationToken,
+        ) -> Result<Vec<TimedWord>, EngineError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[test]
+    fn given_a_run_when_recognition_starts_then_a_zero_percent_report_comes_before_any_window() {
+        let pcm = vec![0.0_f32; SAMPLE_RATE as usize * 75];
+        let request = OfflineRequest {
+            recording_id: RecordingId::new("rec_progress").expect("valid id"),
+            language: "en".into(),
+            speakers: None,
+            glossary: String::new(),
+        };
+        let reports = std::cell::RefCell::new(Vec::new());
+        recognize_chunks(
+            &pcm,
+            &[r(10.0, 70.0)],
+            &HearsNothing,
+            &request,
+            &CancellationToken::new(),
+            &|p| reports.borrow_mut().push(p),
+        )
+        .expect("recognised");
+        let reports = reports.into_inner();
+        assert_eq!(
+            reports.len(),
+            4,
+            "a report before the three windows and one after each"
+        );
+        assert_eq!(reports[0].done_seconds, 0.0);
+        assert!((reports[0].total_seconds - 60.0).abs() < 1e-9);
+        assert_eq!(reports[0].eta_seconds(), None);
+        assert!((reports[3].percent() - 100.0).abs() < 1e-9);
     }
 
     #[test]
