@@ -135,7 +135,8 @@ impl Drop for ScheduledTask {
     }
 }
 
-fn new_token() -> String {
+/// A fresh task token (hex, as long as AWS's).
+pub(crate) fn new_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     hex::encode(bytes)

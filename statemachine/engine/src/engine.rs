@@ -15,7 +15,7 @@ use crate::clock::{EngineClock, saturating_secs_f64};
 use crate::error::{ApiError, DefinitionError, names};
 use crate::execution::{Execution, ExecutionOutcome, ExecutionStatus};
 use crate::history::{EventType, HistoryEvent, not_truncated};
-use crate::interpreter::{Runner, check_supported, template::new_uuid};
+use crate::interpreter::{Points, Runner, ScopePoint, Sink, check_supported, template::new_uuid};
 use crate::mocks::TestCaseMocks;
 use crate::resources::Resources;
 
@@ -108,6 +108,28 @@ fn close(
     closed
 }
 
+/// Where a run starts: the event its first state's entered event follows, the point a redrive
+/// resumes, and `$$` for this run.
+#[derive(Debug)]
+struct RunStart {
+    prev: u64,
+    resume: Option<Box<ScopePoint>>,
+    context: Arc<Value>,
+}
+
+/// Tells the execution its run's task is gone, and where the run stopped, when the task ends,
+/// by a panic too: a redrive waits for it.
+struct RunGone<'e> {
+    execution: &'e Execution,
+    point: Option<Box<ScopePoint>>,
+}
+
+impl Drop for RunGone<'_> {
+    fn drop(&mut self) {
+        self.execution.stopped_at(self.point.take());
+    }
+}
+
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
@@ -185,8 +207,8 @@ impl Engine {
     }
 
     /// Every terminal status change (SUCCEEDED, FAILED, TIMED_OUT, ABORTED) of the executions
-    /// that close after this call, once each, shaped as the `detail` of AWS's EventBridge event
-    /// "Step Functions Execution Status Change". The local stand-in for an EventBridge rule on
+    /// that close after this call, once each, and RUNNING when one is redriven, shaped as the
+    /// `detail` of AWS's EventBridge event "Step Functions Execution Status Change". The local stand-in for an EventBridge rule on
     /// `aws.states`: it is how someone outside the workflow learns of an execution that ended
     /// without running its own Catch (timed out, aborted).
     pub fn status_changes(&self) -> broadcast::Receiver<ExecutionStatusChange> {
@@ -412,6 +434,25 @@ impl Engine {
     }
 
     fn spawn(&self, execution: Arc<Execution>, machine: Arc<StateMachine>, input: Value) {
+        // AWS chains the first state's entered event to 0, not to ExecutionStarted (id 1).
+        let start = RunStart {
+            prev: 0,
+            resume: None,
+            context: execution.base_context(),
+        };
+        self.spawn_run(execution, machine, input, start);
+    }
+
+    /// Runs `machine` for `execution` in a task of its own, which closes the execution as the
+    /// run ends (or as its TimeoutSeconds falls due), and then keeps where the run stopped for a
+    /// redrive.
+    fn spawn_run(
+        &self,
+        execution: Arc<Execution>,
+        machine: Arc<StateMachine>,
+        input: Value,
+        start: RunStart,
+    ) {
         let runner = Runner {
             exec: Arc::clone(&execution),
             activities: Arc::clone(&self.inner.activities),
@@ -419,18 +460,34 @@ impl Engine {
             clock: self.inner.clock,
             region: self.inner.config.region.clone(),
             mocks: self.inner.mocks.as_ref().map(|m| Arc::new(m.session())),
+            base_context: start.context,
         };
         let clock = self.inner.clock;
         let changes = self.inner.status_changes.clone();
-        tokio::spawn(async move {
+        let task_execution = Arc::clone(&execution);
+        let task_machine = Arc::clone(&machine);
+        let run = async move {
+            let execution = task_execution;
+            let machine = task_machine;
+            // AWS: a redrive starts the machine's TimeoutSeconds afresh.
             let timeout = machine
                 .timeout_seconds
                 .as_ref()
                 .and_then(|n| n.as_f64())
                 .map(saturating_secs_f64);
             let mut closed = execution.done_receiver();
-            // AWS chains the first state's entered event to 0, not to ExecutionStarted (id 1).
-            let run = runner.run_machine(&machine, input, 0);
+            let mut gone = RunGone {
+                execution: &execution,
+                point: None,
+            };
+            let stopped = Points::default();
+            let run = runner.run_machine(
+                &machine,
+                input,
+                start.prev,
+                Sink::new(&stopped, 0),
+                start.resume,
+            );
             let limit = async {
                 match timeout {
                     Some(t) => tokio::time::sleep(t).await,
@@ -464,7 +521,55 @@ impl Engine {
                     }
                 },
             }
-        });
+            // The run is gone (finished or dropped): where it stopped is known.
+            gone.point = stopped
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .pop()
+                .map(|(_, point)| point);
+        };
+        execution.started(machine, || tokio::spawn(run));
+    }
+
+    /// RedriveExecution: continues a FAILED, TIMED_OUT or ABORTED execution of a STANDARD
+    /// machine from where it stopped, with the same definition, input and ARN: the state that
+    /// did not succeed runs again with the input it had and the variables as they were when it
+    /// was entered; of a Map or Parallel, only the iterations or branches that failed or were
+    /// aborted run again. Returns the redrive date. (`clientToken` idempotency is not kept: a
+    /// second call finds the execution RUNNING.)
+    pub async fn redrive_execution(&self, arn: &str) -> Result<DateTime<Utc>, ApiError> {
+        let execution = self.execution(arn)?;
+        let express = self
+            .registry()
+            .machines
+            .get(&execution.machine_arn)
+            .map(|m| m.machine_type == "EXPRESS");
+        let refuse = |reason: &str| ApiError::new("ExecutionNotRedrivable", reason.to_owned());
+        match express {
+            None => return Err(refuse("State machine is in DELETING status")),
+            Some(true) => {
+                return Err(refuse(
+                    "RedriveExecution is not supported for EXPRESS state machines",
+                ));
+            }
+            Some(false) => {}
+        }
+        let now = self.inner.clock.now();
+        execution.begin_redrive(now).map_err(refuse)?;
+        execution.last_run_gone().await;
+        // Stopped again in between: nothing to run.
+        let Some(redrive) = execution.reopen() else {
+            return Ok(now);
+        };
+        let _ = self.inner.status_changes.send(execution.status_change());
+        let input: Value = serde_json::from_str(&execution.input).unwrap_or(Value::Null);
+        let start = RunStart {
+            prev: redrive.event_id,
+            resume: redrive.resume,
+            context: execution.redrive_context(redrive.count, redrive.date),
+        };
+        self.spawn_run(Arc::clone(&execution), redrive.machine, input, start);
+        Ok(redrive.date)
     }
 
     fn execution(&self, arn: &str) -> Result<Arc<Execution>, ApiError> {

@@ -3,14 +3,22 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use asl::StateMachine;
 use chrono::{DateTime, Utc};
 use meeting_domain::ExecutionStatusChange;
 use meeting_domain::execution_status::ExecutionDataDetails;
 use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 
 use crate::history::{EventType, History, HistoryEvent};
+use crate::interpreter::ScopePoint;
+
+/// AWS quota: an execution can be redriven at most 1,000 times.
+pub const MAX_REDRIVES: u32 = 1000;
+/// AWS: an execution is redrivable while its history has fewer than 24,999 events.
+const MAX_REDRIVABLE_EVENTS: usize = 24_999;
 
 /// Execution status, as the API spells it: the domain's type, shared with the status-change
 /// events and DescribeExecution.
@@ -44,6 +52,46 @@ pub struct ExecutionState {
     pub cause: Option<String>,
     /// History.
     pub history: History,
+    /// How many times it was redriven.
+    pub redrive_count: u32,
+    /// When it was last redriven.
+    pub redrive_date: Option<DateTime<Utc>>,
+    /// Where the last run stopped, for a redrive.
+    resume: Option<Box<ScopePoint>>,
+    /// The definition it runs (a redrive runs the same one, even after UpdateStateMachine).
+    machine: Option<Arc<StateMachine>>,
+    /// Whether the task of its last run is still there (a redrive waits for it to be gone).
+    run_alive: bool,
+}
+
+impl ExecutionState {
+    /// Why RedriveExecution would refuse this execution now (AWS's `redriveStatusReason`), or
+    /// `None` when it is REDRIVABLE.
+    pub fn not_redrivable(&self) -> Option<&'static str> {
+        match self.status {
+            ExecutionStatus::Running => Some("Execution is RUNNING and cannot be redriven"),
+            ExecutionStatus::Succeeded => Some("Execution is SUCCEEDED and cannot be redriven"),
+            _ if self.redrive_count >= MAX_REDRIVES => {
+                Some("Execution has been redriven the maximum number of times (1000)")
+            }
+            _ if self.history.events().len() >= MAX_REDRIVABLE_EVENTS => {
+                Some("Execution history event limit exceeded")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a redrive continues from: the definition, where the last run stopped (`None`: from the
+/// start) and the redrive's number.
+#[derive(Debug)]
+pub(crate) struct Redrive {
+    pub machine: Arc<StateMachine>,
+    pub resume: Option<Box<ScopePoint>>,
+    pub count: u32,
+    pub date: DateTime<Utc>,
+    /// The id of the ExecutionRedriven event.
+    pub event_id: u64,
 }
 
 /// An execution.
@@ -65,6 +113,7 @@ pub struct Execution {
     pub start_date: DateTime<Utc>,
     state: Mutex<ExecutionState>,
     done: watch::Sender<bool>,
+    run_gone: Notify,
     base_context: Arc<Value>,
 }
 
@@ -107,8 +156,14 @@ impl Execution {
                 error: None,
                 cause: None,
                 history: History::default(),
+                redrive_count: 0,
+                redrive_date: None,
+                resume: None,
+                machine: None,
+                run_alive: false,
             }),
             done,
+            run_gone: Notify::new(),
             base_context: Arc::new(base_context),
         })
     }
@@ -181,7 +236,102 @@ impl Execution {
         true
     }
 
-    /// A receiver that turns `true` when the execution closes.
+    /// Starts a run with `spawn` and remembers its definition. The run cannot close the
+    /// execution before it is marked alive: a redrive always waits for it.
+    pub(crate) fn started(
+        &self,
+        machine: Arc<StateMachine>,
+        spawn: impl FnOnce() -> JoinHandle<()>,
+    ) {
+        let mut state = self.lock();
+        state.machine = Some(machine);
+        state.run_alive = true;
+        // Detached: a kept handle would keep the finished task's memory.
+        drop(spawn());
+    }
+
+    /// Remembers where the run stopped (called by the run's task once the run is gone).
+    pub(crate) fn stopped_at(&self, point: Option<Box<ScopePoint>>) {
+        let mut state = self.lock();
+        state.resume = point;
+        state.run_alive = false;
+        drop(state);
+        // A permit is kept if nobody waits yet: `last_run_gone` cannot miss it.
+        self.run_gone.notify_one();
+    }
+
+    /// Waits until the task of the last run is gone (a closed run ends at once; a stopped one
+    /// is dropped on its next poll), so where it stopped is known.
+    pub(crate) async fn last_run_gone(&self) {
+        loop {
+            if !self.lock().run_alive {
+                return;
+            }
+            self.run_gone.notified().await;
+        }
+    }
+
+    /// The first half of RedriveExecution: when the execution is redrivable, turns it RUNNING
+    /// again (clearing its stop date, output, error and cause), counts the redrive and records
+    /// `ExecutionRedriven`. The last run must be gone ([`Self::last_run_gone`]) before the
+    /// redrive continues ([`Self::reopen`]).
+    pub(crate) fn begin_redrive(&self, now: DateTime<Utc>) -> Result<(), &'static str> {
+        let mut state = self.lock();
+        if let Some(reason) = state.not_redrivable() {
+            return Err(reason);
+        }
+        state.status = ExecutionStatus::Running;
+        state.stop_date = None;
+        state.output = None;
+        state.error = None;
+        state.cause = None;
+        state.redrive_count += 1;
+        state.redrive_date = Some(now);
+        let previous = state.history.last_id();
+        let count = state.redrive_count;
+        state.history.push(
+            now,
+            EventType::ExecutionRedriven,
+            previous,
+            Some(json!({"redriveCount": count})),
+        );
+        Ok(())
+    }
+
+    /// The second half of RedriveExecution, once the last run is gone: reopens the execution
+    /// (its `done_receiver` waits again) and hands over what the new run continues from;
+    /// `None` when it was closed again in between (stopped).
+    pub(crate) fn reopen(&self) -> Option<Redrive> {
+        let mut state = self.lock();
+        if state.status != ExecutionStatus::Running {
+            return None;
+        }
+        let machine = state.machine.clone()?;
+        self.done.send_replace(false);
+        Some(Redrive {
+            machine,
+            resume: state.resume.take(),
+            count: state.redrive_count,
+            date: state.redrive_date.unwrap_or(self.start_date),
+            event_id: state.history.last_id(),
+        })
+    }
+
+    /// `$$` without State / Map / Task for a redriven run: `RedriveCount` and `RedriveTime`.
+    pub(crate) fn redrive_context(&self, count: u32, date: DateTime<Utc>) -> Arc<Value> {
+        let mut context = (*self.base_context).clone();
+        if let Some(Value::Object(execution)) = context.get_mut("Execution") {
+            execution.insert("RedriveCount".into(), json!(count));
+            execution.insert(
+                "RedriveTime".into(),
+                json!(date.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            );
+        }
+        Arc::new(context)
+    }
+
+    /// A receiver that turns `true` when the execution closes (and `false` again when it is
+    /// redriven).
     pub fn done_receiver(&self) -> watch::Receiver<bool> {
         self.done.subscribe()
     }

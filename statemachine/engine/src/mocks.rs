@@ -482,6 +482,12 @@ impl MockSession {
         }))
     }
 
+    /// Whether `state`'s task is replaced by a mocked response (or by the attempt limit), so a
+    /// callback integration is not called either.
+    pub fn is_mocked(&self, state: &str) -> bool {
+        self.mocks.attempt_limit.is_some() || self.mocks.states.contains_key(state)
+    }
+
     /// How many times `state`'s task was invoked so far.
     pub fn invocations(&self, state: &str) -> u64 {
         self.counts

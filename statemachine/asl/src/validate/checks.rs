@@ -1364,7 +1364,8 @@ impl Checker {
                     "MaxItems",
                     ql,
                     DiagnosticCode::InvalidNumber,
-                    (1.0, MAX_ITEMS),
+                    // AWS accepts 0 (read everything; recorded by LocalStack's parity tests).
+                    (0.0, MAX_ITEMS),
                     true,
                 );
                 self.reference_path_field(config, &config_ptr, "MaxItemsPath", ql, false);

@@ -117,11 +117,29 @@ fn execution_summary(e: &Execution) -> Value {
     let mut body = json!({
         "executionArn": e.arn, "stateMachineArn": e.machine_arn, "name": e.name,
         "status": state.status.as_str(), "startDate": epoch_seconds(e.start_date),
+        "redriveCount": state.redrive_count,
     });
-    if let (Some(stop), Value::Object(map)) = (state.stop_date, &mut body) {
-        map.insert("stopDate".into(), epoch_seconds(stop));
+    if let Value::Object(map) = &mut body {
+        if let Some(stop) = state.stop_date {
+            map.insert("stopDate".into(), epoch_seconds(stop));
+        }
+        if let Some(date) = state.redrive_date {
+            map.insert("redriveDate".into(), epoch_seconds(date));
+        }
     }
     body
+}
+
+/// ListExecutions' `redriveFilter`: `REDRIVEN` or `NOT_REDRIVEN` (`None`: both).
+fn redrive_filter(request: &Value) -> Result<Option<bool>, ApiError> {
+    match optional(request, "redriveFilter")? {
+        None => Ok(None),
+        Some("REDRIVEN") => Ok(Some(true)),
+        Some("NOT_REDRIVEN") => Ok(Some(false)),
+        Some(other) => Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{other}' at 'redriveFilter' failed to satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]"
+        ))),
+    }
 }
 
 /// Runs one action. Unknown actions are `UnknownOperationException`.
@@ -193,8 +211,15 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
                 if let Some(cause) = &state.cause {
                     map.insert("cause".into(), json!(cause));
                 }
-                map.insert("redriveCount".into(), json!(0));
-                map.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                match state.not_redrivable() {
+                    Some(reason) => {
+                        map.insert("redriveStatus".into(), json!("NOT_REDRIVABLE"));
+                        map.insert("redriveStatusReason".into(), json!(reason));
+                    }
+                    None => {
+                        map.insert("redriveStatus".into(), json!("REDRIVABLE"));
+                    }
+                }
             }
             Ok(body)
         }
@@ -213,9 +238,11 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
             {
                 return Err(ApiError::validation(format!("invalid statusFilter '{f}'")));
             }
+            let redriven = redrive_filter(request)?;
             let all: Vec<Value> = engine
                 .list_executions(required(request, "stateMachineArn")?, filter)?
                 .iter()
+                .filter(|e| redriven.is_none_or(|r| (e.lock().redrive_count > 0) == r))
                 .map(|e| execution_summary(e))
                 .collect();
             let (items, next) = page(request, &all)?;
@@ -246,6 +273,20 @@ pub async fn dispatch(engine: &Engine, action: &str, request: &Value) -> Result<
                 optional(request, "cause")?,
             )?;
             Ok(json!({"stopDate": epoch_seconds(date)}))
+        }
+        "RedriveExecution" => {
+            // `clientToken` (1-64 characters) is accepted; a repeated call finds the execution
+            // RUNNING and is refused, where AWS answers the last 10 tokens idempotently.
+            let token = optional(request, "clientToken")?;
+            if token.is_some_and(|t| !(1..=64).contains(&t.chars().count())) {
+                return Err(ApiError::validation(
+                    "1 validation error detected: Value at 'clientToken' failed to satisfy constraint: Member must have length between 1 and 64",
+                ));
+            }
+            let date = engine
+                .redrive_execution(required(request, "executionArn")?)
+                .await?;
+            Ok(json!({"redriveDate": epoch_seconds(date)}))
         }
         "CreateActivity" => {
             let a = engine.create_activity(required(request, "name")?)?;

@@ -52,6 +52,20 @@ pub fn callback_base(resource: &str) -> Option<&str> {
     resource.strip_suffix(WAIT_FOR_TASK_TOKEN)
 }
 
+/// The `resourceType` and `resource` AWS writes in `Task*` events: for an integration
+/// `arn:aws:states:::lambda:invoke.waitForTaskToken` they are `lambda` and
+/// `invoke.waitForTaskToken`; any other ARN keeps its service and the whole ARN.
+pub fn resource_names(resource: &str) -> (String, String) {
+    let parts: Vec<&str> = resource.splitn(7, ':').collect();
+    match parts.as_slice() {
+        ["arn", _, "states", "", "", service, action] if !service.is_empty() => {
+            ((*service).to_owned(), (*action).to_owned())
+        }
+        [_, _, service, ..] => ((*service).to_owned(), resource.to_owned()),
+        _ => ("custom".to_owned(), resource.to_owned()),
+    }
+}
+
 /// The context with `$$.Task.Token` set.
 pub fn with_task_token(ctx: &ContextObject, token: &str) -> ContextObject {
     ContextObject::new(
@@ -73,9 +87,22 @@ fn with_resource(mut details: Value, resource: Option<(&str, &str)>) -> Value {
 }
 
 impl Runner {
-    /// Opens a task token for a callback integration of this execution.
-    pub(super) fn open_callback(&self) -> ScheduledTask {
-        self.activities.open_callback(&self.exec.arn)
+    /// The token a Task state's parameters read as `$$.Task.Token` (callback and `.sync`
+    /// integrations; AWS recorded a `.sync` task passing it on), and the open callback slot when
+    /// the state waits for it: a `.waitForTaskToken` resource that is not mocked (a mocked state
+    /// calls nothing, so nobody could answer).
+    pub(super) fn task_token(
+        &self,
+        name: &str,
+        resource: &str,
+    ) -> (Option<String>, Option<ScheduledTask>) {
+        let mocked = self.mocks.as_ref().is_some_and(|m| m.is_mocked(name));
+        if callback_base(resource).is_some() && !mocked {
+            let task = self.activities.open_callback(&self.exec.arn);
+            return (Some(task.token.clone()), Some(task));
+        }
+        let waits = callback_base(resource).is_some() || resource.contains(".sync");
+        (waits.then(crate::activity::new_token), None)
     }
 
     /// Waits for the outcome of `task` under its timeout and heartbeat, recording it with
@@ -151,8 +178,7 @@ impl Runner {
         prev: &mut u64,
     ) -> Result<Value, StatesError> {
         let base = callback_base(resource).unwrap_or(resource);
-        let service = resource.split(':').nth(2).unwrap_or("custom").to_owned();
-        let short = resource.rsplit(':').next().unwrap_or(resource).to_owned();
+        let (service, short) = resource_names(resource);
         let mut details = json!({"resourceType": service, "resource": short, "region": self.region, "parameters": compact(&input)});
         if let (Some(t), Value::Object(map)) = (timeout, &mut details) {
             map.insert("timeoutInSeconds".into(), json!(t));

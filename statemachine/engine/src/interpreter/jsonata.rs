@@ -125,7 +125,7 @@ fn evaluate_expression(
     location: &str,
     scope: &Scope<'_>,
 ) -> Result<Option<Value>, QueryFailure> {
-    let expression = jsonata::Expression::parse(text).map_err(|e| {
+    let threw = |e: jsonata::Error| {
         scope.failure(
             location,
             format!(
@@ -133,18 +133,10 @@ fn evaluate_expression(
                 e.code, e.message
             ),
         )
-    })?;
-    let evaluated = expression
-        .evaluate_result(Some(scope.input), &scope.environment())
-        .map_err(|e| {
-            scope.failure(
-                location,
-                format!(
-                    "The JSONata expression '{text}' specified for the field '{location}' threw an error during evaluation. {}: {}",
-                    e.code, e.message
-                ),
-            )
-        })?;
+    };
+    let evaluated = jsonata::Expression::parse(text)
+        .and_then(|expression| expression.evaluate_result(Some(scope.input), &scope.environment()))
+        .map_err(threw)?;
     match evaluated {
         jsonata::Evaluation::Undefined => Ok(None),
         jsonata::Evaluation::Json(value) => Ok(Some(value)),

@@ -10,14 +10,15 @@ use std::time::Duration;
 use asl::model::{Catcher, MapState, State};
 use serde_json::{Map, Value, json};
 
-use super::callback::{callback_base, with_task_token};
+use super::callback::with_task_token;
 use super::jsonata::{
     QueryFailure, Scope, evaluate_assign, evaluate_number, evaluate_template, evaluate_text,
     evaluate_typed,
 };
 use super::paths::ContextObject;
+use super::redrive::Nested;
 use super::{
-    Frame, MapLimits, Runner, StateEntry, StateOutcome, Step, check_tolerance, compact,
+    Frame, MapLimits, Runner, StateEntry, StateOutcome, Step, batches, check_tolerance, compact,
     exited_details, exited_type, max_concurrency, parse_timestamp,
 };
 use crate::clock::deadline_after;
@@ -122,19 +123,21 @@ impl Runner {
     }
 
     /// Runs a state of any type in JSONata mode.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn run_state_jsonata(
         &self,
         entry: StateEntry<'_>,
         state: &State,
-        raw: Value,
+        raw: &Value,
         frame: &Frame,
         ctx: &ContextObject,
         prev: &mut u64,
+        nested: Nested<'_>,
     ) -> Result<StateOutcome, StatesError> {
         let name = entry.name;
         match state {
             State::Pass(pass) => {
-                let scope = self.scope(entry, &raw, ctx, false);
+                let scope = self.scope(entry, raw, ctx, false);
                 let (output, assigned) = self.output_and_assign(
                     &scope,
                     pass.assign.as_ref(),
@@ -144,7 +147,7 @@ impl Runner {
                 Ok((self.exit(state, name, output, &assigned, prev)?, assigned))
             }
             State::Succeed(succeed) => {
-                let scope = self.scope(entry, &raw, ctx, false);
+                let scope = self.scope(entry, raw, ctx, false);
                 let (output, _) =
                     self.output_and_assign(&scope, None, succeed.output.as_ref(), prev)?;
                 Ok((
@@ -153,7 +156,7 @@ impl Runner {
                 ))
             }
             State::Fail(fail) => {
-                let scope = self.scope(entry, &raw, ctx, false);
+                let scope = self.scope(entry, raw, ctx, false);
                 let mut text = |field: &Option<String>, location: &str| match field {
                     Some(value) => evaluate_text(value, location, &scope)
                         .map_err(|f| self.evaluation_failed(&scope, f, prev)),
@@ -164,7 +167,7 @@ impl Runner {
                 Err(StatesError::new(error, cause))
             }
             State::Choice(choice) => {
-                let scope = self.scope(entry, &raw, ctx, false);
+                let scope = self.scope(entry, raw, ctx, false);
                 let mut chosen = None;
                 for rule in &choice.choices {
                     let Some(condition) = &rule.condition else {
@@ -206,7 +209,7 @@ impl Runner {
                 Ok((Step::Next(target, output), assigned))
             }
             State::Wait(wait) => {
-                let scope = self.scope(entry, &raw, ctx, true);
+                let scope = self.scope(entry, raw, ctx, true);
                 let until = if let Some(seconds) = &wait.seconds {
                     let value = evaluate_number(seconds, "Seconds", &scope)
                         .map_err(|f| self.evaluation_failed(&scope, f, prev))?;
@@ -257,12 +260,14 @@ impl Runner {
                 Ok((self.exit(state, name, output, &assigned, prev)?, assigned))
             }
             State::Task(_) | State::Parallel(_) | State::Map(_) => {
-                self.run_with_retry(entry, state, &raw, frame, prev).await
+                self.run_with_retry(entry, state, raw, frame, prev, nested)
+                    .await
             }
         }
     }
 
     /// One attempt of a Task, Parallel or Map in JSONata mode; the raw result (`$states.result`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn attempt_jsonata(
         &self,
         entry: StateEntry<'_>,
@@ -271,6 +276,7 @@ impl Runner {
         ctx: &ContextObject,
         default_jsonata: bool,
         prev: &mut u64,
+        nested: Nested<'_>,
     ) -> Result<Value, StatesError> {
         let scope = self.scope(entry, raw, ctx, false);
         let arguments = |template: Option<&Value>, prev: &mut u64| match template {
@@ -282,8 +288,8 @@ impl Runner {
             State::Task(task) => {
                 // A callback integration's arguments read the token as
                 // `$states.context.Task.Token`.
-                let callback = callback_base(&task.resource).map(|_| self.open_callback());
-                let token_ctx = callback.as_ref().map(|c| with_task_token(ctx, &c.token));
+                let (token, callback) = self.task_token(entry.name, &task.resource);
+                let token_ctx = token.map(|token| with_task_token(ctx, &token));
                 let token_scope = token_ctx.as_ref().map(|context| Scope { context, ..scope });
                 let scope = token_scope.unwrap_or(scope);
                 let input = match task.arguments.as_ref() {
@@ -328,8 +334,14 @@ impl Runner {
             }
             State::Parallel(parallel) => {
                 let input = arguments(parallel.arguments.as_ref(), prev)?;
-                self.run_branches(parallel, input, &ctx.variables, default_jsonata, prev)
-                    .await
+                self.run_branches(
+                    parallel,
+                    input,
+                    (&ctx.variables, default_jsonata),
+                    prev,
+                    nested,
+                )
+                .await
             }
             State::Map(map) => {
                 let (inputs, limits) = self.map_inputs(entry, map, &scope, ctx, prev).await?;
@@ -345,9 +357,9 @@ impl Runner {
                     (states, start_at),
                     inputs,
                     limits,
-                    &ctx.variables,
-                    default_jsonata,
+                    (&ctx.variables, default_jsonata),
                     prev,
+                    nested,
                 )
                 .await
             }
@@ -416,6 +428,16 @@ impl Runner {
                 .transpose()
         };
         let concurrency = number(&map.max_concurrency, "MaxConcurrency")?;
+        let (max_items, max_bytes) = match &map.item_batcher {
+            Some(batcher) => (
+                number(&batcher.max_items_per_batch, "ItemBatcher/MaxItemsPerBatch")?,
+                number(
+                    &batcher.max_input_bytes_per_batch,
+                    "ItemBatcher/MaxInputBytesPerBatch",
+                )?,
+            ),
+            None => (None, None),
+        };
         let tolerated_count = number(&map.tolerated_failure_count, "ToleratedFailureCount")?;
         let tolerated_percentage = number(
             &map.tolerated_failure_percentage,
@@ -441,6 +463,16 @@ impl Runner {
                 None => item,
             };
             inputs.push(input);
+        }
+        if let Some(batcher) = &map.item_batcher {
+            let batch_input = match &batcher.batch_input {
+                Some(template) => Some(
+                    evaluate_template(template, "ItemBatcher/BatchInput", scope)
+                        .map_err(|f| self.evaluation_failed(scope, f, prev))?,
+                ),
+                None => None,
+            };
+            inputs = batches(inputs, max_items, max_bytes, batch_input.as_ref());
         }
         Ok((
             inputs,
