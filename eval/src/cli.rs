@@ -7,8 +7,10 @@ use std::process::Command;
 use clap::Parser;
 
 use crate::error::EvalError;
+use crate::meeting::Meeting;
 use crate::meeting::load_all;
-use crate::metrics::items::DEFAULT_TEXT_THRESHOLD;
+use crate::metrics::items::{DEFAULT_TEXT_THRESHOLD, MatchRules};
+use crate::misses::render_misses;
 use crate::pipeline::{NotesPipeline, RecorderCli, Resummarized, SavedNotes};
 use crate::report::render;
 use crate::run::{evaluate, render_all};
@@ -60,6 +62,12 @@ pub struct Args {
     /// Content-word overlap (Dice, 0–1) at which two tasks or two decisions are the same.
     #[arg(long, default_value_t = DEFAULT_TEXT_THRESHOLD, value_parser = unit_interval)]
     pub text_threshold: f64,
+
+    /// After the table, list per meeting every expected decision and action item that was
+    /// missed, classified by why (not recognised, task text, owner, due, dueDate), and every
+    /// prediction that matched nothing (garbled or invented), with what was heard.
+    #[arg(long, conflicts_with = "json")]
+    pub misses: bool,
 
     /// Print one JSON document (every score, and what the pipeline said) instead of the table.
     #[arg(long)]
@@ -172,6 +180,13 @@ pub fn run(args: &Args) -> Result<String, EvalError> {
                 path: PathBuf::from("<stdout>"),
                 source,
             })
+    } else if args.misses {
+        let rules = MatchRules {
+            text_threshold: args.text_threshold,
+            judge_due_date: report.totals.due_dates_judged,
+        };
+        let truths: Vec<&Meeting> = meetings.iter().map(|(_, m)| m).collect();
+        Ok(render(&report) + "\n" + &render_misses(&truths, &report.meetings, rules))
     } else {
         Ok(render(&report))
     }

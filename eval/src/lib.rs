@@ -8,12 +8,14 @@
 //! - [`text`]: normalisation shared by the metrics;
 //! - [`metrics`]: WER, DER / turn purity and coverage, precision/recall/F1 of items;
 //! - [`scoring`], [`run`], [`report`]: one meeting scored, a run, what is printed;
+//! - [`misses`]: what the notes missed or made up, and why (`--misses`);
 //! - [`cli`]: the `eval-notes` command line.
 
 pub mod cli;
 pub mod error;
 pub mod meeting;
 pub mod metrics;
+pub mod misses;
 pub mod pipeline;
 pub mod render;
 pub mod report;

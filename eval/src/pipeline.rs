@@ -27,6 +27,11 @@ pub struct Notes {
     pub transcript_text: String,
     /// Recognised segments with their speaker labels.
     pub segments: Vec<Turn>,
+    /// What each recognised segment says (for `--misses`).
+    pub lines: Vec<HeardLine>,
+    /// The names the summarizer read from the conversation, label → name, and every name it
+    /// heard used (for `--misses`; only when summarized again).
+    pub names: Option<NameReading>,
     /// The summary prose.
     pub summary: String,
     /// Action items.
@@ -37,6 +42,26 @@ pub struct Notes {
     pub has_due_dates: bool,
     /// Wall time of the processing, seconds (as the recorder reported it, when reread).
     pub wall_seconds: f64,
+}
+
+/// One recognised segment: who (label or name), when, and what.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HeardLine {
+    /// Speaker name or label.
+    pub speaker: String,
+    /// Start, seconds.
+    pub start: f64,
+    /// The words.
+    pub text: String,
+}
+
+/// The names the offline summarizer read from a transcript.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NameReading {
+    /// Speaker label → name.
+    pub by_label: Vec<(String, String)>,
+    /// Every name used to address or introduce someone.
+    pub mentioned: Vec<String>,
 }
 
 /// Audio in, notes out.
@@ -168,6 +193,14 @@ impl NotesPipeline for Resummarized {
         Ok(Notes {
             transcript_text: saved.transcript_text,
             segments: saved.segments,
+            lines: saved.lines,
+            names: {
+                let names = summary::extractive::name_suggestions(&transcript);
+                Some(NameReading {
+                    by_label: names.by_label,
+                    mentioned: names.mentioned,
+                })
+            },
             wall_seconds: saved.wall_seconds,
             ..notes_from_summary(&after)
         })
@@ -299,6 +332,15 @@ pub fn notes_from_report(meeting_id: &str, report: &Path) -> Result<Notes, EvalE
             .map(|s| s.text.trim())
             .collect::<Vec<_>>()
             .join(" "),
+        lines: transcript
+            .segments
+            .iter()
+            .map(|s| HeardLine {
+                speaker: s.speaker.clone(),
+                start: s.start,
+                text: s.text.trim().to_owned(),
+            })
+            .collect(),
         segments: transcript
             .segments
             .into_iter()

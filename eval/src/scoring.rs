@@ -11,7 +11,7 @@ use crate::metrics::items::{
     score_action_items, score_decisions,
 };
 use crate::metrics::wer::{WordErrors, word_errors};
-use crate::pipeline::Notes;
+use crate::pipeline::{HeardLine, NameReading, Notes};
 
 /// The scores of one meeting.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +46,12 @@ pub struct MeetingScore {
     pub predicted_action_items: Vec<PredictedActionItem>,
     /// What the pipeline said, for reading the misses.
     pub predicted_decisions: Vec<PredictedDecision>,
+    /// The recognised segments (for `--misses`; not in the JSON report).
+    #[serde(skip)]
+    pub heard: Vec<HeardLine>,
+    /// The names the summarizer read (label → name, and every name used), when known.
+    #[serde(skip)]
+    pub names: Option<NameReading>,
 }
 
 /// Scores `notes` (or their absence, `error`) for `meeting`, whose rendered turns are `turns`.
@@ -89,6 +95,8 @@ pub fn score_meeting(
         action_item_fields,
         predicted_action_items: notes.action_items.clone(),
         predicted_decisions: notes.decisions.clone(),
+        heard: notes.lines.clone(),
+        names: notes.names.clone(),
     }
 }
 
@@ -214,6 +222,8 @@ mod tests {
         let notes = Notes {
             transcript_text: meeting.reference_text(),
             segments: vec![Turn::new("spk_0", 0.5, 3.0), Turn::new("spk_1", 3.5, 8.0)],
+            lines: Vec::new(),
+            names: None,
             summary: String::new(),
             action_items: vec![PredictedActionItem {
                 task: "Send the budget".to_owned(),

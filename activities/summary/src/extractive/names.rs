@@ -114,6 +114,8 @@ struct Turn {
     answers_request_to: Option<String>,
     /// Whether the turn opens by accepting ("Sure", "Yes", "I can …").
     accepts: bool,
+    /// Whether the turn opens with a greeting or thanks ("Hi James, no problem").
+    greets: bool,
 }
 
 /// How a vocative relates to the turns around it.
@@ -145,9 +147,19 @@ impl Names {
                 names.turns.push(Turn {
                     label: sentence.speaker.clone(),
                     answers_request_to: None,
-                    accepts: words
-                        .first()
-                        .is_some_and(|w| ACCEPTANCES.contains(&w.norm.as_str())),
+                    accepts: accepts(&words),
+                    greets: words.first().is_some_and(|w| {
+                        matches!(
+                            w.norm.as_str(),
+                            "hi" | "hello"
+                                | "hey"
+                                | "morning"
+                                | "afternoon"
+                                | "evening"
+                                | "thanks"
+                                | "thank"
+                        )
+                    }),
                 });
                 turn_sentences.push(Vec::new());
             }
@@ -160,6 +172,10 @@ impl Names {
         let mut votes: BTreeMap<(String, String), i32> = BTreeMap::new();
         let mut against: BTreeSet<(String, String)> = BTreeSet::new();
         let mut mentioned = Vec::new();
+        let mut introduced: BTreeSet<(String, String)> = BTreeSet::new();
+        // Pairs with evidence that does not hang on who happens to speak next: a reply to the
+        // previous speaker, a self-introduction, or a request the next turn accepts.
+        let mut solid: BTreeSet<(String, String)> = BTreeSet::new();
         for (t, sentences) in turn_sentences.iter().enumerate() {
             let label = names.turns[t].label.clone();
             let previous = t
@@ -176,6 +192,8 @@ impl Names {
                 if let Some(name) = self_introduction(words) {
                     *votes.entry((label.clone(), name.clone())).or_default() += 3;
                     remember(&mut mentioned, &name);
+                    introduced.insert((label.clone(), name.clone()));
+                    solid.insert((label.clone(), name.clone()));
                 }
                 let last_sentence = s + 1 == sentences.len();
                 for (name, addressed) in
@@ -189,6 +207,13 @@ impl Names {
                         Addressed::Unclear => None,
                     };
                     if let Some(target) = target {
+                        let accepted = names
+                            .turns
+                            .get(t + 1)
+                            .is_some_and(|answer| answer.accepts || answer.greets);
+                        if addressed == Addressed::Previous || accepted {
+                            solid.insert((target.clone(), name.clone()));
+                        }
                         *votes.entry((target, name.clone())).or_default() += 1;
                     }
                     if addressed == Addressed::Next
@@ -207,7 +232,12 @@ impl Names {
         // As many names used as voices heard: each label is one person, so one vote names it.
         let one_to_one = labels.len() >= 2 && labels.len() == mentioned.len();
         names.mentioned = mentioned;
+        // Whoever introduced themselves ("this is James from Northwind") is that name even when
+        // a later "Thank you, James" of the other side lands in their label (speech recognition
+        // puts a turn's first words into the previous segment).
+        against.retain(|pair| !introduced.contains(pair));
         names.of_label = agreed(&votes, &against, if one_to_one { 1 } else { MIN_VOTES });
+        names.of_label = uncontested(names.of_label, &votes, &against, &solid);
 
         names
     }
@@ -450,6 +480,43 @@ fn agreed(
         }
     }
     out
+}
+
+/// After the agreed pairs: a label still without a name takes the one name a single turn gave
+/// it when nothing else points elsewhere (no other vote for the label, no vote for the name
+/// anywhere else, the label never said the name itself) and that turn's evidence is
+/// [solid](Names::read): "Sure, Omar, let me start" answering the only label voted for, or
+/// "And Maria, please update the test data" accepted with "Will do". A request whose answer
+/// nobody gives ("Lucas, please …" followed by someone else's "That makes sense") names nobody.
+fn uncontested(
+    mut named: BTreeMap<String, String>,
+    votes: &BTreeMap<(String, String), i32>,
+    against: &BTreeSet<(String, String)>,
+    solid: &BTreeSet<(String, String)>,
+) -> BTreeMap<String, String> {
+    let open: Vec<(&String, &String)> = votes
+        .iter()
+        .filter(|((l, n), s)| **s > 0 && !named.contains_key(l) && !named.values().any(|v| v == n))
+        .map(|((l, n), _)| (l, n))
+        .collect();
+    for &(label, name) in &open {
+        let alone = open.iter().all(|&(l, n)| (l == label) == (n == name));
+        let pair = (label.clone(), name.clone());
+        if alone && solid.contains(&pair) && !against.contains(&pair) {
+            named.insert(label.clone(), name.clone());
+        }
+    }
+    named
+}
+
+/// Whether a turn opens by accepting ("Sure", "Yes", "I can …", and "Will do", which speech
+/// recognition also writes "We'll do").
+fn accepts(words: &[W]) -> bool {
+    words
+        .first()
+        .is_some_and(|w| ACCEPTANCES.contains(&w.norm.as_str()))
+        || (words.first().is_some_and(|w| w.norm == "we'll")
+            && words.get(1).is_some_and(|w| w.norm == "do"))
 }
 
 /// Levenshtein distance over characters.

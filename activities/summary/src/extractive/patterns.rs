@@ -2,13 +2,16 @@
 //!
 //! Action items: "<Name|I|we|you> will / 'll / is going to / needs to / has to / should / must …",
 //! requests ("Bob, can you …", "… could you …, Bob?", "Bob, please …"), "action item for Bob: …"
-//! and "let me …" with a deadline. Deadlines: "by Friday", "before the release", "next week",
+//! and "let me …" with a deadline; a task handed to a name the meeting uses ("let's have Priya
+//! …", "we need Tom to …"); a negated clause ("I will … not …") is none. Deadlines: "by Friday", "before the release", "next week",
 //! "tomorrow", "on Monday", "end of the month", "within two weeks", dates. Owners come from the
 //! words only: a name said in the sentence, the speaker for "I"/"me", `team` for "we"; anything
 //! else ("you" without a name, "he", a request to nobody in particular) has no owner.
 //!
 //! Decisions: "we decided / agreed …", "the decision is …", "let's go with …", "we will go
-//! with …", "we settled on …", unless negated, conditional or asked as a question.
+//! with …", "we settled on …", unless negated, conditional or asked as a question; a chair's
+//! "Agreed: X happens" (or "Agreed." then X from the same speaker) when X is a settled
+//! statement, not an opinion, a need or a hedge.
 //!
 //! The text is matched as data: nothing in it changes what is extracted or how.
 
@@ -237,7 +240,7 @@ const NOT_TASKS: &[&str] = &[
     "be", "say", "think", "guess", "see", "know", "bet", "mean", "admit", "agree", "like", "love",
     "want", "hope", "wonder", "feel", "remember", "hear", "repeat", "not", "never", "probably",
     "happen", "work", "get", "have", "go", "come", "talk", "discuss", "wait", "keep", "stay",
-    "need", "try", "worry", "consider", "decide",
+    "need", "try", "worry", "consider", "decide", "notice", "complain",
 ];
 
 /// Adverbs that may stand between a subject, a modal and the verb.
@@ -299,10 +302,29 @@ const CLAUSE_BREAKS: &[&str] = &[
     "anyway",
     "meanwhile",
 ];
-/// Words that begin a new clause when a comma precedes them.
+/// Words that begin a new clause when a comma precedes them (a subject pronoun starts one too:
+/// "I will push, I'm inspired" is no task "push I'm inspired").
 const CLAUSE_BREAKS_AFTER_COMMA: &[&str] = &[
     "and", "then", "also", "if", "when", "once", "after", "since", "so", "right", "yeah", "yes",
-    "which", "while", "please", "thanks", "thank",
+    "which", "while", "please", "thanks", "thank", "i", "i'm", "i'll", "i've", "i'd", "we",
+    "we're", "we'll", "we've", "they", "they're", "he", "she", "it's", "that's",
+];
+/// Subjects after which "so" starts a clause of purpose or result even without a comma ("set up
+/// a demo on Wednesday so everyone can try it").
+const SUBJECTS_AFTER_SO: &[&str] = &[
+    "everyone",
+    "everybody",
+    "nobody",
+    "someone",
+    "somebody",
+    "anyone",
+    "we",
+    "i",
+    "you",
+    "they",
+    "he",
+    "she",
+    "people",
 ];
 /// Words trimmed from the end of a task or decision.
 const TRAILING_FILLER: &[&str] = &[
@@ -380,6 +402,10 @@ enum Subject {
     Team,
     /// A name said in the sentence.
     Named(String),
+    /// A name others hand a task to ("let's have Priya …", "we need Tom to …"): it owns the
+    /// item only when the meeting uses it for someone (a vocative, an introduction, a label),
+    /// since "we need Postgres to …" looks the same.
+    Delegated(String),
     /// "you" (resolved to a vocative name when there is one).
     You,
     /// A request or a pronoun with no clear owner.
@@ -511,7 +537,7 @@ fn action_at(words: &[W], at: usize, speakers: &[String]) -> Option<Trigger> {
         }
     }
     let first = words.get(body)?;
-    if in_list(&first.norm, NOT_TASKS) && !is_have_task(words, body) {
+    if in_list(&first.norm, NOT_TASKS) && !is_have_task(words, body) && !gets_by(words, body) {
         return None;
     }
     let needs_deadline = matches!(subject, Subject::Unclear);
@@ -539,6 +565,13 @@ fn is_have_task(words: &[W], at: usize) -> bool {
         }
         _ => false,
     }
+}
+
+/// "get three quotes from movers in ten days": `get` with a deadline in its clause is a task
+/// ("will get better" and "will get a lot of rain" name no deadline).
+fn gets_by(words: &[W], at: usize) -> bool {
+    words.get(at).is_some_and(|w| w.norm == "get")
+        && find_deadline(words, at + 1, body_end(words, at, words.len())).is_some()
 }
 
 fn request_at(words: &[W], at: usize) -> Option<Trigger> {
@@ -638,6 +671,35 @@ fn explicit_at(words: &[W], at: usize, speakers: &[String]) -> Option<Trigger> {
             needs_deadline: false,
         },
     })
+}
+
+/// "let's have Priya draft the FAQ", "we need Tom to call the client", "I'd like Ana to
+/// review it": a task handed to a named person by someone else.
+fn delegated_at(words: &[W], at: usize) -> Option<Trigger> {
+    const OPENINGS: &[&[&str]] = &[
+        &["let's", "have"],
+        &["let", "us", "have"],
+        &["we", "need"],
+        &["i", "need"],
+        &["we'd", "like"],
+        &["i'd", "like"],
+        &["we", "want"],
+        &["i", "want"],
+    ];
+    let opening = OPENINGS.iter().find(|o| seq_at(words, at, o))?;
+    let name_at = at + opening.len();
+    let name = words.get(name_at)?;
+    if !looks_like_name(name) || name.norm.ends_with("'s") {
+        return None;
+    }
+    let body = if opening[opening.len() - 1] == "have" {
+        name_at + 1
+    } else if words.get(name_at + 1).is_some_and(|w| w.norm == "to") {
+        name_at + 2
+    } else {
+        return None;
+    };
+    request_body(words, at, body, Subject::Delegated(name.orig.clone()))
 }
 
 fn let_me_at(words: &[W], at: usize) -> Option<Trigger> {
@@ -777,6 +839,101 @@ fn decision_at(words: &[W], at: usize, question_from: Option<usize>) -> Option<T
     })
 }
 
+/// "Agreed" as a chair's verdict, and what speech recognition makes of it when said alone
+/// ("And read.", "A breed.").
+const AGREEMENT: &[&[&str]] = &[&["agreed"], &["and", "read"], &["a", "breed"]];
+
+/// Length of the agreement that opens `words` and ends with a punctuation mark ("Agreed:",
+/// "And read,"), if one does.
+fn agreement_at_start(words: &[W]) -> Option<usize> {
+    AGREEMENT
+        .iter()
+        .find(|form| {
+            seq_at(words, 0, form) && {
+                let last = &words[form.len() - 1];
+                last.stop_after || last.comma_after
+            }
+        })
+        .map(|form| form.len())
+}
+
+/// Whether a sentence is nothing but an agreement ("Agreed.").
+fn is_bare_agreement(words: &[W]) -> bool {
+    AGREEMENT
+        .iter()
+        .any(|form| form.len() == words.len() && seq_at(words, 0, form))
+}
+
+/// First words of a clause after "Agreed" that make it a reply, not a verdict ("Agreed. I was
+/// going to say that.", "Agreed, it was painful.").
+const NOT_VERDICTS: &[&str] = &[
+    "i",
+    "i'm",
+    "i've",
+    "i'd",
+    "me",
+    "my",
+    "it",
+    "it's",
+    "that",
+    "that's",
+    "this",
+    "yes",
+    "yeah",
+    "good",
+    "great",
+    "sure",
+    "okay",
+    "ok",
+    "so",
+    "and",
+    "but",
+    "maybe",
+    "perhaps",
+    "let's",
+    "you",
+    "they",
+    "he",
+    "she",
+    "what",
+    "how",
+    "why",
+    "when",
+    "who",
+    "thanks",
+    "thank",
+    "too",
+    "same",
+    "well",
+    "totally",
+    "absolutely",
+    "makes",
+    "if",
+    "no",
+    "not",
+];
+/// Words that make the clause after "Agreed" an opinion, a need or a description rather than
+/// what happens next ("Agreed. The tests are flaky.", "Agreed. We could try it.", "Agreed. We
+/// need to update the notes.").
+const NOT_SETTLED: &[&str] = &[
+    "maybe", "perhaps", "could", "might", "should", "would", "may", "think", "if", "wonder",
+    "guess", "is", "are", "was", "were", "been", "seems", "looks", "sounds", "not", "never",
+    "need", "needs", "must", "want", "wants", "hope", "try",
+];
+
+/// The clause `words[from..]` as a verdict after "Agreed": a statement of what happens ("the
+/// search feature moves to the next sprint", "we hire two data engineers"). Returns its end.
+fn verdict(words: &[W], from: usize) -> Option<usize> {
+    let first = words.get(from)?;
+    if in_list(&first.norm, NOT_VERDICTS) {
+        return None;
+    }
+    let end = body_end(words, from, words.len());
+    let end = trim_filler(words, from, end);
+    let clause = &words[from..end];
+    (clause.len() >= 3 && !clause.iter().any(|w| in_list(&w.norm, NOT_SETTLED))).then_some(end)
+}
+
 fn is_clause_break(words: &[W], at: usize) -> bool {
     let word = &words[at];
     if in_list(&word.norm, CLAUSE_BREAKS) {
@@ -785,7 +942,10 @@ fn is_clause_break(words: &[W], at: usize) -> bool {
     at > 0
         && (words[at - 1].stop_after
             || (words[at - 1].comma_after && in_list(&word.norm, CLAUSE_BREAKS_AFTER_COMMA)))
-        || (word.norm == "so" && words.get(at + 1).is_some_and(|w| w.norm == "that"))
+        || (word.norm == "so"
+            && words
+                .get(at + 1)
+                .is_some_and(|w| w.norm == "that" || in_list(&w.norm, SUBJECTS_AFTER_SO)))
 }
 
 /// End (exclusive) of the body starting at `body`, before the next trigger at `limit`.
@@ -828,7 +988,7 @@ fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
     }
     if in_list(w0, &["next", "this", "coming"]) {
         let w1 = word(1)?;
-        if in_list(w1, PERIODS) || in_list(w1, WEEKDAYS) || in_list(w1, EVENTS) {
+        if is_period(w1) || in_list(w1, WEEKDAYS) || in_list(w1, EVENTS) {
             return Some(if day_part(2) { 3 } else { 2 });
         }
         if w0 == "this" && in_list(w1, DAY_PARTS) {
@@ -846,7 +1006,7 @@ fn time_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
         if word(j) == Some("the") || word(j) == Some("this") || word(j) == Some("next") {
             j += 1;
         }
-        if word(j).is_some_and(|w| in_list(w, PERIODS) || w == "day" || in_list(w, MONTHS)) {
+        if word(j).is_some_and(|w| is_period(w) || w == "day" || in_list(w, MONTHS)) {
             return Some(j + 1);
         }
         return None;
@@ -930,8 +1090,17 @@ fn event_phrase(words: &[W], at: usize, end: usize) -> Option<usize> {
 /// What speech recognition makes of "by" before a weekday ("by Friday" heard as "I Friday",
 /// "high Friday", "my Monday", "buy Friday", "bye Friday", "pie Friday").
 pub(super) const MISHEARD_BY: &[&str] = &[
-    "i", "high", "my", "buy", "bye", "pie", "bi", "hi", "be", "why",
+    "i", "high", "my", "buy", "bye", "pie", "bi", "hi", "be", "why", "like",
 ];
+
+/// What speech recognition makes of "sprint" after "next" or "this" ("before the next print",
+/// "this print"): no period of time, so read as the sprint it was.
+const MISHEARD_SPRINT: &[&str] = &["print", "prints"];
+
+/// Whether `word` names a period ("week", "sprint", and "sprint" misheard).
+fn is_period(word: &str) -> bool {
+    in_list(word, PERIODS) || in_list(word, MISHEARD_SPRINT)
+}
 
 const NUMBERS: &[&str] = &[
     "a", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "couple",
@@ -942,7 +1111,15 @@ fn find_deadline(words: &[W], from: usize, to: usize) -> Option<Deadline> {
     let text = |a: usize, b: usize| {
         words[a..b]
             .iter()
-            .map(|w| w.orig.as_str())
+            .enumerate()
+            .map(|(k, w)| {
+                let after_next = k > 0 && in_list(&words[a + k - 1].norm, &["next", "this"]);
+                match w.norm.as_str() {
+                    "print" if after_next => "sprint",
+                    "prints" if after_next => "sprints",
+                    _ => w.orig.as_str(),
+                }
+            })
             .collect::<Vec<_>>()
             .join(" ")
     };
@@ -985,9 +1162,10 @@ fn find_deadline(words: &[W], from: usize, to: usize) -> Option<Deadline> {
         }
         // Prepositions kept ("before the release"); an event of the meeting's own closing
         // the clause is a deadline too ("before the move", "before her first day").
+        // The longer reading wins: "before the first weekend move" is the move, not the
+        // weekend.
         if in_list(norm, &["before", "until", "till"])
-            && let Some(len) =
-                time_phrase(words, at + 1, to).or_else(|| event_phrase(words, at + 1, to))
+            && let Some(len) = time_phrase(words, at + 1, to).max(event_phrase(words, at + 1, to))
         {
             return Some(Deadline {
                 start: at,
@@ -1090,9 +1268,16 @@ pub struct Extracted {
 pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
     let mut out = Extracted::default();
     let names = Names::read(sentences);
+    // The speaker of the previous sentence when it was a bare "Agreed.".
+    let mut agreed_by: Option<&str> = None;
     for (index, sentence) in sentences.iter().enumerate() {
         let words = words_of(sentence);
+        let after_agreement = agreed_by.take() == Some(sentence.speaker.as_str());
         if words.is_empty() {
+            continue;
+        }
+        if is_bare_agreement(&words) {
+            agreed_by = Some(sentence.speaker.as_str());
             continue;
         }
         let is_question = sentence
@@ -1107,6 +1292,7 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
                 .or_else(|| explicit_at(&words, at, speakers))
                 .or_else(|| request_at(&words, at))
                 .or_else(|| let_me_at(&words, at))
+                .or_else(|| delegated_at(&words, at))
                 .or_else(|| action_at(&words, at, speakers));
             match found {
                 // What was decided is not also an action item: "we agreed that you will move
@@ -1120,6 +1306,23 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
                     triggers.push(trigger);
                 }
                 None => at += 1,
+            }
+        }
+        // "Agreed: the search feature moves to the next sprint." / "Agreed. We hire two." — the
+        // chair's verdict, when the clause holds no other item or decision.
+        // It restates what was just discussed, so the prose is not steered towards it.
+        let mut verdict_only = false;
+        if triggers.is_empty() && !is_question {
+            let from = agreement_at_start(&words).or(after_agreement.then_some(0));
+            if let Some(from) = from
+                && verdict(&words, from).is_some()
+            {
+                verdict_only = true;
+                triggers.push(Trigger {
+                    start: from,
+                    body: from,
+                    kind: TriggerKind::Decision { prefix: "" },
+                });
             }
         }
         let mut found_any = false;
@@ -1197,7 +1400,7 @@ pub fn extract(sentences: &[Sentence], speakers: &[String]) -> Extracted {
                 }
             }
         }
-        if found_any {
+        if found_any && !verdict_only {
             out.sentences_with_items.push(index);
         }
     }
@@ -1239,6 +1442,7 @@ fn action_item(
 ) -> Option<ActionItem> {
     let sentence = said.sentences.get(said.index)?;
     let mut end = end;
+    let mut needs_deadline = needs_deadline;
     let mut owner = match subject {
         Subject::Speaker => said.names.speaker(said.index),
         Subject::Team => Some(TEAM_OWNER.to_owned()),
@@ -1249,11 +1453,27 @@ fn action_item(
             // "customers" in lower case elsewhere. A name people use for each other, or a
             // speaker's label, still owns the item.
             let label = said.sentences.iter().any(|s| s.speaker == owner);
-            if trigger.start == 0
-                && !said.names.is_known(&owner)
-                && !label
-                && said_in_lower_case(said.sentences, &words[trigger.start].norm)
-            {
+            if trigger.start == 0 && !said.names.is_known(&owner) && !label {
+                if said_in_lower_case(said.sentences, &words[trigger.start].norm) {
+                    return None;
+                }
+                // Nobody in the meeting goes by it either, and it is told what it has to do:
+                // "Security still has to approve the rules" is a constraint on a group, unless
+                // a deadline makes it an assignment. "Aisha will set up …" still commits Aisha.
+                let obliged = words[trigger.start + 1..trigger.body].iter().any(|w| {
+                    in_list(
+                        &w.norm,
+                        &["has", "have", "needs", "need", "must", "should", "supposed"],
+                    )
+                });
+                needs_deadline |= obliged;
+            }
+            Some(owner)
+        }
+        Subject::Delegated(name) => {
+            let owner = said.names.canonical(name);
+            let label = said.sentences.iter().any(|s| s.speaker == owner);
+            if !said.names.is_known(&owner) && !label {
                 return None;
             }
             Some(owner)
@@ -1312,6 +1532,15 @@ fn action_item(
         task_end -= 1;
     }
     let task_words = &task_words[..task_end];
+    // "I will run a not cut marketing" (speech recognition's "I would rather not …"), "I'll
+    // never renew it by hand": a negated clause commits to nothing.
+    if task_words
+        .iter()
+        .take(3)
+        .any(|w| matches!(w.norm.as_str(), "not" | "never") || w.norm.ends_with("n't"))
+    {
+        return None;
+    }
     let content = task_words
         .iter()
         .filter(|w| !in_list(&w.norm, VAGUE) && !in_list(&w.norm, FUNCTION_WORDS))
