@@ -131,7 +131,8 @@ impl Resources {
 pub fn unsupported(resource: &str) -> StatesError {
     StatesError::runtime(format!(
         "the local engine does not run the task resource '{resource}' (it runs activity ARNs, \
-         arn:aws:states:::dynamodb:getItem/putItem/updateItem and registered handlers)"
+         arn:aws:states:::dynamodb:getItem/putItem/updateItem and registered handlers); mock \
+         the state instead: `statemachine run --mocks FILE --test-case NAME`"
     ))
 }
 
