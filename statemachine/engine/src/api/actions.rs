@@ -45,8 +45,13 @@ pub(super) fn optional_bool(request: &Value, field: &str) -> Result<Option<bool>
 
 /// `maxResults`: an integer from 0 to 1000, 0 or absent meaning the default.
 fn page_size(request: &Value) -> Result<usize, ApiError> {
+    max_results(request, DEFAULT_PAGE as u64, MAX_PAGE)
+}
+
+/// `maxResults`: an integer from 0 to `max`; 0 or absent mean `default`.
+pub(super) fn max_results(request: &Value, default: u64, max: u64) -> Result<usize, ApiError> {
     let n = match request.get("maxResults") {
-        None | Some(Value::Null) => return Ok(DEFAULT_PAGE),
+        None | Some(Value::Null) => return Ok(default as usize),
         Some(Value::Number(n)) => n,
         Some(_) => return Err(wrong_type("maxResults", "an integer")),
     };
@@ -55,12 +60,13 @@ fn page_size(request: &Value) -> Result<usize, ApiError> {
             "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {constraint}"
         ))
     };
+    let too_large = format!("less than or equal to {max}");
     match (n.as_u64(), n.as_i64()) {
-        (Some(0), _) => Ok(DEFAULT_PAGE),
-        (Some(size), _) if size <= MAX_PAGE => {
-            usize::try_from(size).map_err(|_| out_of_range("less than or equal to 1000"))
+        (Some(0), _) => Ok(default as usize),
+        (Some(size), _) if size <= max => {
+            usize::try_from(size).map_err(|_| out_of_range(&too_large))
         }
-        (Some(_), _) => Err(out_of_range("less than or equal to 1000")),
+        (Some(_), _) => Err(out_of_range(&too_large)),
         (None, Some(_)) => Err(out_of_range("greater than or equal to 0")),
         (None, None) => Err(wrong_type("maxResults", "an integer")),
     }

@@ -7,7 +7,7 @@
 use asl::validate::{Diagnostic, DiagnosticCode, validate_text};
 use serde_json::{Value, json};
 
-use super::actions::{optional, required, wrong_type};
+use super::actions::{optional, required};
 use crate::error::ApiError;
 
 /// AWS limit: `definition` is 1 to 1048576 characters long (ValidateStateMachineDefinition
@@ -126,25 +126,7 @@ pub(crate) fn diagnostics(definition: &str, machine_type: &str) -> Vec<Value> {
 
 /// `maxResults`: 0 to 100, 0 or absent meaning 100.
 fn max_results(request: &Value) -> Result<usize, ApiError> {
-    let n = match request.get("maxResults") {
-        None | Some(Value::Null) => return Ok(MAX_DIAGNOSTICS as usize),
-        Some(Value::Number(n)) => n,
-        Some(_) => return Err(wrong_type("maxResults", "an integer")),
-    };
-    let out_of_range = |constraint: &str| {
-        ApiError::validation(format!(
-            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value {constraint}"
-        ))
-    };
-    match (n.as_u64(), n.as_i64()) {
-        (Some(0), _) => Ok(MAX_DIAGNOSTICS as usize),
-        (Some(size), _) if size <= MAX_DIAGNOSTICS => {
-            usize::try_from(size).map_err(|_| out_of_range("less than or equal to 100"))
-        }
-        (Some(_), _) => Err(out_of_range("less than or equal to 100")),
-        (None, Some(_)) => Err(out_of_range("greater than or equal to 0")),
-        (None, None) => Err(wrong_type("maxResults", "an integer")),
-    }
+    super::actions::max_results(request, MAX_DIAGNOSTICS, MAX_DIAGNOSTICS)
 }
 
 fn enum_member<'a>(

@@ -177,13 +177,7 @@ fn assign(
     let Some(template) = template else {
         return Ok(Map::new());
     };
-    match apply_template(
-        template,
-        Roots {
-            input: value,
-            context: ctx,
-        },
-    )? {
+    match apply_with(template, value, ctx)? {
         Value::Object(assigned) => Ok(assigned),
         other => Err(StatesError::runtime(format!(
             "Assign must be an object, found {other}"
@@ -278,6 +272,32 @@ fn positive_seconds(value: &Value, field: &str) -> Result<u64, StatesError> {
                 "the value of {field} must be a non-negative integer, got {value}"
             ))
         })
+}
+
+/// Applies a payload template (`Parameters`, `ResultSelector`, `ItemSelector`, …) to `input`.
+fn apply_with(template: &Value, input: &Value, ctx: &ContextObject) -> Result<Value, StatesError> {
+    apply_template(
+        template,
+        Roots {
+            input,
+            context: ctx,
+        },
+    )
+}
+
+/// The value `parsed` (written `text`) selects, or AWS's "Invalid path" cause saying why there is
+/// none.
+fn selected(
+    parsed: &asl::path::JsonPath,
+    text: &str,
+    roots: Roots<'_>,
+) -> Result<Value, StatesError> {
+    select(parsed, roots).map_err(path_failure)?.ok_or_else(|| {
+        StatesError::runtime(format!(
+            "Invalid path '{text}' : {}",
+            no_result_reason(parsed, roots)
+        ))
+    })
 }
 
 /// A Wait's `SecondsPath` value as AWS checks it.
@@ -471,18 +491,14 @@ impl Runner {
             Some(Some(text)) => {
                 let parsed = parse_path(text)
                     .map_err(|e| StatesError::runtime(format!("invalid {field} '{text}': {e}")))?;
-                let roots = Roots {
-                    input: value,
-                    context: ctx,
-                };
-                select(&parsed, roots)
-                    .map_err(path_failure)?
-                    .ok_or_else(|| {
-                        StatesError::runtime(format!(
-                            "Invalid path '{text}' : {}",
-                            no_result_reason(&parsed, roots)
-                        ))
-                    })
+                selected(
+                    &parsed,
+                    text,
+                    Roots {
+                        input: value,
+                        context: ctx,
+                    },
+                )
             }
         }
     }
@@ -498,13 +514,7 @@ impl Runner {
         ctx: &ContextObject,
     ) -> Result<(Value, Value), StatesError> {
         let result = match fields.result_selector {
-            Some(t) => apply_template(
-                t,
-                Roots {
-                    input: &result,
-                    context: ctx,
-                },
-            )?,
+            Some(t) => apply_with(t, &result, ctx)?,
             None => result,
         };
         let selected = if fields.has_assign {
@@ -552,18 +562,14 @@ impl Runner {
     ) -> Result<Value, StatesError> {
         let parsed = parse_reference_path(text)
             .map_err(|e| StatesError::runtime(format!("invalid {field} '{text}': {e}")))?;
-        let roots = Roots {
-            input,
-            context: ctx,
-        };
-        select(&parsed, roots)
-            .map_err(path_failure)?
-            .ok_or_else(|| {
-                StatesError::runtime(format!(
-                    "Invalid path '{text}' : {}",
-                    no_result_reason(&parsed, roots)
-                ))
-            })
+        selected(
+            &parsed,
+            text,
+            Roots {
+                input,
+                context: ctx,
+            },
+        )
     }
 
     /// A reference path's value, `None` when it selects nothing.
@@ -662,14 +668,7 @@ impl Runner {
                     .apply_input_path(&pass.input_path, raw, &ctx)
                     .map_err(wrap)?;
                 let effective = match &pass.parameters {
-                    Some(t) => apply_template(
-                        t,
-                        Roots {
-                            input: &effective,
-                            context: &ctx,
-                        },
-                    )
-                    .map_err(wrap)?,
+                    Some(t) => apply_with(t, &effective, &ctx).map_err(wrap)?,
                     None => effective,
                 };
                 let result = pass.result.clone().unwrap_or(effective);
@@ -962,13 +961,7 @@ impl Runner {
         let (token, callback) = self.task_token(name, &task.resource);
         let token_ctx = token.map(|token| callback::with_task_token(ctx, &token));
         let input = match &task.parameters {
-            Some(t) => apply_template(
-                t,
-                Roots {
-                    input: &effective,
-                    context: token_ctx.as_ref().unwrap_or(ctx),
-                },
-            )?,
+            Some(t) => apply_with(t, &effective, token_ctx.as_ref().unwrap_or(ctx))?,
             None => effective,
         };
         let result = match callback {
@@ -982,13 +975,7 @@ impl Runner {
             }
         };
         let result = match &task.result_selector {
-            Some(t) => apply_template(
-                t,
-                Roots {
-                    input: &result,
-                    context: ctx,
-                },
-            )?,
+            Some(t) => apply_with(t, &result, ctx)?,
             None => result,
         };
         // Assign reads the selected result; clone it only when there is an Assign.
@@ -1173,13 +1160,7 @@ impl Runner {
     ) -> Result<(Value, Value), StatesError> {
         let effective = self.apply_input_path(&parallel.input_path, raw, ctx)?;
         let input = match &parallel.parameters {
-            Some(t) => apply_template(
-                t,
-                Roots {
-                    input: &effective,
-                    context: ctx,
-                },
-            )?,
+            Some(t) => apply_with(t, &effective, ctx)?,
             None => effective,
         };
         let result = self
@@ -1282,13 +1263,7 @@ impl Runner {
         let items = match (&map.item_reader, &map.items_path) {
             (Some(reader), _) => {
                 let parameters = match &reader.parameters {
-                    Some(t) => apply_template(
-                        t,
-                        Roots {
-                            input: &effective,
-                            context: ctx,
-                        },
-                    )?,
+                    Some(t) => apply_with(t, &effective, ctx)?,
                     None => json!({}),
                 };
                 let config = reader.reader_config.as_ref();
@@ -1366,13 +1341,7 @@ impl Runner {
             let input = match selector {
                 Some(t) => {
                     let item_ctx = ctx.with_map(json!({"Item": {"Index": index, "Value": item}}));
-                    apply_template(
-                        t,
-                        Roots {
-                            input: &effective,
-                            context: &item_ctx,
-                        },
-                    )?
+                    apply_with(t, &effective, &item_ctx)?
                 }
                 None => item,
             };
@@ -1393,13 +1362,7 @@ impl Runner {
                 "MaxInputBytesPerBatchPath",
             )?;
             let batch_input = match &batcher.batch_input {
-                Some(t) => Some(apply_template(
-                    t,
-                    Roots {
-                        input: &effective,
-                        context: ctx,
-                    },
-                )?),
+                Some(t) => Some(apply_with(t, &effective, ctx)?),
                 None => None,
             };
             inputs = batches(inputs, max_items, max_bytes, batch_input.as_ref());
