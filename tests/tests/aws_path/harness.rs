@@ -277,6 +277,8 @@ impl Harness {
             resources: Resources {
                 tables: Arc::new(SdkTableAdapter::new(dynamodb.clone())),
                 handlers: HashMap::new(),
+                // The workflow has no Map ItemReader.
+                objects: None,
             },
         });
         let (address, server) = start_server(engine.clone(), SocketAddr::from(([127, 0, 0, 1], 0)))
