@@ -735,6 +735,22 @@ impl Harness {
             .unwrap_or_else(|| panic!("no execution"))
     }
 
+    /// The recording's only execution once it has closed. The catalog says `completed` as soon
+    /// as the RecordResults task wrote it, a moment before the execution's own Succeed state and
+    /// `ExecutionSucceeded` (on AWS too), so a reader of both must wait for the second.
+    pub async fn only_finished_execution(&self, recording: &RecordingId) -> ExecutionListItem {
+        let deadline = Instant::now() + STATUS_TIMEOUT;
+        loop {
+            let execution = self.only_execution(recording).await;
+            if execution.status != aws_sdk_sfn::types::ExecutionStatus::Running
+                || Instant::now() > deadline
+            {
+                return execution;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until an activity task of `recording`'s execution is running (started by a worker
     /// and not finished) in state `state`; returns the execution ARN.
     pub async fn wait_for_running_task(&mut self, recording: &RecordingId, state: &str) -> String {

@@ -48,7 +48,7 @@ async fn assert_completed_with_results(harness: &mut Harness, recording: &Record
     let record = harness
         .wait_for_status(recording, RecordingStatus::Completed)
         .await;
-    let execution = harness.only_execution(recording).await;
+    let execution = harness.only_finished_execution(recording).await;
     assert_eq!(
         execution.status,
         ExecutionStatus::Succeeded,
@@ -406,7 +406,7 @@ async fn a_corrupt_chunk_fails_processing_with_its_index_in_the_cause() {
             .is_some_and(|c| c.contains("chunk 1")),
         "{record:#?}"
     );
-    let execution = harness.only_execution(&recording).await;
+    let execution = harness.only_finished_execution(&recording).await;
     assert_eq!(execution.status, ExecutionStatus::Failed);
 }
 
