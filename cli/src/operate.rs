@@ -187,9 +187,9 @@ impl ExecutionControl for LocalExecutions {
 
 pub(crate) fn redrive_unsupported() -> CliError {
     CliError::Unsupported(
-        "the local engine does not implement RedriveExecution (its executions live only as long \
-         as the `recorder` process that ran them); use `recorder reprocess RECORDING --from \
-         media|transcription|summary` instead"
+        "no local execution to redrive: local executions live only as long as the `recorder` \
+         process that ran them (the engine redrives within one `recorder serve`); use `recorder \
+         reprocess RECORDING --from media|transcription|summary` instead"
             .into(),
     )
 }
@@ -911,19 +911,20 @@ pub fn chunk_steps(
         return steps;
     }
     let expected = record.expected_chunk_count.unwrap_or_default();
-    let last = expected.saturating_sub(1);
+    let all_recorded = match expected {
+        0 | 1 => "chunk 0 is recorded".to_owned(),
+        n => format!("all {n} chunks (0 to {}) are recorded", n - 1),
+    };
     steps.push(match folder {
         Some(folder) => format!(
             "then run the same command again (`recorder process {} --recording {id}`): only new \
-             or changed chunks are uploaded, and processing starts once all {expected} chunks \
-             (0 to {last}) are recorded",
+             or changed chunks are uploaded, and processing starts once {all_recorded}",
             folder.display()
         ),
         None => format!(
             "then run `recorder process FOLDER --recording {id}` again with the chunks in FOLDER \
              (only new or changed chunks are uploaded), or copy them to users/{}/chunks/{id}/ in \
-             the folder `recorder serve` watches; processing starts once all {expected} chunks \
-             (0 to {last}) are recorded",
+             the folder `recorder serve` watches; processing starts once {all_recorded}",
             record.user_id
         ),
     });

@@ -104,6 +104,9 @@ pub async fn wait_for(
     progress: &mut Progress,
 ) -> Result<CatalogRecord, CliError> {
     let failed_before = backend.events().failed;
+    // Progress written before this wait began belongs to an interrupted attempt (its percent and
+    // time left are stale until this attempt's first report); reports carry whole seconds.
+    let since = chrono::Utc::now() - chrono::Duration::seconds(1);
     loop {
         let record = backend.catalog().get(recording).await?;
         if let Some(record) = &record
@@ -125,7 +128,7 @@ pub async fn wait_for(
             Some(r) => match (r.status, &r.execution_name) {
                 (RecordingStatus::Processing | RecordingStatus::ReadyForProcessing, Some(name)) => {
                     let stage = execution_stage(backend, recording, name).await?;
-                    with_transcription_progress(backend, recording, r.run, stage).await
+                    with_transcription_progress(backend, recording, r.run, stage, since).await
                 }
                 (RecordingStatus::Recording, _) if r.expected_chunk_count.is_some() => {
                     "waiting for missing chunks (grace period)".to_owned()
@@ -144,6 +147,7 @@ async fn with_transcription_progress(
     recording: &RecordingRef,
     run: u32,
     stage: String,
+    since: chrono::DateTime<chrono::Utc>,
 ) -> String {
     if stage != describe("StartTranscription") {
         return stage;
@@ -157,8 +161,13 @@ async fn with_transcription_progress(
     )
     .await
     {
-        Some(progress) => format!("{stage}: {}", crate::operate::describe_progress(&progress)),
-        None => stage,
+        Some(progress)
+            if chrono::DateTime::parse_from_rfc3339(&progress.updated_at)
+                .is_ok_and(|at| at >= since) =>
+        {
+            format!("{stage}: {}", crate::operate::describe_progress(&progress))
+        }
+        _ => stage,
     }
 }
 

@@ -1,5 +1,6 @@
 //! `reprocess --redrive` and failed starts, decided over the ports with in-memory fakes and
-//! scripted executions (neither moto nor the local engine implements RedriveExecution).
+//! scripted executions (moto does not implement RedriveExecution; the local engine does, but a
+//! `recorder` process keeps its executions only while it runs).
 
 use std::sync::{Arc, Mutex};
 
