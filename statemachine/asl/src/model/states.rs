@@ -822,6 +822,13 @@ pub struct MapState {
     pub output: Option<Value>,
 }
 
+impl MapState {
+    /// The states each item runs through: `ItemProcessor`, or the legacy `Iterator`.
+    pub fn processor(&self) -> Option<&ItemProcessor> {
+        self.item_processor.as_ref().or(self.iterator.as_ref())
+    }
+}
+
 impl State {
     /// The `Type` name.
     pub fn type_name(&self) -> &'static str {

@@ -19,7 +19,7 @@ use super::paths::ContextObject;
 use super::redrive::Nested;
 use super::{
     Frame, MapLimits, Runner, StateEntry, StateOutcome, Step, batches, check_tolerance, compact,
-    exited_details, exited_type, max_concurrency, parse_timestamp,
+    exited_details, exited_type, max_concurrency, no_choice_matched, parse_timestamp,
 };
 use crate::clock::deadline_after;
 use crate::error::{StatesError, names};
@@ -193,20 +193,10 @@ impl Runner {
                     ),
                 };
                 let Some(target) = target else {
-                    return Err(Self::runtime_in(
-                        entry,
-                        format!(
-                            "No Choice Rules matched and no Default specified in state '{name}'"
-                        ),
-                    ));
+                    return Err(Self::runtime_in(entry, no_choice_matched(name)));
                 };
                 let (output, assigned) = self.output_and_assign(&scope, assign, output, prev)?;
-                self.record(
-                    EventType::ChoiceStateExited,
-                    prev,
-                    Some(exited_details(name, compact(&output), &assigned)),
-                );
-                Ok((Step::Next(target, output), assigned))
+                Ok(self.leave_choice(name, target, output, assigned, prev))
             }
             State::Wait(wait) => {
                 let scope = self.scope(entry, raw, ctx, true);
@@ -238,12 +228,8 @@ impl Runner {
                         };
                         return Err(self.evaluation_failed(&scope, failure, prev));
                     };
-                    if (when - self.clock.now()).num_seconds()
-                        > asl::timestamp::MAX_WAIT_DELAY_SECONDS
-                    {
-                        return Err(Self::runtime_in(entry, "Wait state delay is too long."));
-                    }
-                    self.clock.instant_at(when)
+                    self.wait_until(when)
+                        .map_err(|e| Self::runtime_in(entry, e.cause))?
                 } else {
                     return Err(Self::runtime_in(
                         entry,
@@ -314,23 +300,15 @@ impl Runner {
                 };
                 let timeout = seconds(&task.timeout_seconds, "TimeoutSeconds")?;
                 let heartbeat = seconds(&task.heartbeat_seconds, "HeartbeatSeconds")?;
-                match callback {
-                    Some(token) => {
-                        self.run_callback(&task.resource, input, token, timeout, heartbeat, prev)
-                            .await
-                    }
-                    None => {
-                        self.run_resource(
-                            entry.name,
-                            &task.resource,
-                            input,
-                            timeout,
-                            heartbeat,
-                            prev,
-                        )
-                        .await
-                    }
-                }
+                self.run_task(
+                    entry.name,
+                    &task.resource,
+                    input,
+                    (timeout, heartbeat),
+                    callback,
+                    prev,
+                )
+                .await
             }
             State::Parallel(parallel) => {
                 let input = arguments(parallel.arguments.as_ref(), prev)?;
@@ -345,16 +323,12 @@ impl Runner {
             }
             State::Map(map) => {
                 let (inputs, limits) = self.map_inputs(entry, map, &scope, ctx, prev).await?;
-                let (states, start_at) = match (&map.item_processor, &map.iterator) {
-                    (Some(p), _) => (&p.states, p.start_at.as_str()),
-                    (None, Some(it)) => (&it.states, it.start_at.as_str()),
-                    (None, None) => {
-                        return Err(Self::runtime_in(entry, "a Map needs an ItemProcessor"));
-                    }
+                let Some(processor) = map.processor() else {
+                    return Err(Self::runtime_in(entry, "a Map needs an ItemProcessor"));
                 };
                 self.run_iterations(
                     entry.name,
-                    (states, start_at),
+                    (&processor.states, processor.start_at.as_str()),
                     inputs,
                     limits,
                     (&ctx.variables, default_jsonata),

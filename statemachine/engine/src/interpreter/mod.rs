@@ -108,8 +108,7 @@ fn check_scope(
             )));
         }
         if let State::Map(map) = state
-            && map.item_processor.is_none()
-            && map.iterator.is_none()
+            && map.processor().is_none()
         {
             return Err(DefinitionError::Parse(format!(
                 "{here}: a Map needs an ItemProcessor"
@@ -300,6 +299,14 @@ fn selected(
     })
 }
 
+/// AWS's cause for a Wait of 2^31 s or more.
+const WAIT_TOO_LONG: &str = "Wait state delay is too long.";
+
+/// AWS's cause when no Choice rule matched and there is no `Default` (a `States.Runtime`).
+fn no_choice_matched(name: &str) -> String {
+    format!("No Choice Rules matched and no Default specified in state '{name}'")
+}
+
 /// A Wait's `SecondsPath` value as AWS checks it.
 fn wait_seconds(value: Option<&Value>, path: &str) -> Result<u64, StatesError> {
     let Some(value) = value else {
@@ -328,7 +335,7 @@ fn wait_seconds(value: Option<&Value>, path: &str) -> Result<u64, StatesError> {
         )));
     }
     if number > asl::timestamp::MAX_WAIT_DELAY_SECONDS {
-        return Err(StatesError::runtime("Wait state delay is too long."));
+        return Err(StatesError::runtime(WAIT_TOO_LONG));
     }
     Ok(u64::try_from(number).unwrap_or(0))
 }
@@ -592,6 +599,35 @@ impl Runner {
         .map_err(path_failure)
     }
 
+    /// The instant a Wait until `when` ends; AWS refuses a delay of 2^31 s or more.
+    fn wait_until(
+        &self,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<tokio::time::Instant, StatesError> {
+        if (when - self.clock.now()).num_seconds() > asl::timestamp::MAX_WAIT_DELAY_SECONDS {
+            return Err(StatesError::runtime(WAIT_TOO_LONG));
+        }
+        Ok(self.clock.instant_at(when))
+    }
+
+    /// A Choice's exit: it records `ChoiceStateExited` and goes to `target` (no payload limit
+    /// check: a Choice passes on what it was given).
+    fn leave_choice(
+        &self,
+        name: &str,
+        target: String,
+        output: Value,
+        assigned: Map<String, Value>,
+        prev: &mut u64,
+    ) -> StateOutcome {
+        self.record(
+            EventType::ChoiceStateExited,
+            prev,
+            Some(exited_details(name, compact(&output), &assigned)),
+        );
+        (Step::Next(target, output), assigned)
+    }
+
     fn exit(
         &self,
         state: &State,
@@ -700,19 +736,12 @@ impl Runner {
                 // AWS reports this as States.Runtime (States.NoChoiceMatched is reserved for
                 // future use in its error-handling guide): never retried, never caught.
                 let Some(target) = target.or_else(|| choice_state.default.clone()) else {
-                    return Err(wrap(StatesError::runtime(format!(
-                        "No Choice Rules matched and no Default specified in state '{name}'"
-                    ))));
+                    return Err(wrap(StatesError::runtime(no_choice_matched(name))));
                 };
                 let output = self
                     .filter_path("OutputPath", &choice_state.output_path, &effective, &ctx)
                     .map_err(wrap)?;
-                self.record(
-                    EventType::ChoiceStateExited,
-                    prev,
-                    Some(exited_details(name, compact(&output), &assigned)),
-                );
-                Ok((Step::Next(target, output), assigned))
+                Ok(self.leave_choice(name, target, output, assigned, prev))
             }
             State::Wait(wait) => {
                 let effective = self
@@ -759,12 +788,7 @@ impl Runner {
                             "The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {text}"
                         )))
                     })?;
-                    if (when - self.clock.now()).num_seconds()
-                        > asl::timestamp::MAX_WAIT_DELAY_SECONDS
-                    {
-                        return Err(wrap(StatesError::runtime("Wait state delay is too long.")));
-                    }
-                    self.clock.instant_at(when)
+                    self.wait_until(when).map_err(wrap)?
                 };
                 tokio::time::sleep_until(until).await;
                 let assigned = assign(wait.assign.as_ref(), &effective, &ctx).map_err(wrap)?;
@@ -964,16 +988,16 @@ impl Runner {
             Some(t) => apply_with(t, &effective, token_ctx.as_ref().unwrap_or(ctx))?,
             None => effective,
         };
-        let result = match callback {
-            Some(token) => {
-                self.run_callback(&task.resource, input, token, timeout, heartbeat, prev)
-                    .await?
-            }
-            None => {
-                self.run_resource(name, &task.resource, input, timeout, heartbeat, prev)
-                    .await?
-            }
-        };
+        let result = self
+            .run_task(
+                name,
+                &task.resource,
+                input,
+                (timeout, heartbeat),
+                callback,
+                prev,
+            )
+            .await?;
         let result = match &task.result_selector {
             Some(t) => apply_with(t, &result, ctx)?,
             None => result,
@@ -987,6 +1011,29 @@ impl Runner {
         let output = Self::apply_result_path(&task.result_path, raw, result)?;
         let output = self.filter_path("OutputPath", &task.output_path, &output, ctx)?;
         Ok((selected, output))
+    }
+
+    /// Runs a Task's resource with its input, through `callback`'s token when the state waits
+    /// for one (`.waitForTaskToken`); returns the raw result.
+    pub(super) async fn run_task(
+        &self,
+        name: &str,
+        resource: &str,
+        input: Value,
+        (timeout, heartbeat): (Option<u64>, Option<u64>),
+        callback: Option<crate::activity::ScheduledTask>,
+        prev: &mut u64,
+    ) -> Result<Value, StatesError> {
+        match callback {
+            Some(token) => {
+                self.run_callback(resource, input, token, timeout, heartbeat, prev)
+                    .await
+            }
+            None => {
+                self.run_resource(name, resource, input, timeout, heartbeat, prev)
+                    .await
+            }
+        }
     }
 
     /// Runs a Task's resource (activity or service integration) with its input; returns the raw
@@ -1367,11 +1414,10 @@ impl Runner {
             };
             inputs = batches(inputs, max_items, max_bytes, batch_input.as_ref());
         }
-        let (states, start_at) = match (&map.item_processor, &map.iterator) {
-            (Some(p), _) => (&p.states, p.start_at.as_str()),
-            (None, Some(it)) => (&it.states, it.start_at.as_str()),
-            (None, None) => return Err(StatesError::runtime("a Map needs an ItemProcessor")),
+        let Some(processor) = map.processor() else {
+            return Err(StatesError::runtime("a Map needs an ItemProcessor"));
         };
+        let (states, start_at) = (&processor.states, processor.start_at.as_str());
         let result = self
             .run_iterations(
                 name,
