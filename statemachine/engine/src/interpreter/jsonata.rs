@@ -118,47 +118,86 @@ pub struct QueryFailure {
     pub location: String,
 }
 
-/// Evaluates one expression string at `location`; `Ok(None)` when the expression returned
-/// nothing (callers decide whether that is an error).
-fn evaluate_expression(
-    text: &str,
-    location: &str,
-    scope: &Scope<'_>,
-) -> Result<Option<Value>, QueryFailure> {
-    let threw = |e: jsonata::Error| {
-        scope.failure(
-            location,
-            format!(
-                "The JSONata expression '{text}' specified for the field '{location}' threw an error during evaluation. {}: {}",
-                e.code, e.message
-            ),
-        )
-    };
-    let evaluated = jsonata::Expression::parse(text)
-        .and_then(|expression| expression.evaluate_result(Some(scope.input), &scope.environment()))
-        .map_err(threw)?;
-    match evaluated {
-        jsonata::Evaluation::Undefined => Ok(None),
-        jsonata::Evaluation::Json(value) => Ok(Some(value)),
-        jsonata::Evaluation::Function => Err(scope.failure(
-            location,
-            format!(
-                "The JSONata expression '{text}' specified for the field '{location}' returned an unsupported result type."
-            ),
-        )),
-    }
+/// Evaluates the expressions of one field. The environment (the `$states` object, the
+/// variables, the functions) is built once per field, and only if the field holds an expression.
+struct FieldEvaluation<'s, 'a> {
+    scope: &'s Scope<'a>,
+    env: std::cell::OnceCell<jsonata::Environment>,
 }
 
-/// Evaluates an expression that must return a value.
-fn required(text: &str, location: &str, scope: &Scope<'_>) -> Result<Value, QueryFailure> {
-    evaluate_expression(text, location, scope)?.ok_or_else(|| {
-        scope.failure(
-            location,
-            format!(
-                "The JSONata expression '{text}' specified for the field '{location}' returned nothing (undefined)."
-            ),
-        )
-    })
+impl<'s, 'a> FieldEvaluation<'s, 'a> {
+    fn new(scope: &'s Scope<'a>) -> Self {
+        Self {
+            scope,
+            env: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// One expression string at `location`; `Ok(None)` when it returned nothing (callers decide
+    /// whether that is an error).
+    fn expression(&self, text: &str, location: &str) -> Result<Option<Value>, QueryFailure> {
+        let scope = self.scope;
+        let threw = |e: jsonata::Error| {
+            scope.failure(
+                location,
+                format!(
+                    "The JSONata expression '{text}' specified for the field '{location}' threw an error during evaluation. {}: {}",
+                    e.code, e.message
+                ),
+            )
+        };
+        let env = self.env.get_or_init(|| scope.environment());
+        let evaluated = jsonata::Expression::parse(text)
+            .and_then(|expression| expression.evaluate_result(Some(scope.input), env))
+            .map_err(threw)?;
+        match evaluated {
+            jsonata::Evaluation::Undefined => Ok(None),
+            jsonata::Evaluation::Json(value) => Ok(Some(value)),
+            jsonata::Evaluation::Function => Err(scope.failure(
+                location,
+                format!(
+                    "The JSONata expression '{text}' specified for the field '{location}' returned an unsupported result type."
+                ),
+            )),
+        }
+    }
+
+    /// An expression that must return a value.
+    fn required(&self, text: &str, location: &str) -> Result<Value, QueryFailure> {
+        self.expression(text, location)?.ok_or_else(|| {
+            self.scope.failure(
+                location,
+                format!(
+                    "The JSONata expression '{text}' specified for the field '{location}' returned nothing (undefined)."
+                ),
+            )
+        })
+    }
+
+    /// Every `{% … %}` string inside `template` replaced by its value.
+    fn template(&self, template: &Value, location: &str) -> Result<Value, QueryFailure> {
+        match template {
+            Value::String(text) => match expression_text(text) {
+                Some(expression) => self.required(expression, location),
+                None => Ok(template.clone()),
+            },
+            Value::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (key, value) in fields {
+                    let value = self.template(value, &format!("{location}/{key}"))?;
+                    out.insert(key.clone(), value);
+                }
+                Ok(Value::Object(out))
+            }
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| self.template(item, &format!("{location}/{index}")))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            other => Ok(other.clone()),
+        }
+    }
 }
 
 /// Evaluates a field that may hold JSONata expressions anywhere inside it (`Arguments`,
@@ -169,27 +208,7 @@ pub fn evaluate_template(
     location: &str,
     scope: &Scope<'_>,
 ) -> Result<Value, QueryFailure> {
-    match template {
-        Value::String(text) => match expression_text(text) {
-            Some(expression) => required(expression, location, scope),
-            None => Ok(template.clone()),
-        },
-        Value::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
-            for (key, value) in fields {
-                let value = evaluate_template(value, &format!("{location}/{key}"), scope)?;
-                out.insert(key.clone(), value);
-            }
-            Ok(Value::Object(out))
-        }
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(index, item)| evaluate_template(item, &format!("{location}/{index}"), scope))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
-    }
+    FieldEvaluation::new(scope).template(template, location)
 }
 
 /// The JSON type name AWS prints in its "unexpected result type" causes.
@@ -211,12 +230,13 @@ pub fn evaluate_typed(
     expected: &'static str,
     scope: &Scope<'_>,
 ) -> Result<Value, QueryFailure> {
+    let evaluation = FieldEvaluation::new(scope);
     let (value, text) = match field {
         Value::String(text) => match expression_text(text) {
-            Some(expression) => (required(expression, location, scope)?, expression),
+            Some(expression) => (evaluation.required(expression, location)?, expression),
             None => (field.clone(), text.as_str()),
         },
-        other => (evaluate_template(other, location, scope)?, ""),
+        other => (evaluation.template(other, location)?, ""),
     };
     if type_name(&value) == expected {
         return Ok(value);
@@ -534,7 +554,8 @@ mod tests {
         let input = json!({});
         let context = ContextObject::default();
         let scope = scope_over(&input, &context);
-        let eval = |text: &str| required(text, "Output", &scope).expect(text);
+        let evaluation = FieldEvaluation::new(&scope);
+        let eval = |text: &str| evaluation.required(text, "Output").expect(text);
         assert_eq!(eval("$partition([1,2,3], 2)"), json!([[1, 2], [3]]));
         assert_eq!(eval("$range(0, 10, 5)"), json!([0, 5, 10]));
         assert_eq!(eval("$range(3, 1, -1)"), json!([3, 2, 1]));
@@ -563,7 +584,9 @@ mod tests {
         let context = ContextObject::default().with_variables(Arc::new(variables));
         let scope = scope_over(&input, &context);
         assert_eq!(
-            required("$total + 1", "Output", &scope).expect("evaluates"),
+            FieldEvaluation::new(&scope)
+                .required("$total + 1", "Output")
+                .expect("evaluates"),
             json!(42)
         );
     }
