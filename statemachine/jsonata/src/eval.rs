@@ -92,6 +92,16 @@ pub(crate) fn evaluate(
     out.map_err(|e| e.into_public())
 }
 
+/// The position a literal number predicate (`a[2]`, `a[-1]`) selects in `len` items: floored,
+/// negative counting from the end; `None` before the start.
+fn literal_index(n: f64, len: usize) -> Option<usize> {
+    let mut index = n.floor();
+    if index < 0.0 {
+        index += len as f64;
+    }
+    (index >= 0.0).then_some(index as usize)
+}
+
 pub(crate) fn u1001(message: &str) -> Box<Err> {
     let mut e = Err::new("U1001");
     e.message = Some(message.to_owned());
@@ -545,13 +555,7 @@ impl Ctx<'_> {
         if let Value::Tuples(ts) = &input {
             let mut results = Vec::new();
             if let Kind::Num(n) = predicate.kind {
-                let mut index = n.floor();
-                if index < 0.0 {
-                    index += ts.len() as f64;
-                }
-                if index >= 0.0
-                    && let Some(t) = ts.get(index as usize)
-                {
+                if let Some(t) = literal_index(n, ts.len()).and_then(|i| ts.get(i)) {
                     results.push(t.clone());
                 }
                 return Ok(Value::Tuples(Rc::new(results)));
@@ -574,13 +578,7 @@ impl Ctx<'_> {
             }
         };
         if let Kind::Num(n) = predicate.kind {
-            let mut index = n.floor();
-            if index < 0.0 {
-                index += items.len() as f64;
-            }
-            if index >= 0.0
-                && let Some(item) = items.get(index as usize)
-            {
+            if let Some(item) = literal_index(n, items.len()).and_then(|i| items.get(i)) {
                 if item.is_undef() {
                     return Ok(Value::seq(Vec::new()));
                 }
